@@ -1,0 +1,84 @@
+"""The HTTP API: one NinjaAPI, with a router from every app that has an `api.py`.
+
+Authentication is a per-organization bearer token (`Authorization: Bearer zw_...`) or the browser
+session (with CSRF). Either becomes an `Actor`; handlers pass it to services and never decide
+access themselves. Domain errors map to their HTTP status here, once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from django.apps import apps
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.security import HttpBearer, SessionAuth
+
+from zerowaste.core.authz import Actor, actor_for_token, actor_for_user
+from zerowaste.core.errors import DomainError
+from zerowaste.core.services import authenticate_token
+
+ACTIVE_ORG_SESSION_KEY = "active_organization_id"
+
+
+class TokenAuth(HttpBearer):
+    openapi_scheme = "bearer"
+
+    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        api_token = authenticate_token(token)
+        return actor_for_token(api_token) if api_token else None
+
+
+class SessionActorAuth(SessionAuth):
+    """The logged-in user, acting for the organization chosen in the session."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return actor_for_user(user, request.session.get(ACTIVE_ORG_SESSION_KEY))
+
+
+api = NinjaAPI(
+    title="zerowaste API",
+    version="1",
+    description="Zero-Waste City (无废城市) platform. Every write accepts an `Idempotency-Key` header.",
+    auth=[TokenAuth(), SessionActorAuth()],
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(request, {"detail": "authentication required"}, status=401)
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    actor: Any = request.auth  # type: ignore[attr-defined]
+    assert isinstance(actor, Actor)
+    return actor
+
+
+def _register_app_routers() -> None:
+    for config in apps.get_app_configs():
+        if not config.name.startswith("zerowaste."):
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.api")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{config.name}.api":
+                continue
+            raise
+        router = getattr(module, "router", None)
+        if router is not None:
+            api.add_router("/", router)
+
+
+_register_app_routers()

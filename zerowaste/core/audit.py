@@ -1,0 +1,182 @@
+"""The append-only, hash-chained audit log.
+
+Each zone has its own chain. An entry's hash is SHA-256 over the canonical JSON of the entry,
+which includes the previous entry's hash, so a changed, missing or reordered entry breaks the chain
+at that point. The chain head (last seq and hash) is locked while appending so two writers cannot
+fork the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from .context import current_origin
+from .models import AuditChainHead, AuditEntry
+
+if TYPE_CHECKING:
+    from .authz import Actor
+
+GENESIS_HASH = "0" * 64
+HASHED_FIELDS = (
+    "zone_id", "seq", "at", "actor_user_id", "actor_username", "actor_org_id", "via", "action",
+    "model", "object_id", "changes", "request_id", "ip", "prev_hash",
+)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def canonical_json(entry: AuditEntry) -> str:
+    values = {name: getattr(entry, name) for name in HASHED_FIELDS}
+    values["at"] = entry.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return json.dumps(_plain(values), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def compute_hash(entry: AuditEntry) -> str:
+    return hashlib.sha256(canonical_json(entry).encode("utf-8")).hexdigest()
+
+
+def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The audited values of a row: concrete fields (foreign keys by id) or the named ones."""
+    if fields is None:
+        fields = [f.attname for f in instance._meta.concrete_fields]
+    return {name: _plain(getattr(instance, name)) for name in fields}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for every field whose value changed."""
+    return {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+
+
+def record(
+    actor: Actor,
+    action: str,
+    instance: models.Model,
+    changes: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry for a change of `instance`; call inside the transaction making the change."""
+    zone_id = getattr(instance, "zone_id", None) or actor.zone_id
+    return append(
+        zone_id=zone_id,
+        actor=actor,
+        action=action,
+        model=instance._meta.label_lower,
+        object_id=str(instance.pk),
+        changes=changes if changes is not None else {},
+    )
+
+
+@transaction.atomic
+def append(*, zone_id: int, actor: Actor, action: str, model: str, object_id: str, changes: dict[str, Any]) -> AuditEntry:
+    head, _created = AuditChainHead.objects.select_for_update().get_or_create(
+        zone_id=zone_id, defaults={"seq": 0, "hash": GENESIS_HASH}
+    )
+    if _created:
+        # get_or_create does not lock a row it just made on every backend; lock it now.
+        head = AuditChainHead.objects.select_for_update().get(zone_id=zone_id)
+    origin = current_origin()
+    entry = AuditEntry(
+        zone_id=zone_id,
+        seq=head.seq + 1,
+        at=timezone.now(),
+        actor_user_id=actor.user.pk if actor.user else None,
+        actor_username=actor.username,
+        actor_org_id=actor.organization_id,
+        via=origin.via,
+        action=action,
+        model=model,
+        object_id=object_id,
+        changes=_plain(changes),
+        request_id=origin.request_id,
+        ip=origin.ip,
+        prev_hash=head.hash,
+    )
+    entry.hash = compute_hash(entry)
+    entry.save(force_insert=True)
+    head.seq = entry.seq
+    head.hash = entry.hash
+    head.save(update_fields=["seq", "hash"])
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainFault:
+    zone_id: int
+    seq: int
+    entry_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"entry #{self.entry_id}" if self.entry_id is not None else "entry"
+        return f"zone {self.zone_id}, seq {self.seq} ({where}): {self.reason}"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    entries_checked: int
+    zones_checked: int
+    fault: ChainFault | None
+
+    @property
+    def ok(self) -> bool:
+        return self.fault is None
+
+
+def _verify_zone(zone_id: int, entries: Iterator[AuditEntry], head: AuditChainHead | None) -> tuple[int, ChainFault | None]:
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    count = 0
+    for entry in entries:
+        count += 1
+        if entry.seq != expected_seq:
+            return count, ChainFault(zone_id, expected_seq, None, f"missing (next present is seq {entry.seq})")
+        if entry.prev_hash != prev_hash:
+            return count, ChainFault(zone_id, entry.seq, entry.pk, "prev_hash does not link to the previous entry")
+        if compute_hash(entry) != entry.hash:
+            return count, ChainFault(zone_id, entry.seq, entry.pk, "content changed (hash mismatch)")
+        prev_hash = entry.hash
+        expected_seq += 1
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
+        return count, ChainFault(
+            zone_id, expected_seq, None, f"missing: the chain head records {head.seq} entries, found {expected_seq - 1}"
+        )
+    return count, None
+
+
+def verify(zone_id: int | None = None) -> VerifyResult:
+    """Walk each zone's chain in order and report the first broken entry."""
+    heads = {h.zone_id: h for h in AuditChainHead.objects.all()}
+    zone_ids = set(AuditEntry.objects.values_list("zone_id", flat=True).distinct()) | set(heads)
+    if zone_id is not None:
+        zone_ids = {zone_id} & zone_ids
+    total = 0
+    for zid in sorted(zone_ids):
+        entries = AuditEntry.objects.filter(zone_id=zid).order_by("seq").iterator(chunk_size=2000)
+        count, fault = _verify_zone(zid, entries, heads.get(zid))
+        total += count
+        if fault is not None:
+            return VerifyResult(total, len(zone_ids), fault)
+    return VerifyResult(total, len(zone_ids), None)

@@ -1,0 +1,134 @@
+"""Request-wide concerns: security headers, the origin of changes, and idempotent write retries."""
+
+from __future__ import annotations
+
+import hashlib
+
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from .context import origin
+from .models import IdempotencyRecord
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+def client_ip(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))[:64]
+
+
+class SecurityHeadersMiddleware:
+    """CSP and the headers Django 5.2 does not set by itself."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith("/api/docs"):
+            # The bundled Swagger UI boots with an inline script.
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                settings.CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'"),
+            )
+        else:
+            response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        return response
+
+
+class RequestContextMiddleware:
+    """Tags every change made while serving a request with its request id, address and channel."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        via = "api" if request.path.startswith("/api/") else "web"
+        with origin(via, request_id=request_id, ip=client_ip(request)):
+            response = self.get_response(request)
+        response.headers["X-Request-Id"] = request_id
+        return response
+
+
+def _principal(request: HttpRequest) -> str | None:
+    authorization = request.headers.get("Authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return "t:" + hashlib.sha256(authorization[7:].strip().encode()).hexdigest()[:40]
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"u:{user.pk}"
+    return None
+
+
+class IdempotencyMiddleware:
+    """A write to the API with an `Idempotency-Key` runs once; a retry gets the first response.
+
+    The same key with a different request (method, path or body) is refused with 422. A key whose
+    first request is still running answers 409, so a client retries later rather than running twice.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.headers.get("Idempotency-Key")
+        if key is None or request.method not in WRITE_METHODS or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        principal = _principal(request)
+        if principal is None:
+            return self.get_response(request)
+        if not key.strip() or len(key) > 200:
+            return _problem(422, "Idempotency-Key must be 1 to 200 characters")
+        fingerprint = hashlib.sha256(
+            b"\n".join([request.method.encode(), request.get_full_path().encode(), request.body])
+        ).hexdigest()
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    principal=principal, key=key, request_fingerprint=fingerprint
+                )
+        except IntegrityError:
+            return self._replay(principal, key, fingerprint)
+        try:
+            response = self.get_response(request)
+        except Exception:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            raise
+        if response.status_code >= 500 or getattr(response, "streaming", False):
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            return response
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status_code=response.status_code,
+            content_type=response.get("Content-Type", ""),
+            body=bytes(response.content),
+        )
+        return response
+
+    def _replay(self, principal: str, key: str, fingerprint: str) -> HttpResponse:
+        record = IdempotencyRecord.objects.filter(principal=principal, key=key).first()
+        if record is None:
+            return _problem(409, "a request with this Idempotency-Key is being processed; retry")
+        if record.request_fingerprint != fingerprint:
+            return _problem(422, "Idempotency-Key was already used for a different request", field="Idempotency-Key")
+        if record.status_code is None:
+            return _problem(409, "a request with this Idempotency-Key is being processed; retry")
+        response = HttpResponse(bytes(record.body or b""), status=record.status_code, content_type=record.content_type)
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+
+def _problem(status: int, message: str, field: str | None = None) -> JsonResponse:
+    body: dict[str, object] = {"detail": message}
+    if field:
+        body["errors"] = [{"field": field, "message": message}]
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+

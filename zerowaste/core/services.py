@@ -1,0 +1,627 @@
+"""Use cases of the platform core. One function per use case, transactional, keyword-only.
+
+Every function takes the acting `Actor`, checks access through `authz`, validates, writes, and
+appends an audit entry for each regulated change. Pages, API and CLI call these and nothing below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import audit, rules
+from .authz import Actor, get_organization, require, visible_organizations
+from .errors import Invalid, NotFound
+from .models import (
+    ApiToken,
+    Area,
+    Licence,
+    LoginFailure,
+    Membership,
+    Organization,
+    OrganizationRole,
+    Site,
+    User,
+    Vehicle,
+    Zone,
+)
+
+ORG_FIELDS = ("uscc", "name", "name_en", "area_id", "address", "contact_name", "contact_phone", "industry", "is_active")
+ORG_EDITABLE = ("name", "name_en", "area_id", "address", "contact_name", "contact_phone", "industry")
+
+
+def _org_snapshot(org: Organization) -> dict[str, Any]:
+    data = audit.snapshot(org, ORG_FIELDS)
+    data["roles"] = sorted(OrganizationRole.objects.filter(organization=org).values_list("role", flat=True))
+    return data
+
+
+# --- Organizations ---------------------------------------------------------------------------------
+
+def check_uscc(uscc: str, field: str = "uscc") -> str:
+    code = (uscc or "").strip().upper()
+    fault = rules.validate_uscc(code)
+    if fault is not None:
+        raise Invalid.field(field, str(fault))
+    return code
+
+
+def check_roles(roles: list[str], field: str = "roles") -> list[str]:
+    if not roles:
+        raise Invalid.field(field, _("at least one role is required"))
+    unknown = [r for r in roles if r not in rules.ORG_ROLES]
+    if unknown:
+        raise Invalid.field(field, _("unknown role(s): %(roles)s") % {"roles": ", ".join(unknown)})
+    return sorted(set(roles))
+
+
+def _area(zone_id: int, area_id: int | None, field: str = "area_id") -> Area | None:
+    if area_id is None:
+        return None
+    area = Area.objects.filter(zone_id=zone_id, pk=area_id).first()
+    if area is None:
+        raise Invalid.field(field, _("no such area in this zone"))
+    return area
+
+
+@transaction.atomic
+def register_organization(
+    actor: Actor,
+    *,
+    uscc: str,
+    name: str,
+    roles: list[str],
+    name_en: str = "",
+    area_id: int | None = None,
+    address: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
+    industry: str = "",
+) -> Organization:
+    """A regulator (or the system) registers an organization of its zone."""
+    require(actor, "zone.register_org")
+    code = check_uscc(uscc)
+    if not (name or "").strip():
+        raise Invalid.field("name", _("this field is required"))
+    roles = check_roles(roles)
+    _area(actor.zone_id, area_id)
+    if Organization.objects.filter(zone_id=actor.zone_id, uscc=code).exists():
+        raise Invalid.field("uscc", _("an organization with this USCC is already registered"))
+    org = Organization.objects.create(
+        zone_id=actor.zone_id, uscc=code, name=name.strip(), name_en=name_en.strip(), area_id=area_id,
+        address=address, contact_name=contact_name, contact_phone=contact_phone, industry=industry,
+    )
+    OrganizationRole.objects.bulk_create(
+        [OrganizationRole(zone_id=actor.zone_id, organization=org, role=r) for r in roles]
+    )
+    audit.record(actor, "organization.register", org, audit.diff({}, _org_snapshot(org)))
+    return org
+
+
+@transaction.atomic
+def update_organization(actor: Actor, organization_id: int, **changes: Any) -> Organization:
+    org = get_organization(actor, organization_id, "org.edit")
+    org = Organization.objects.select_for_update().get(pk=org.pk)
+    before = _org_snapshot(org)
+    for field, value in changes.items():
+        if field == "roles":
+            continue
+        if field not in ORG_EDITABLE:
+            raise Invalid.field(field, _("this field cannot be changed"))
+        if field == "name" and not (value or "").strip():
+            raise Invalid.field("name", _("this field is required"))
+        if field == "area_id":
+            _area(org.zone_id, value)
+        setattr(org, field, value.strip() if isinstance(value, str) else value)
+    if "roles" in changes and changes["roles"] is not None:
+        # Roles decide what an organization may do in the zone: only a regulator changes them.
+        require(actor, "zone.register_org")
+        roles = check_roles(list(changes["roles"]))
+        OrganizationRole.objects.filter(organization=org).exclude(role__in=roles).delete()
+        existing = set(OrganizationRole.objects.filter(organization=org).values_list("role", flat=True))
+        OrganizationRole.objects.bulk_create(
+            [OrganizationRole(zone_id=org.zone_id, organization=org, role=r) for r in roles if r not in existing]
+        )
+    org.save()
+    changed = audit.diff(before, _org_snapshot(org))
+    if changed:
+        audit.record(actor, "organization.update", org, changed)
+    return org
+
+
+def list_organizations(actor: Actor, *, role: str | None = None, query: str | None = None) -> QuerySet[Organization]:
+    qs = visible_organizations(actor).select_related("area").prefetch_related("roles")
+    if role:
+        qs = qs.filter(roles__role=role)
+    if query:
+        from django.db.models import Q
+
+        qs = qs.filter(Q(name__icontains=query) | Q(uscc__icontains=query.upper()) | Q(name_en__icontains=query))
+    return qs.order_by("name", "pk").distinct()
+
+
+# --- Users and memberships -------------------------------------------------------------------------
+
+def list_memberships(actor: Actor, organization_id: int) -> QuerySet[Membership]:
+    org = get_organization(actor, organization_id)
+    return Membership.objects.filter(zone_id=org.zone_id, organization=org).select_related("user", "jurisdiction").order_by("user__username")
+
+
+def get_membership(actor: Actor, organization_id: int, membership_id: int, action: str = "org.view") -> Membership:
+    org = get_organization(actor, organization_id, action)
+    membership = Membership.objects.filter(organization=org, pk=membership_id).select_related("user").first()
+    if membership is None:
+        raise NotFound(_("membership %(id)s not found") % {"id": membership_id})
+    return membership
+
+
+def _membership_snapshot(m: Membership) -> dict[str, Any]:
+    return audit.snapshot(m, ("user_id", "organization_id", "role", "jurisdiction_id", "is_active"))
+
+
+@transaction.atomic
+def add_member(
+    actor: Actor,
+    organization_id: int,
+    *,
+    username: str,
+    role: str,
+    email: str = "",
+    full_name: str = "",
+    password: str | None = None,
+    jurisdiction_id: int | None = None,
+) -> Membership:
+    """An organization admin adds a user (new or existing) to the organization with a role."""
+    org = get_organization(actor, organization_id, "members.manage")
+    if role not in rules.MEMBER_ROLES:
+        raise Invalid.field("role", _("unknown role %(role)s") % {"role": role})
+    username = (username or "").strip()
+    if not username:
+        raise Invalid.field("username", _("this field is required"))
+    if jurisdiction_id is not None:
+        if not OrganizationRole.objects.filter(organization=org, role="regulator").exists():
+            raise Invalid.field("jurisdiction_id", _("only members of a regulator have a jurisdiction"))
+        _area(org.zone_id, jurisdiction_id, "jurisdiction_id")
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User(username=username, email=email, first_name=full_name)
+        if password:
+            try:
+                validate_password(password, user)
+            except DjangoValidationError as exc:
+                raise Invalid.field("password", " ".join(exc.messages)) from exc
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    elif Membership.objects.filter(organization=org, user=user).exists():
+        raise Invalid.field("username", _("this user is already a member"))
+    membership = Membership.objects.create(
+        zone_id=org.zone_id, organization=org, user=user, role=role, jurisdiction_id=jurisdiction_id
+    )
+    audit.record(actor, "membership.add", membership, audit.diff({}, _membership_snapshot(membership)))
+    return membership
+
+
+@transaction.atomic
+def update_member(
+    actor: Actor, organization_id: int, membership_id: int, *, role: str | None = None, is_active: bool | None = None
+) -> Membership:
+    membership = get_membership(actor, organization_id, membership_id, "members.manage")
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    before = _membership_snapshot(membership)
+    if role is not None:
+        if role not in rules.MEMBER_ROLES:
+            raise Invalid.field("role", _("unknown role %(role)s") % {"role": role})
+        membership.role = role
+    if is_active is not None:
+        membership.is_active = is_active
+    # An organization must keep an active admin, or nobody could manage it any more.
+    if membership.role != "admin" or not membership.is_active:
+        others = Membership.objects.filter(
+            organization_id=membership.organization_id, role="admin", is_active=True
+        ).exclude(pk=membership.pk)
+        if not others.exists():
+            raise Invalid.field("role", _("the organization must keep at least one active admin"))
+    membership.save()
+    changed = audit.diff(before, _membership_snapshot(membership))
+    if changed:
+        audit.record(actor, "membership.update", membership, changed)
+    return membership
+
+
+# --- Licences --------------------------------------------------------------------------------------
+
+LICENCE_FIELDS = ("organization_id", "kind", "number", "issuer", "valid_from", "valid_to", "waste_codes",
+                  "annual_capacity_t", "is_revoked")
+
+
+def _decimal(value: Any, field: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        result = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise Invalid.field(field, _("not a number")) from exc
+    if not result.is_finite() or result < 0:
+        raise Invalid.field(field, _("must be zero or more"))
+    exponent = result.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -3:
+        raise Invalid.field(field, _("at most 3 decimal places (kilograms)"))
+    if result >= Decimal("1e15"):
+        raise Invalid.field(field, _("too large"))
+    return result
+
+
+def _validate_licence(kind: str, number: str, issuer: str, valid_from: date, valid_to: date) -> None:
+    if kind not in rules.LICENCE_KINDS:
+        raise Invalid.field("kind", _("unknown licence kind %(kind)s") % {"kind": kind})
+    if not (number or "").strip():
+        raise Invalid.field("number", _("this field is required"))
+    if not (issuer or "").strip():
+        raise Invalid.field("issuer", _("this field is required"))
+    if valid_to < valid_from:
+        raise Invalid.field("valid_to", _("must not be before valid_from"))
+
+
+def list_licences(actor: Actor, organization_id: int) -> QuerySet[Licence]:
+    org = get_organization(actor, organization_id)
+    return Licence.objects.filter(zone_id=org.zone_id, organization=org).order_by("valid_to", "pk")
+
+
+def get_licence(actor: Actor, organization_id: int, licence_id: int, action: str = "org.view") -> Licence:
+    org = get_organization(actor, organization_id, action)
+    licence = Licence.objects.filter(organization=org, pk=licence_id).first()
+    if licence is None:
+        raise NotFound(_("licence %(id)s not found") % {"id": licence_id})
+    return licence
+
+
+@transaction.atomic
+def add_licence(
+    actor: Actor,
+    organization_id: int,
+    *,
+    kind: str,
+    number: str,
+    issuer: str,
+    valid_from: date,
+    valid_to: date,
+    waste_codes: list[str] | None = None,
+    annual_capacity_t: Any = None,
+) -> Licence:
+    org = get_organization(actor, organization_id, "licences.manage")
+    _validate_licence(kind, number, issuer, valid_from, valid_to)
+    capacity = _decimal(annual_capacity_t, "annual_capacity_t")
+    if Licence.objects.filter(zone_id=org.zone_id, kind=kind, number=number.strip()).exists():
+        raise Invalid.field("number", _("a licence of this kind with this number already exists"))
+    licence = Licence.objects.create(
+        zone_id=org.zone_id, organization=org, kind=kind, number=number.strip(), issuer=issuer.strip(),
+        valid_from=valid_from, valid_to=valid_to, waste_codes=sorted(set(waste_codes or [])),
+        annual_capacity_t=capacity,
+    )
+    audit.record(actor, "licence.add", licence, audit.diff({}, audit.snapshot(licence, LICENCE_FIELDS)))
+    return licence
+
+
+@transaction.atomic
+def update_licence(actor: Actor, organization_id: int, licence_id: int, **changes: Any) -> Licence:
+    licence = get_licence(actor, organization_id, licence_id, "licences.manage")
+    licence = Licence.objects.select_for_update().get(pk=licence.pk)
+    before = audit.snapshot(licence, LICENCE_FIELDS)
+    for field, value in changes.items():
+        if field not in {"issuer", "valid_from", "valid_to", "waste_codes", "annual_capacity_t", "is_revoked"}:
+            raise Invalid.field(field, _("this field cannot be changed"))
+        if field == "annual_capacity_t":
+            value = _decimal(value, field)
+        if field == "waste_codes":
+            value = sorted(set(value or []))
+        setattr(licence, field, value)
+    _validate_licence(licence.kind, licence.number, licence.issuer, licence.valid_from, licence.valid_to)
+    licence.save()
+    changed = audit.diff(before, audit.snapshot(licence, LICENCE_FIELDS))
+    if changed:
+        audit.record(actor, "licence.update", licence, changed)
+    return licence
+
+
+def licence_covers(licence: Licence, *, on: date, waste_code: str | None = None) -> bool:
+    """Whether a licence is in force on `on` and (if given) lists `waste_code`."""
+    if licence.is_revoked or not (licence.valid_from <= on <= licence.valid_to):
+        return False
+    return waste_code is None or not licence.waste_codes or waste_code in licence.waste_codes
+
+
+# --- Sites and vehicles ----------------------------------------------------------------------------
+
+def list_sites(actor: Actor, organization_id: int) -> QuerySet[Site]:
+    org = get_organization(actor, organization_id)
+    return Site.objects.filter(zone_id=org.zone_id, organization=org).order_by("name", "pk")
+
+
+def get_site(actor: Actor, organization_id: int, site_id: int, action: str = "org.view") -> Site:
+    org = get_organization(actor, organization_id, action)
+    site = Site.objects.filter(organization=org, pk=site_id).first()
+    if site is None:
+        raise NotFound(_("site %(id)s not found") % {"id": site_id})
+    return site
+
+
+def _check_coordinates(latitude: Any, longitude: Any) -> tuple[Decimal | None, Decimal | None]:
+    lat = _decimal_signed(latitude, "latitude", Decimal(-90), Decimal(90))
+    lon = _decimal_signed(longitude, "longitude", Decimal(-180), Decimal(180))
+    return lat, lon
+
+
+def _decimal_signed(value: Any, field: str, low: Decimal, high: Decimal) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        result = Decimal(str(value)).quantize(Decimal("0.000001"))
+    except (InvalidOperation, ValueError) as exc:
+        raise Invalid.field(field, _("not a number")) from exc
+    if not (low <= result <= high):
+        raise Invalid.field(field, _("must be between %(low)s and %(high)s") % {"low": low, "high": high})
+    return result
+
+
+SITE_FIELDS = ("organization_id", "name", "kind", "address", "latitude", "longitude", "area_id", "is_active")
+
+
+@transaction.atomic
+def add_site(
+    actor: Actor,
+    organization_id: int,
+    *,
+    name: str,
+    kind: str,
+    address: str = "",
+    latitude: Any = None,
+    longitude: Any = None,
+    area_id: int | None = None,
+) -> Site:
+    org = get_organization(actor, organization_id, "assets.manage")
+    if not (name or "").strip():
+        raise Invalid.field("name", _("this field is required"))
+    if kind not in dict(rules.SITE_KIND_CHOICES):
+        raise Invalid.field("kind", _("unknown site kind %(kind)s") % {"kind": kind})
+    lat, lon = _check_coordinates(latitude, longitude)
+    _area(org.zone_id, area_id)
+    if Site.objects.filter(zone_id=org.zone_id, organization=org, name=name.strip()).exists():
+        raise Invalid.field("name", _("a site with this name already exists"))
+    site = Site.objects.create(
+        zone_id=org.zone_id, organization=org, name=name.strip(), kind=kind, address=address,
+        latitude=lat, longitude=lon, area_id=area_id,
+    )
+    audit.record(actor, "site.add", site, audit.diff({}, audit.snapshot(site, SITE_FIELDS)))
+    return site
+
+
+@transaction.atomic
+def update_site(actor: Actor, organization_id: int, site_id: int, **changes: Any) -> Site:
+    site = get_site(actor, organization_id, site_id, "assets.manage")
+    site = Site.objects.select_for_update().get(pk=site.pk)
+    before = audit.snapshot(site, SITE_FIELDS)
+    for field, value in changes.items():
+        if field not in {"name", "kind", "address", "latitude", "longitude", "area_id", "is_active"}:
+            raise Invalid.field(field, _("this field cannot be changed"))
+        if field == "name" and not (value or "").strip():
+            raise Invalid.field("name", _("this field is required"))
+        if field == "kind" and value not in dict(rules.SITE_KIND_CHOICES):
+            raise Invalid.field("kind", _("unknown site kind %(kind)s") % {"kind": value})
+        if field == "area_id":
+            _area(site.zone_id, value)
+        setattr(site, field, value)
+    site.latitude, site.longitude = _check_coordinates(site.latitude, site.longitude)
+    try:
+        with transaction.atomic():
+            site.save()
+    except IntegrityError as exc:
+        raise Invalid.field("name", _("a site with this name already exists")) from exc
+    changed = audit.diff(before, audit.snapshot(site, SITE_FIELDS))
+    if changed:
+        audit.record(actor, "site.update", site, changed)
+    return site
+
+
+def list_vehicles(actor: Actor, organization_id: int) -> QuerySet[Vehicle]:
+    org = get_organization(actor, organization_id)
+    return Vehicle.objects.filter(zone_id=org.zone_id, organization=org).prefetch_related("permits").order_by("plate", "pk")
+
+
+def get_vehicle(actor: Actor, organization_id: int, vehicle_id: int, action: str = "org.view") -> Vehicle:
+    org = get_organization(actor, organization_id, action)
+    vehicle = Vehicle.objects.filter(organization=org, pk=vehicle_id).first()
+    if vehicle is None:
+        raise NotFound(_("vehicle %(id)s not found") % {"id": vehicle_id})
+    return vehicle
+
+
+def _vehicle_snapshot(v: Vehicle) -> dict[str, Any]:
+    data = audit.snapshot(v, ("organization_id", "plate", "vehicle_type", "capacity_kg", "is_active"))
+    data["permit_ids"] = sorted(v.permits.values_list("pk", flat=True)) if v.pk else []
+    return data
+
+
+def _permits(org: Organization, permit_ids: list[int] | None) -> list[Licence]:
+    if not permit_ids:
+        return []
+    permits = list(Licence.objects.filter(organization=org, pk__in=permit_ids))
+    if len(permits) != len(set(permit_ids)):
+        raise Invalid.field("permit_ids", _("every permit must be a licence of this organization"))
+    return permits
+
+
+@transaction.atomic
+def add_vehicle(
+    actor: Actor,
+    organization_id: int,
+    *,
+    plate: str,
+    vehicle_type: str = "",
+    capacity_kg: int | None = None,
+    permit_ids: list[int] | None = None,
+) -> Vehicle:
+    org = get_organization(actor, organization_id, "assets.manage")
+    plate = (plate or "").strip().upper()
+    fault = rules.validate_plate(plate)
+    if fault:
+        raise Invalid.field("plate", fault)
+    if capacity_kg is not None and capacity_kg < 0:
+        raise Invalid.field("capacity_kg", _("must be zero or more"))
+    permits = _permits(org, permit_ids)
+    if Vehicle.objects.filter(zone_id=org.zone_id, plate=plate).exists():
+        raise Invalid.field("plate", _("a vehicle with this plate is already registered"))
+    vehicle = Vehicle.objects.create(
+        zone_id=org.zone_id, organization=org, plate=plate, vehicle_type=vehicle_type, capacity_kg=capacity_kg
+    )
+    vehicle.permits.set(permits)
+    audit.record(actor, "vehicle.add", vehicle, audit.diff({}, _vehicle_snapshot(vehicle)))
+    return vehicle
+
+
+@transaction.atomic
+def update_vehicle(actor: Actor, organization_id: int, vehicle_id: int, **changes: Any) -> Vehicle:
+    vehicle = get_vehicle(actor, organization_id, vehicle_id, "assets.manage")
+    vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+    before = _vehicle_snapshot(vehicle)
+    for field, value in changes.items():
+        if field == "permit_ids":
+            vehicle.permits.set(_permits(vehicle.organization, value))
+        elif field in {"vehicle_type", "is_active"}:
+            setattr(vehicle, field, value)
+        elif field == "capacity_kg":
+            if value is not None and value < 0:
+                raise Invalid.field("capacity_kg", _("must be zero or more"))
+            vehicle.capacity_kg = value
+        else:
+            raise Invalid.field(field, _("this field cannot be changed"))
+    vehicle.save()
+    changed = audit.diff(before, _vehicle_snapshot(vehicle))
+    if changed:
+        audit.record(actor, "vehicle.update", vehicle, changed)
+    return vehicle
+
+
+# --- API tokens ------------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "zw_"
+
+
+def _hash_token(secret: str) -> str:
+    # Tokens are 256-bit random strings, so a fast hash is as strong as a slow one here.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # shown once, never stored
+
+
+def list_tokens(actor: Actor, organization_id: int) -> QuerySet[ApiToken]:
+    org = get_organization(actor, organization_id, "tokens.manage")
+    return ApiToken.objects.filter(zone_id=org.zone_id, organization=org).order_by("-created_at", "-pk")
+
+
+def get_token(actor: Actor, organization_id: int, token_id: int) -> ApiToken:
+    org = get_organization(actor, organization_id, "tokens.manage")
+    token = ApiToken.objects.filter(organization=org, pk=token_id).first()
+    if token is None:
+        raise NotFound(_("token %(id)s not found") % {"id": token_id})
+    return token
+
+
+@transaction.atomic
+def create_token(
+    actor: Actor, organization_id: int, *, name: str, scopes: list[str], expires_at: datetime | None = None
+) -> IssuedToken:
+    org = get_organization(actor, organization_id, "tokens.manage")
+    if not (name or "").strip():
+        raise Invalid.field("name", _("this field is required"))
+    unknown = [s for s in scopes if s not in rules.TOKEN_SCOPES]
+    if not scopes or unknown:
+        raise Invalid.field("scopes", _("choose one or more of: %(scopes)s") % {"scopes": ", ".join(rules.TOKEN_SCOPES)})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise Invalid.field("expires_at", _("must be in the future"))
+    prefix = secrets.token_hex(4)
+    secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        zone_id=org.zone_id, organization=org, name=name.strip(), prefix=prefix, token_hash=_hash_token(secret),
+        scopes=sorted(set(scopes)), created_by=actor.user, expires_at=expires_at,
+    )
+    audit.record(actor, "token.create", token, {"name": [None, token.name], "scopes": [None, token.scopes]})
+    return IssuedToken(token=token, secret=secret)
+
+
+@transaction.atomic
+def revoke_token(actor: Actor, organization_id: int, token_id: int) -> ApiToken:
+    token = get_token(actor, organization_id, token_id)
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.record(actor, "token.revoke", token, {"revoked_at": [None, token.revoked_at]})
+    return token
+
+
+def authenticate_token(secret: str) -> ApiToken | None:
+    """The live token for this secret, with its last use recorded (at most once a minute)."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.filter(token_hash=_hash_token(secret), revoked_at__isnull=True)
+        .select_related("organization")
+        .first()
+    )
+    if token is None or not token.organization.is_active:
+        return None
+    now = timezone.now()
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+# --- Login throttling ------------------------------------------------------------------------------
+
+def login_locked(username: str, ip: str) -> bool:
+    since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    recent = LoginFailure.objects.filter(at__gte=since)
+    limit = settings.LOGIN_FAILURE_LIMIT
+    by_user = recent.filter(username=username.lower()).count()
+    # An address may try a few accounts (a shared office NAT), but not spray many.
+    by_ip = recent.filter(ip=ip).count() if ip else 0
+    return by_user >= limit or by_ip >= limit * 4
+
+
+def record_login_failure(username: str, ip: str) -> None:
+    LoginFailure.objects.create(username=username.lower()[:150], ip=ip[:64])
+
+
+def clear_login_failures(username: str) -> None:
+    LoginFailure.objects.filter(username=username.lower()).delete()
+
+
+# --- Zones -----------------------------------------------------------------------------------------
+
+def zone_by_code(code: str) -> Zone:
+    zone = Zone.objects.filter(code=code).first()
+    if zone is None:
+        raise NotFound(_("zone %(code)s not found") % {"code": code})
+    return zone
+

@@ -1,0 +1,1 @@
+"""Pages spanning apps: login, home, organization management, cockpit and public pages."""

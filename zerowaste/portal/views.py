@@ -1,0 +1,374 @@
+"""Server-rendered pages. Each view parses a form, makes one service call, and renders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from zerowaste.api import ACTIVE_ORG_SESSION_KEY
+from zerowaste.core import audit, imports, rules, services
+from zerowaste.core.authz import Actor, active_memberships, actor_for_user, require
+from zerowaste.core.errors import DomainError, Forbidden, Invalid, NotFound
+from zerowaste.core.middleware import client_ip
+from zerowaste.core.models import Area, AuditEntry
+
+View = Callable[..., HttpResponse]
+
+
+def with_actor(view: View) -> View:
+    """Log-in required; sets `request.actor`; maps domain errors to 404/403 pages."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect(f"{_login_url()}?next={request.get_full_path()}")
+        actor = actor_for_user(request.user, request.session.get(ACTIVE_ORG_SESSION_KEY))  # type: ignore[arg-type]
+        if actor is None:
+            logout(request)
+            messages.error(request, _("Your account belongs to no active organization."))
+            return redirect(_login_url())
+        request.actor = actor  # type: ignore[attr-defined]
+        request.memberships = list(active_memberships(request.user))  # type: ignore[attr-defined, arg-type]
+        try:
+            return view(request, actor, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except Forbidden as exc:
+            return HttpResponseForbidden(exc.message)
+
+    return wrapper
+
+
+def _login_url() -> str:
+    from django.urls import reverse
+
+    return reverse("portal:login")
+
+
+def _apply_errors(form: forms.Form, exc: DomainError) -> None:
+    for error in exc.errors or [{"field": None, "message": exc.message}]:
+        field = str(error.get("field") or "")
+        form.add_error(field if field in form.fields else None, str(error.get("message")))
+
+
+# --- Login ---------------------------------------------------------------------------------------
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("Username"), max_length=150)
+    password = forms.CharField(label=gettext_lazy("Password"), widget=forms.PasswordInput)
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        ip = client_ip(request)
+        if services.login_locked(username, ip):
+            form.add_error(None, _("Too many failed attempts. Try again in 15 minutes."))
+            status = 429
+        else:
+            user = authenticate(request, username=username, password=form.cleaned_data["password"])
+            if user is None:
+                services.record_login_failure(username, ip)
+                form.add_error(None, _("Wrong username or password."))
+                status = 401
+            else:
+                services.clear_login_failures(username)
+                login(request, user)
+                next_url = request.GET.get("next", "")
+                if next_url.startswith("/") and not next_url.startswith("//"):
+                    return redirect(next_url)
+                return redirect("portal:home")
+    return render(request, "portal/login.html", {"form": form}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("portal:login")
+
+
+@require_POST
+@with_actor
+def switch_organization(request: HttpRequest, actor: Actor) -> HttpResponse:
+    try:
+        organization_id = int(request.POST.get("organization_id", ""))
+    except ValueError as exc:
+        raise Http404 from exc
+    if not active_memberships(request.user).filter(organization_id=organization_id).exists():  # type: ignore[arg-type]
+        raise Http404
+    request.session[ACTIVE_ORG_SESSION_KEY] = organization_id
+    return redirect("portal:home")
+
+
+@with_actor
+def home(request: HttpRequest, actor: Actor) -> HttpResponse:
+    if actor.is_regulator:
+        return redirect("portal:organizations")
+    assert actor.organization_id is not None
+    return redirect("portal:organization", organization_id=actor.organization_id)
+
+
+# --- Organizations ---------------------------------------------------------------------------------
+
+@with_actor
+def organization_list(request: HttpRequest, actor: Actor) -> HttpResponse:
+    role = request.GET.get("role") or None
+    query = (request.GET.get("q") or "").strip() or None
+    orgs = services.list_organizations(actor, role=role, query=query)
+    page = Paginator(orgs, 50).get_page(request.GET.get("page"))
+    return render(request, "portal/organization_list.html", {
+        "page": page, "role": role or "", "q": query or "", "role_choices": rules.ORG_ROLE_CHOICES,
+        "may_register": actor.can("zone.register_org"),
+    })
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Excel or CSV file"))
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def organization_import(request: HttpRequest, actor: Actor) -> HttpResponse:
+    require(actor, "zone.register_org")
+    form = ImportForm(request.POST or None, request.FILES or None)
+    faults: list[dict[str, Any]] = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            created = imports.import_organizations(actor, upload.read(), filename=upload.name)
+        except Invalid as exc:
+            faults = exc.errors
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("%(n)d organizations imported.") % {"n": len(created)})
+            return redirect("portal:organizations")
+    return render(request, "portal/organization_import.html", {"form": form, "faults": faults,
+                                                               "columns": imports.ORGANIZATION_COLUMNS})
+
+
+@with_actor
+def organization_detail(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
+    org = services.get_organization(actor, organization_id)
+    own = org.pk == actor.organization_id
+    context: dict[str, Any] = {
+        "org": org,
+        "members": services.list_memberships(actor, organization_id),
+        "licences": services.list_licences(actor, organization_id),
+        "sites": services.list_sites(actor, organization_id),
+        "vehicles": services.list_vehicles(actor, organization_id),
+        "may_edit": own and actor.can("org.edit"),
+        "may_manage_members": own and actor.can("members.manage"),
+        "may_manage_licences": own and actor.can("licences.manage"),
+        "may_manage_assets": own and actor.can("assets.manage"),
+        "may_manage_tokens": own and actor.can("tokens.manage"),
+        "member_roles": rules.MEMBER_ROLE_CHOICES,
+        "new_token": request.session.pop("new_token_secret", None),
+    }
+    if context["may_manage_tokens"]:
+        context["tokens"] = services.list_tokens(actor, organization_id)
+    return render(request, "portal/organization_detail.html", context)
+
+
+class OrganizationForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    name_en = forms.CharField(label=gettext_lazy("English name"), max_length=200, required=False)
+    address = forms.CharField(label=gettext_lazy("Address"), max_length=300, required=False)
+    contact_name = forms.CharField(label=gettext_lazy("Contact person"), max_length=100, required=False)
+    contact_phone = forms.CharField(label=gettext_lazy("Contact phone"), max_length=40, required=False)
+    industry = forms.CharField(label=gettext_lazy("Industry"), max_length=40, required=False)
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def organization_edit(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
+    org = services.get_organization(actor, organization_id, "org.edit")
+    initial = {f: getattr(org, f) for f in OrganizationForm.base_fields}
+    form = OrganizationForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_organization(actor, organization_id, **form.cleaned_data)
+        except Invalid as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("portal:organization", organization_id=organization_id)
+    return render(request, "portal/form.html", {"form": form, "title": _("Edit organization"), "org": org})
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("Username"), max_length=150)
+    full_name = forms.CharField(label=gettext_lazy("Full name"), max_length=150, required=False)
+    email = forms.EmailField(label=gettext_lazy("Email"), required=False)
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=rules.MEMBER_ROLE_CHOICES)
+    password = forms.CharField(label=gettext_lazy("Initial password (new users)"), required=False,
+                               widget=forms.PasswordInput)
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def member_add(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
+    org = services.get_organization(actor, organization_id, "members.manage")
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_member(actor, organization_id, **{k: v or None if k == "password" else v
+                                                            for k, v in form.cleaned_data.items()})
+        except Invalid as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Member added."))
+            return redirect("portal:organization", organization_id=organization_id)
+    return render(request, "portal/form.html", {"form": form, "title": _("Add member"), "org": org})
+
+
+@require_POST
+@with_actor
+def member_update(request: HttpRequest, actor: Actor, organization_id: int, membership_id: int) -> HttpResponse:
+    role = request.POST.get("role") or None
+    active = request.POST.get("is_active")
+    try:
+        services.update_member(actor, organization_id, membership_id, role=role,
+                               is_active=None if active is None else active == "1")
+    except Invalid as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Saved."))
+    return redirect("portal:organization", organization_id=organization_id)
+
+
+class LicenceForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=rules.LICENCE_KIND_CHOICES)
+    number = forms.CharField(label=gettext_lazy("Number"), max_length=64)
+    issuer = forms.CharField(label=gettext_lazy("Issuer"), max_length=200)
+    valid_from = forms.DateField(label=gettext_lazy("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_to = forms.DateField(label=gettext_lazy("Valid to"), widget=forms.DateInput(attrs={"type": "date"}))
+    waste_codes = forms.CharField(label=gettext_lazy("Covered waste codes (comma separated)"), required=False)
+    annual_capacity_t = forms.DecimalField(label=gettext_lazy("Annual capacity (t)"), required=False,
+                                           max_digits=18, decimal_places=3, min_value=0)
+
+    def clean_waste_codes(self) -> list[str]:
+        text = self.cleaned_data.get("waste_codes") or ""
+        return [c.strip() for c in text.replace("，", ",").split(",") if c.strip()]
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def licence_add(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
+    org = services.get_organization(actor, organization_id, "licences.manage")
+    form = LicenceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_licence(actor, organization_id, **form.cleaned_data)
+        except Invalid as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Licence added."))
+            return redirect("portal:organization", organization_id=organization_id)
+    return render(request, "portal/form.html", {"form": form, "title": _("Add licence"), "org": org})
+
+
+class SiteForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=rules.SITE_KIND_CHOICES)
+    address = forms.CharField(label=gettext_lazy("Address"), max_length=300, required=False)
+    latitude = forms.DecimalField(label=gettext_lazy("Latitude"), required=False, max_digits=9, decimal_places=6)
+    longitude = forms.DecimalField(label=gettext_lazy("Longitude"), required=False, max_digits=9, decimal_places=6)
+    area_id = forms.TypedChoiceField(label=gettext_lazy("Area"), required=False, coerce=int, empty_value=None)
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def site_add(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
+    org = services.get_organization(actor, organization_id, "assets.manage")
+    form = SiteForm(request.POST or None)
+    form.fields["area_id"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+        (a.pk, a.name) for a in Area.objects.filter(zone_id=actor.zone_id).order_by("code")
+    ]
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_site(actor, organization_id, **form.cleaned_data)
+        except Invalid as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Site added."))
+            return redirect("portal:organization", organization_id=organization_id)
+    return render(request, "portal/form.html", {"form": form, "title": _("Add site"), "org": org})
+
+
+class VehicleForm(forms.Form):
+    plate = forms.CharField(label=gettext_lazy("Plate"), max_length=16)
+    vehicle_type = forms.CharField(label=gettext_lazy("Vehicle type"), max_length=40, required=False)
+    capacity_kg = forms.IntegerField(label=gettext_lazy("Load capacity (kg)"), required=False, min_value=0)
+    permit_ids = forms.TypedMultipleChoiceField(label=gettext_lazy("Permits"), required=False, coerce=int)
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def vehicle_add(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
+    org = services.get_organization(actor, organization_id, "assets.manage")
+    form = VehicleForm(request.POST or None)
+    form.fields["permit_ids"].choices = [  # type: ignore[attr-defined]
+        (lic.pk, f"{lic.get_kind_display()} {lic.number}") for lic in services.list_licences(actor, organization_id)
+    ]
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_vehicle(actor, organization_id, **form.cleaned_data)
+        except Invalid as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Vehicle added."))
+            return redirect("portal:organization", organization_id=organization_id)
+    return render(request, "portal/form.html", {"form": form, "title": _("Add vehicle"), "org": org})
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    scopes = forms.MultipleChoiceField(label=gettext_lazy("Scopes"), widget=forms.CheckboxSelectMultiple,
+                                       choices=[(s, s) for s in rules.TOKEN_SCOPES])
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def token_add(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
+    org = services.get_organization(actor, organization_id, "tokens.manage")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = services.create_token(actor, organization_id, **form.cleaned_data)
+        except Invalid as exc:
+            _apply_errors(form, exc)
+        else:
+            request.session["new_token_secret"] = issued.secret
+            return redirect("portal:organization", organization_id=organization_id)
+    return render(request, "portal/form.html", {"form": form, "title": _("Create API token"), "org": org})
+
+
+@require_POST
+@with_actor
+def token_revoke(request: HttpRequest, actor: Actor, organization_id: int, token_id: int) -> HttpResponse:
+    services.revoke_token(actor, organization_id, token_id)
+    messages.success(request, _("Token revoked."))
+    return redirect("portal:organization", organization_id=organization_id)
+
+
+@with_actor
+def audit_log(request: HttpRequest, actor: Actor) -> HttpResponse:
+    require(actor, "zone.audit")
+    entries = AuditEntry.objects.filter(zone_id=actor.zone_id).order_by("-seq")
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    verified = audit.verify(actor.zone_id) if request.GET.get("verify") else None
+    return render(request, "portal/audit.html", {"page": page, "verified": verified})
