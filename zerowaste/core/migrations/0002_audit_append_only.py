@@ -10,8 +10,9 @@ from django.db import migrations
 FORWARD = """
 CREATE OR REPLACE FUNCTION zerowaste_audit_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'the audit log is append-only: % refused on %', TG_OP, TG_TABLE_NAME
-        USING ERRCODE = 'insufficient_privilege';
+    RAISE EXCEPTION USING
+        MESSAGE = 'the audit log is append-only: ' || TG_OP || ' refused on ' || TG_TABLE_NAME,
+        ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER core_auditentry_append_only
