@@ -19,6 +19,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):  # type: ignore[no-untyped-def]
+    """Background tasks run inline in tests unless a test asks for the database queue."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
 @pytest.fixture
 def zone(db):  # type: ignore[no-untyped-def]
     return parties.make_zone()

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "ninja",
     "django_tasks",
+    "django_tasks_db",
     "zerowaste.core",
     "zerowaste.portal",
 ]
@@ -99,6 +100,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # One test database per test process, so concurrent runs on one server never drop each other's.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "core.User"
@@ -164,9 +168,11 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 
+# Background work (large imports, recomputation) goes through the database queue; `zerowaste serve`
+# runs its worker beside the web server. Tests use the immediate backend (see conftest.py).
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("ZEROWASTE_TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend"),
+        "BACKEND": os.environ.get("ZEROWASTE_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
 

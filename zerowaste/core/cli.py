@@ -106,4 +106,13 @@ def serve(port: int, host: str = "127.0.0.1", workers: int = 2) -> None:
         "--access-logfile", "-",
         "--chdir", str(settings.BASE_DIR),
     ]
-    subprocess.run(command, check=False)  # noqa: S603 - fixed argv, no shell
+    # The background-task worker runs beside the web server and stops with it.
+    worker = None
+    if "django_tasks_db" in settings.TASKS["default"]["BACKEND"]:
+        worker = subprocess.Popen([sys.executable, "-m", "zerowaste.cli", "manage", "db_worker"])  # noqa: S603
+    try:
+        subprocess.run(command, check=False)  # noqa: S603 - fixed argv, no shell
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=10)
