@@ -1,3 +1,11 @@
+"""URLs: the API, the language switch, each app's pages under /<app label>/, and the portal at /.
+
+An installed `zerowaste.<app>` with a `urls.py` is mounted at `/<label>/` without editing this file.
+"""
+
+import importlib.util
+
+from django.apps import apps
 from django.urls import include, path
 
 from zerowaste.api import api
@@ -5,5 +13,11 @@ from zerowaste.api import api
 urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", include("zerowaste.portal.urls")),
 ]
+
+for config in apps.get_app_configs():
+    if config.name.startswith("zerowaste.") and config.label not in {"core", "portal"}:
+        if importlib.util.find_spec(f"{config.name}.urls") is not None:
+            urlpatterns.append(path(f"{config.label}/", include(f"{config.name}.urls")))
+
+urlpatterns.append(path("", include("zerowaste.portal.urls")))
