@@ -1,0 +1,5 @@
+from zerowaste.catalog.cli import CatalogCommand
+
+
+class Command(CatalogCommand):
+    pass
