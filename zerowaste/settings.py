@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "zerowaste.core",
+    "zerowaste.catalog",
     "zerowaste.portal",
 ]
 
