@@ -68,7 +68,7 @@ def main() -> None:
     def baseline(q: str) -> None:
         with connection.cursor() as cursor:
             sql = (
-                f"SELECT id, code, name FROM {table} WHERE zone_id = %s AND version_id IN ({placeholders}) "  # noqa: S608
+                f"SELECT id, code, name FROM {table} WHERE zone_id = %s AND version_id IN ({placeholders}) "
                 "AND (code LIKE %s OR name LIKE %s OR name_en LIKE %s)"
             )
             cursor.execute(

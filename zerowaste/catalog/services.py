@@ -9,6 +9,7 @@ its stream in force on the record's date.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -460,6 +461,7 @@ def import_version(
     title: str = "",
     source: str = "",
     category_names_en: dict[str, str] | None = None,
+    entry_names_en: dict[str, str] | None = None,
 ) -> ImportResult:
     """Read a catalog file into a draft version of the actor's zone; nothing is written on any fault.
 
@@ -481,6 +483,9 @@ def import_version(
     for code, name_en in (category_names_en or {}).items():
         if code in parsed.categories and not parsed.categories[code].name_en:
             parsed.categories[code].name_en = name_en
+    for entry in parsed.entries:  # English names the file lacks, e.g. of the bundled national list
+        if not entry.name_en and entry.code in (entry_names_en or {}):
+            entry.name_en = (entry_names_en or {})[entry.code]
 
     with transaction.atomic():
         existing = (
@@ -884,6 +889,17 @@ class StandardCatalog:
     title: str
     source: str
     effective_from: date
+    names_en_file: str = ""  # code,name_en: English names of the entries (this project's translation)
+
+
+def read_names_en(filename: str) -> dict[str, str]:
+    """code -> English name from a bundled `code,name_en` file (empty names are left out)."""
+    with (DATA_DIR / filename).open(encoding="utf-8-sig", newline="") as f:
+        return {
+            row["code"].strip(): " ".join(row["name_en"].split())
+            for row in csv.DictReader(f)
+            if row.get("code") and (row.get("name_en") or "").strip()
+        }
 
 
 STANDARD_CATALOGS = (
@@ -902,6 +918,7 @@ STANDARD_CATALOGS = (
         "国家危险废物名录（2021年版）",
         "生态环境部令第15号附件",
         date(2021, 1, 1),
+        names_en_file="national_hazardous_waste_list_2021.en.csv",
     ),
     StandardCatalog(
         "household",
@@ -944,6 +961,7 @@ def load_standard_catalogs(actor: Actor, streams: Iterable[str] | None = None) -
                 title=std.title,
                 source=std.source,
                 category_names_en=HW_CATEGORY_EN if std.stream == "hw" else None,
+                entry_names_en=read_names_en(std.names_en_file) if std.names_en_file else None,
             )
             # The first version known to the zone also answers for records dated before it.
             result.version = publish(actor, result.version.pk, std.effective_from, covers_earlier=True)
