@@ -12,8 +12,9 @@ from typing import Any
 
 from django.apps import apps
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError
+from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer, SessionAuth
 
 from zerowaste.core.authz import Actor, actor_for_token, actor_for_user
@@ -21,6 +22,19 @@ from zerowaste.core.errors import DomainError
 from zerowaste.core.services import authenticate_token
 
 ACTIVE_ORG_SESSION_KEY = "active_organization_id"
+MAX_PAGE = 1000
+MAX_OFFSET = 2**62  # far beyond any table, inside every database's integer range
+
+
+class Pagination(LimitOffsetPagination):
+    """`limit`/`offset` pagination bounded so that no number reaches the database out of range."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=MAX_PAGE)
+        offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_limit=MAX_PAGE, **kwargs)
 
 
 class TokenAuth(HttpBearer):

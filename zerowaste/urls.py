@@ -16,8 +16,12 @@ urlpatterns = [
 ]
 
 for config in apps.get_app_configs():
-    if config.name.startswith("zerowaste.") and config.label not in {"core", "portal"}:
-        if importlib.util.find_spec(f"{config.name}.urls") is not None:
-            urlpatterns.append(path(f"{config.label}/", include(f"{config.name}.urls")))
+    is_app_with_pages = (
+        config.name.startswith("zerowaste.")
+        and config.label not in {"core", "portal"}
+        and importlib.util.find_spec(f"{config.name}.urls") is not None
+    )
+    if is_app_with_pages:
+        urlpatterns.append(path(f"{config.label}/", include(f"{config.name}.urls")))
 
 urlpatterns.append(path("", include("zerowaste.portal.urls")))

@@ -9,9 +9,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, File, Router, Schema
 from ninja.files import UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
-from zerowaste.api import actor_of
+from zerowaste.api import Pagination, actor_of
 
 from . import audit, imports, services
 from .authz import require
@@ -21,6 +21,7 @@ router = Router(tags=["core"])
 
 
 # --- Schemas ---------------------------------------------------------------------------------------
+
 
 class ErrorOut(Schema):
     detail: str
@@ -46,9 +47,13 @@ class OrganizationOut(Schema):
 
 
 class OrganizationIn(Schema):
-    uscc: str = Field(..., max_length=18, description="统一社会信用代码, 18 characters, check digit validated")
+    uscc: str = Field(
+        ..., max_length=18, description="统一社会信用代码, 18 characters, check digit validated"
+    )
     name: str = Field(..., max_length=200)
-    roles: list[str] = Field(..., description="regulator, producer, carrier, receiver, park_operator, property, construction")
+    roles: list[str] = Field(
+        ..., description="regulator, producer, carrier, receiver, park_operator, property, construction"
+    )
     name_en: str = Field("", max_length=200)
     area_id: int | None = None
     address: str = Field("", max_length=300)
@@ -242,6 +247,7 @@ def _set(data: Schema) -> dict[str, Any]:
 
 # --- Routes ----------------------------------------------------------------------------------------
 
+
 @router.get("/me", response=MeOut)
 def me(request: HttpRequest) -> dict[str, Any]:
     actor = actor_of(request)
@@ -256,7 +262,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("/organizations", response=list[OrganizationOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_organizations(request: HttpRequest, role: str | None = None, q: str | None = None) -> Any:
     return services.list_organizations(actor_of(request), role=role, query=q)
 
@@ -279,25 +285,36 @@ def get_organization(request: HttpRequest, organization_id: int) -> Organization
     return services.get_organization(actor_of(request), organization_id)
 
 
-@router.patch("/organizations/{organization_id}", response={200: OrganizationOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut})
+@router.patch(
+    "/organizations/{organization_id}",
+    response={200: OrganizationOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
 def update_organization(request: HttpRequest, organization_id: int, data: OrganizationPatch) -> Organization:
     return services.update_organization(actor_of(request), organization_id, **_set(data))
 
 
-@router.get("/organizations/{organization_id}/memberships", response={200: list[MembershipOut], 404: ErrorOut})
+@router.get(
+    "/organizations/{organization_id}/memberships", response={200: list[MembershipOut], 404: ErrorOut}
+)
 def list_memberships(request: HttpRequest, organization_id: int) -> Any:
     return services.list_memberships(actor_of(request), organization_id)
 
 
-@router.post("/organizations/{organization_id}/memberships",
-             response={201: MembershipOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut})
+@router.post(
+    "/organizations/{organization_id}/memberships",
+    response={201: MembershipOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
 def add_member(request: HttpRequest, organization_id: int, data: MembershipIn) -> tuple[int, Membership]:
     return 201, services.add_member(actor_of(request), organization_id, **data.model_dump())
 
 
-@router.patch("/organizations/{organization_id}/memberships/{membership_id}",
-              response={200: MembershipOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut})
-def update_member(request: HttpRequest, organization_id: int, membership_id: int, data: MembershipPatch) -> Membership:
+@router.patch(
+    "/organizations/{organization_id}/memberships/{membership_id}",
+    response={200: MembershipOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
+def update_member(
+    request: HttpRequest, organization_id: int, membership_id: int, data: MembershipPatch
+) -> Membership:
     return services.update_member(actor_of(request), organization_id, membership_id, **_set(data))
 
 
@@ -306,20 +323,28 @@ def list_licences(request: HttpRequest, organization_id: int) -> Any:
     return services.list_licences(actor_of(request), organization_id)
 
 
-@router.post("/organizations/{organization_id}/licences",
-             response={201: LicenceOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut})
+@router.post(
+    "/organizations/{organization_id}/licences",
+    response={201: LicenceOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
 def add_licence(request: HttpRequest, organization_id: int, data: LicenceIn) -> tuple[int, Licence]:
     return 201, services.add_licence(actor_of(request), organization_id, **data.model_dump())
 
 
-@router.get("/organizations/{organization_id}/licences/{licence_id}", response={200: LicenceOut, 404: ErrorOut})
+@router.get(
+    "/organizations/{organization_id}/licences/{licence_id}", response={200: LicenceOut, 404: ErrorOut}
+)
 def get_licence(request: HttpRequest, organization_id: int, licence_id: int) -> Licence:
     return services.get_licence(actor_of(request), organization_id, licence_id)
 
 
-@router.patch("/organizations/{organization_id}/licences/{licence_id}",
-              response={200: LicenceOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut})
-def update_licence(request: HttpRequest, organization_id: int, licence_id: int, data: LicencePatch) -> Licence:
+@router.patch(
+    "/organizations/{organization_id}/licences/{licence_id}",
+    response={200: LicenceOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
+def update_licence(
+    request: HttpRequest, organization_id: int, licence_id: int, data: LicencePatch
+) -> Licence:
     return services.update_licence(actor_of(request), organization_id, licence_id, **_set(data))
 
 
@@ -328,8 +353,10 @@ def list_sites(request: HttpRequest, organization_id: int) -> Any:
     return services.list_sites(actor_of(request), organization_id)
 
 
-@router.post("/organizations/{organization_id}/sites",
-             response={201: SiteOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut})
+@router.post(
+    "/organizations/{organization_id}/sites",
+    response={201: SiteOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
 def add_site(request: HttpRequest, organization_id: int, data: SiteIn) -> tuple[int, Site]:
     return 201, services.add_site(actor_of(request), organization_id, **data.model_dump())
 
@@ -339,8 +366,10 @@ def get_site(request: HttpRequest, organization_id: int, site_id: int) -> Site:
     return services.get_site(actor_of(request), organization_id, site_id)
 
 
-@router.patch("/organizations/{organization_id}/sites/{site_id}",
-              response={200: SiteOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut})
+@router.patch(
+    "/organizations/{organization_id}/sites/{site_id}",
+    response={200: SiteOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
 def update_site(request: HttpRequest, organization_id: int, site_id: int, data: SitePatch) -> Site:
     return services.update_site(actor_of(request), organization_id, site_id, **_set(data))
 
@@ -350,30 +379,42 @@ def list_vehicles(request: HttpRequest, organization_id: int) -> Any:
     return services.list_vehicles(actor_of(request), organization_id)
 
 
-@router.post("/organizations/{organization_id}/vehicles",
-             response={201: VehicleOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut})
+@router.post(
+    "/organizations/{organization_id}/vehicles",
+    response={201: VehicleOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
 def add_vehicle(request: HttpRequest, organization_id: int, data: VehicleIn) -> tuple[int, Vehicle]:
     return 201, services.add_vehicle(actor_of(request), organization_id, **data.model_dump())
 
 
-@router.get("/organizations/{organization_id}/vehicles/{vehicle_id}", response={200: VehicleOut, 404: ErrorOut})
+@router.get(
+    "/organizations/{organization_id}/vehicles/{vehicle_id}", response={200: VehicleOut, 404: ErrorOut}
+)
 def get_vehicle(request: HttpRequest, organization_id: int, vehicle_id: int) -> Vehicle:
     return services.get_vehicle(actor_of(request), organization_id, vehicle_id)
 
 
-@router.patch("/organizations/{organization_id}/vehicles/{vehicle_id}",
-              response={200: VehicleOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut})
-def update_vehicle(request: HttpRequest, organization_id: int, vehicle_id: int, data: VehiclePatch) -> Vehicle:
+@router.patch(
+    "/organizations/{organization_id}/vehicles/{vehicle_id}",
+    response={200: VehicleOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
+def update_vehicle(
+    request: HttpRequest, organization_id: int, vehicle_id: int, data: VehiclePatch
+) -> Vehicle:
     return services.update_vehicle(actor_of(request), organization_id, vehicle_id, **_set(data))
 
 
-@router.get("/organizations/{organization_id}/tokens", response={200: list[TokenOut], 403: ErrorOut, 404: ErrorOut})
+@router.get(
+    "/organizations/{organization_id}/tokens", response={200: list[TokenOut], 403: ErrorOut, 404: ErrorOut}
+)
 def list_tokens(request: HttpRequest, organization_id: int) -> Any:
     return services.list_tokens(actor_of(request), organization_id)
 
 
-@router.post("/organizations/{organization_id}/tokens",
-             response={201: TokenCreatedOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut})
+@router.post(
+    "/organizations/{organization_id}/tokens",
+    response={201: TokenCreatedOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
 def create_token(request: HttpRequest, organization_id: int, data: TokenIn) -> tuple[int, dict[str, Any]]:
     issued = services.create_token(actor_of(request), organization_id, **data.model_dump())
     out = TokenOut.from_orm(issued.token).model_dump()
@@ -381,14 +422,16 @@ def create_token(request: HttpRequest, organization_id: int, data: TokenIn) -> t
     return 201, out
 
 
-@router.post("/organizations/{organization_id}/tokens/{token_id}/revoke",
-             response={200: TokenOut, 403: ErrorOut, 404: ErrorOut})
+@router.post(
+    "/organizations/{organization_id}/tokens/{token_id}/revoke",
+    response={200: TokenOut, 403: ErrorOut, 404: ErrorOut},
+)
 def revoke_token(request: HttpRequest, organization_id: int, token_id: int) -> ApiToken:
     return services.revoke_token(actor_of(request), organization_id, token_id)
 
 
 @router.get("/audit", response={200: list[AuditEntryOut], 403: ErrorOut})
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_audit(request: HttpRequest, model: str | None = None, object_id: str | None = None) -> Any:
     actor = actor_of(request)
     require(actor, "zone.audit")
@@ -405,6 +448,8 @@ def verify_audit(request: HttpRequest) -> dict[str, Any]:
     actor = actor_of(request)
     require(actor, "zone.audit")
     result = audit.verify(actor.zone_id)
-    return {"ok": result.ok, "entries_checked": result.entries_checked,
-            "first_fault": str(result.fault) if result.fault else None}
-
+    return {
+        "ok": result.ok,
+        "entries_checked": result.entries_checked,
+        "first_fault": str(result.fault) if result.fault else None,
+    }

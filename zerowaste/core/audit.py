@@ -27,8 +27,20 @@ if TYPE_CHECKING:
 
 GENESIS_HASH = "0" * 64
 HASHED_FIELDS = (
-    "zone_id", "seq", "at", "actor_user_id", "actor_username", "actor_org_id", "via", "action",
-    "model", "object_id", "changes", "request_id", "ip", "prev_hash",
+    "zone_id",
+    "seq",
+    "at",
+    "actor_user_id",
+    "actor_username",
+    "actor_org_id",
+    "via",
+    "action",
+    "model",
+    "object_id",
+    "changes",
+    "request_id",
+    "ip",
+    "prev_hash",
 )
 
 
@@ -68,7 +80,11 @@ def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dic
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """{field: [old, new]} for every field whose value changed."""
-    return {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+    return {
+        k: [before.get(k), after.get(k)]
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    }
 
 
 def record(
@@ -90,7 +106,9 @@ def record(
 
 
 @transaction.atomic
-def append(*, zone_id: int, actor: Actor, action: str, model: str, object_id: str, changes: dict[str, Any]) -> AuditEntry:
+def append(
+    *, zone_id: int, actor: Actor, action: str, model: str, object_id: str, changes: dict[str, Any]
+) -> AuditEntry:
     head, _created = AuditChainHead.objects.select_for_update().get_or_create(
         zone_id=zone_id, defaults={"seq": 0, "hash": GENESIS_HASH}
     )
@@ -145,23 +163,32 @@ class VerifyResult:
         return self.fault is None
 
 
-def _verify_zone(zone_id: int, entries: Iterator[AuditEntry], head: AuditChainHead | None) -> tuple[int, ChainFault | None]:
+def _verify_zone(
+    zone_id: int, entries: Iterator[AuditEntry], head: AuditChainHead | None
+) -> tuple[int, ChainFault | None]:
     expected_seq = 1
     prev_hash = GENESIS_HASH
     count = 0
     for entry in entries:
         count += 1
         if entry.seq != expected_seq:
-            return count, ChainFault(zone_id, expected_seq, None, f"missing (next present is seq {entry.seq})")
+            return count, ChainFault(
+                zone_id, expected_seq, None, f"missing (next present is seq {entry.seq})"
+            )
         if entry.prev_hash != prev_hash:
-            return count, ChainFault(zone_id, entry.seq, entry.pk, "prev_hash does not link to the previous entry")
+            return count, ChainFault(
+                zone_id, entry.seq, entry.pk, "prev_hash does not link to the previous entry"
+            )
         if compute_hash(entry) != entry.hash:
             return count, ChainFault(zone_id, entry.seq, entry.pk, "content changed (hash mismatch)")
         prev_hash = entry.hash
         expected_seq += 1
     if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
         return count, ChainFault(
-            zone_id, expected_seq, None, f"missing: the chain head records {head.seq} entries, found {expected_seq - 1}"
+            zone_id,
+            expected_seq,
+            None,
+            f"missing: the chain head records {head.seq} entries, found {expected_seq - 1}",
         )
     return count, None
 

@@ -61,8 +61,11 @@ def _jurisdiction(membership: Membership, org_roles: frozenset[str]) -> frozense
     if "regulator" not in org_roles or membership.jurisdiction_id is None:
         return None
     ids = {membership.jurisdiction_id}
-    ids.update(Area.objects.filter(zone_id=membership.zone_id, parent_id=membership.jurisdiction_id)
-               .values_list("id", flat=True))
+    ids.update(
+        Area.objects.filter(zone_id=membership.zone_id, parent_id=membership.jurisdiction_id).values_list(
+            "id", flat=True
+        )
+    )
     return frozenset(ids)
 
 
@@ -112,17 +115,18 @@ def actor_for_user(user: User, organization_id: int | None = None) -> Actor | No
 
 # --- Visibility ------------------------------------------------------------------------------------
 
+
 def visible_organizations(actor: Actor) -> QuerySet[Organization]:
     """Organizations the actor may see: all of a regulator's jurisdiction, else only its own."""
     base = Organization.objects.filter(zone_id=actor.zone_id)
     if actor.is_system:
         return base
+    if actor.organization_id is None:
+        return base.none()
     if actor.is_regulator:
         if actor.jurisdiction_area_ids is None:
             return base
-        return base.filter(
-            Q(area_id__in=actor.jurisdiction_area_ids) | Q(pk=actor.organization_id)
-        )
+        return base.filter(Q(area_id__in=actor.jurisdiction_area_ids) | Q(pk=actor.organization_id))
     return base.filter(pk=actor.organization_id)
 
 

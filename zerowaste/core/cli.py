@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError
 
 from .authz import Actor
 from .context import origin
@@ -41,6 +42,13 @@ class PlatformCommand(BaseCommand):
             self._fail(exc.message, exc.errors)
         except CommandError as exc:
             self._fail(str(exc), [])
+        except DatabaseError as exc:
+            # An unreachable or unmigrated database: one line, not a traceback.
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            self._fail(
+                f"database error: {first_line} (is DATABASE_URL right and `zerowaste manage migrate` run?)",
+                [],
+            )
 
     def _fail(self, message: str, errors: list[dict[str, Any]]) -> None:
         sys.stderr.write(f"zerowaste {self._name()}: error: {message}\n")
@@ -67,7 +75,11 @@ class PlatformCommand(BaseCommand):
         if options.get("format") == "json":
             self.stdout.write(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False))
         else:
-            self.stdout.write(text if text is not None else json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2))
+            self.stdout.write(
+                text
+                if text is not None
+                else json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+            )
 
     def zone(self, options: dict[str, Any]) -> Zone:
         code = options.get("zone")
@@ -100,16 +112,21 @@ def serve(port: int, host: str = "127.0.0.1", workers: int = 2) -> None:
     command = [
         str(gunicorn) if gunicorn.exists() else "gunicorn",
         "zerowaste.wsgi:application",
-        "--bind", f"{host}:{port}",
-        "--workers", str(workers),
-        "--threads", "4",
-        "--access-logfile", "-",
-        "--chdir", str(settings.BASE_DIR),
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+        "--chdir",
+        str(settings.BASE_DIR),
     ]
     # The background-task worker runs beside the web server and stops with it.
     worker = None
     if "django_tasks_db" in settings.TASKS["default"]["BACKEND"]:
-        worker = subprocess.Popen([sys.executable, "-m", "zerowaste.cli", "manage", "db_worker"])  # noqa: S603
+        worker = subprocess.Popen([sys.executable, "-m", "zerowaste.cli", "manage", "db_worker"])
     try:
         subprocess.run(command, check=False)  # noqa: S603 - fixed argv, no shell
     finally:

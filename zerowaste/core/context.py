@@ -16,7 +16,7 @@ class Origin:
     ip: str = ""
 
 
-_origin: contextvars.ContextVar[Origin] = contextvars.ContextVar("zerowaste_origin", default=Origin())
+_origin: contextvars.ContextVar[Origin] = contextvars.ContextVar("zerowaste_origin", default=Origin())  # noqa: B039 - Origin is a frozen dataclass
 
 
 def current_origin() -> Origin:

@@ -50,7 +50,7 @@ class DemoContext:
     areas: dict[str, Area] = field(default_factory=dict)
 
     def rng(self, step: str) -> random.Random:
-        return random.Random(f"{self.seed}:{step}")  # noqa: S311 - demo data, not security
+        return random.Random(f"{self.seed}:{step}")
 
 
 DemoStep = Callable[[DemoContext], None]
@@ -132,7 +132,9 @@ def _account(ctx: DemoContext, org: Organization, username: str, label: str, **m
     Membership.objects.get_or_create(
         zone_id=ctx.zone.pk, organization=org, user=user, defaults={"role": "admin", **membership}
     )
-    ctx.accounts.append({"username": username, "password": DEMO_PASSWORD, "role": label, "organization": org.name})
+    ctx.accounts.append(
+        {"username": username, "password": DEMO_PASSWORD, "role": label, "organization": org.name}
+    )
 
 
 @demo_step("core.parties", order=0)
@@ -144,33 +146,52 @@ def build_parties(ctx: DemoContext) -> None:
     actor = ctx.actor
 
     streets = {
-        "rh": Area.objects.create(zone=zone, code="rh", name="荣华街道", name_en="Ronghua Street", kind="street"),
-        "bx": Area.objects.create(zone=zone, code="bx", name="博兴街道", name_en="Boxing Street", kind="street"),
+        "rh": Area.objects.create(
+            zone=zone, code="rh", name="荣华街道", name_en="Ronghua Street", kind="street"
+        ),
+        "bx": Area.objects.create(
+            zone=zone, code="bx", name="博兴街道", name_en="Boxing Street", kind="street"
+        ),
     }
     ctx.areas.update(streets)
     for i in range(COMMUNITIES):
         street = streets["rh"] if i < COMMUNITIES // 2 else streets["bx"]
         code = f"{street.code}-c{i + 1:02d}"
         ctx.areas[code] = Area.objects.create(
-            zone=zone, code=code, name=f"{street.name}第{i % 16 + 1}社区", name_en=f"{street.name_en} community {i % 16 + 1}",
-            kind="community", parent=street,
+            zone=zone,
+            code=code,
+            name=f"{street.name}第{i % 16 + 1}社区",
+            name_en=f"{street.name_en} community {i % 16 + 1}",
+            kind="community",
+            parent=street,
         )
-    for code, name, name_en in (("biomed", "生物医药园", "Biomedical Park"),
-                                ("wealth", "亦城财富中心", "Yicheng Wealth Centre"),
-                                ("digital", "数字工场", "Digital Factory")):
-        ctx.areas[code] = Area.objects.create(zone=zone, code=code, name=name, name_en=name_en, kind="park",
-                                              parent=streets["rh"] if code != "digital" else streets["bx"])
+    for code, name, name_en in (
+        ("biomed", "生物医药园", "Biomedical Park"),
+        ("wealth", "亦城财富中心", "Yicheng Wealth Centre"),
+        ("digital", "数字工场", "Digital Factory"),
+    ):
+        ctx.areas[code] = Area.objects.create(
+            zone=zone,
+            code=code,
+            name=name,
+            name_en=name_en,
+            kind="park",
+            parent=streets["rh"] if code != "digital" else streets["bx"],
+        )
 
     def register(kind_key: str, roles: list[str], name: str | None = None, **extra: object) -> Organization:
         org = services.register_organization(
-            actor, uscc=uscc("11" if "regulator" in roles else "91"),
-            name=name or _name(rng, kind_key, used), roles=roles, **extra,  # type: ignore[arg-type]
+            actor,
+            uscc=uscc("11" if "regulator" in roles else "91"),
+            name=name or _name(rng, kind_key, used),
+            roles=roles,
+            **extra,  # type: ignore[arg-type]
         )
         for role in roles:
             ctx.organizations.setdefault(role, []).append(org)
         return org
 
-    regulators = [
+    regulators: list[tuple[str, str, str | None]] = [
         ("无废城市建设工作专班", "Zero-Waste City task force", None),
         ("城市运行局", "City Operation Bureau", None),
         ("综合执法局", "Comprehensive Law Enforcement Bureau", None),
@@ -179,9 +200,14 @@ def build_parties(ctx: DemoContext) -> None:
         ("荣华街道办事处", "Ronghua Street Office", "rh"),
         ("博兴街道办事处", "Boxing Street Office", "bx"),
     ]
-    for name, name_en, street in regulators:
-        register("regulator", ["regulator"], name=name, name_en=name_en,
-                 area_id=streets[street].pk if street else None)
+    for name, name_en, street_code in regulators:
+        register(
+            "regulator",
+            ["regulator"],
+            name=name,
+            name_en=name_en,
+            area_id=streets[street_code].pk if street_code else None,
+        )
     task_force = ctx.organizations["regulator"][0]
 
     street_codes = ["rh", "bx"]
@@ -191,22 +217,50 @@ def build_parties(ctx: DemoContext) -> None:
             area = streets[rng.choice(street_codes)]
             if code == "biotech" and rng.random() < 0.7:
                 area = ctx.areas["biomed"]
-            org = register(code, ["producer"], industry=label, area_id=area.pk, address=f"{area.name}{rng.randint(1, 60)}号")
+            org = register(
+                code,
+                ["producer"],
+                industry=label,
+                area_id=area.pk,
+                address=f"{area.name}{rng.randint(1, 60)}号",
+            )
             ctx.organizations.setdefault(f"industry:{code}", []).append(org)
 
     today = date(2021, 1, 1)
-    hw_carrier = register("carrier", ["carrier"], name="北京鼎泰鹏宇环保科技有限公司",
-                          name_en="Dingtai Pengyu Environmental", area_id=streets["bx"].pk)
-    permit = services.add_licence(actor, hw_carrier.pk, kind="hw_transport", number="京危运2020-0018",
-                                  issuer="北京市交通委员会", valid_from=today, valid_to=date(2025, 12, 31))
+    hw_carrier = register(
+        "carrier",
+        ["carrier"],
+        name="北京鼎泰鹏宇环保科技有限公司",
+        name_en="Dingtai Pengyu Environmental",
+        area_id=streets["bx"].pk,
+    )
+    permit = services.add_licence(
+        actor,
+        hw_carrier.pk,
+        kind="hw_transport",
+        number="京危运2020-0018",
+        issuer="北京市交通委员会",
+        valid_from=today,
+        valid_to=date(2025, 12, 31),
+    )
     for n in range(4):
-        services.add_vehicle(actor, hw_carrier.pk, plate=f"京A{rng.randint(10000, 99999)}" if n else "京AD12345",
-                             vehicle_type="危险货物运输车", capacity_kg=rng.choice([2000, 5000, 8000]),
-                             permit_ids=[permit.pk])
+        services.add_vehicle(
+            actor,
+            hw_carrier.pk,
+            plate=f"京A{rng.randint(10000, 99999)}" if n else "京AD12345",
+            vehicle_type="危险货物运输车",
+            capacity_kg=rng.choice([2000, 5000, 8000]),
+            permit_ids=[permit.pk],
+        )
     for _i in range(8 * ctx.scale):
         carrier = register("carrier", ["carrier"], area_id=streets[rng.choice(street_codes)].pk)
-        services.add_vehicle(actor, carrier.pk, plate=_plate(rng), vehicle_type="厢式货车",
-                             capacity_kg=rng.choice([1500, 3000, 5000, 10000]))
+        services.add_vehicle(
+            actor,
+            carrier.pk,
+            plate=_plate(rng),
+            vehicle_type="厢式货车",
+            capacity_kg=rng.choice([1500, 3000, 5000, 10000]),
+        )
 
     hw_receivers = [
         ("北京金隅红树林环保技术有限责任公司", "Jinyu Hongshulin", "京环危第0001号", Decimal("100000")),
@@ -215,31 +269,63 @@ def build_parties(ctx: DemoContext) -> None:
     ]
     for name, name_en, number, capacity in hw_receivers:
         org = register("recycler", ["receiver"], name=name, name_en=name_en)
-        services.add_licence(actor, org.pk, kind="hw_operating", number=number, issuer="北京市生态环境局",
-                             valid_from=date(2020, 1, 1), valid_to=date(2025, 12, 31),
-                             waste_codes=["HW06", "HW08", "HW09", "HW12", "HW17", "HW34", "HW49"],
-                             annual_capacity_t=capacity)
-        services.add_site(actor, org.pk, name=f"{name}处置厂", kind="disposal",
-                          latitude=Decimal("39.7") + Decimal(rng.randint(0, 3000)) / 10000,
-                          longitude=Decimal("116.4") + Decimal(rng.randint(0, 3000)) / 10000)
+        services.add_licence(
+            actor,
+            org.pk,
+            kind="hw_operating",
+            number=number,
+            issuer="北京市生态环境局",
+            valid_from=date(2020, 1, 1),
+            valid_to=date(2025, 12, 31),
+            waste_codes=["HW06", "HW08", "HW09", "HW12", "HW17", "HW34", "HW49"],
+            annual_capacity_t=capacity,
+        )
+        services.add_site(
+            actor,
+            org.pk,
+            name=f"{name}处置厂",
+            kind="disposal",
+            latitude=Decimal("39.7") + Decimal(rng.randint(0, 3000)) / 10000,
+            longitude=Decimal("116.4") + Decimal(rng.randint(0, 3000)) / 10000,
+        )
     for _i in range(RECYCLERS * ctx.scale):
         org = register("recycler", ["receiver"], area_id=streets[rng.choice(street_codes)].pk)
-        services.add_site(actor, org.pk, name="回收站", kind="station",
-                          latitude=Decimal("39.75") + Decimal(rng.randint(0, 1500)) / 10000,
-                          longitude=Decimal("116.48") + Decimal(rng.randint(0, 1500)) / 10000)
+        services.add_site(
+            actor,
+            org.pk,
+            name="回收站",
+            kind="station",
+            latitude=Decimal("39.75") + Decimal(rng.randint(0, 1500)) / 10000,
+            longitude=Decimal("116.48") + Decimal(rng.randint(0, 1500)) / 10000,
+        )
 
-    park_operator = register("park_operator", ["park_operator"], name="北京亦庄生物医药园运营管理有限公司",
-                             name_en="E-Town Biomedical Park operator", area_id=ctx.areas["biomed"].pk)
-    register("park_operator", ["park_operator"], name="亦城财富中心运营管理有限公司",
-             name_en="Yicheng Wealth Centre operator", area_id=ctx.areas["wealth"].pk)
+    park_operator = register(
+        "park_operator",
+        ["park_operator"],
+        name="北京亦庄生物医药园运营管理有限公司",
+        name_en="E-Town Biomedical Park operator",
+        area_id=ctx.areas["biomed"].pk,
+    )
+    register(
+        "park_operator",
+        ["park_operator"],
+        name="亦城财富中心运营管理有限公司",
+        name_en="Yicheng Wealth Centre operator",
+        area_id=ctx.areas["wealth"].pk,
+    )
     for _i in range(4 * ctx.scale):
         register("property", ["property"], area_id=streets[rng.choice(street_codes)].pk)
     for _i in range(3 * ctx.scale):
         register("construction", ["construction"], area_id=streets[rng.choice(street_codes)].pk)
 
     _account(ctx, task_force, "regulator", "regulator / 监管（专班）")
-    _account(ctx, ctx.organizations["regulator"][5], "street-rh", "street regulator / 街道监管",
-             jurisdiction=streets["rh"])
+    _account(
+        ctx,
+        ctx.organizations["regulator"][5],
+        "street-rh",
+        "street regulator / 街道监管",
+        jurisdiction=streets["rh"],
+    )
     _account(ctx, ctx.organizations["industry:it"][0], "producer", "producer / 产废单位")
     _account(ctx, hw_carrier, "carrier", "carrier / 运输单位")
     _account(ctx, ctx.organizations["receiver"][3], "recycler", "recycler / 回收利用单位")
@@ -271,21 +357,30 @@ def build_demo(*, seed: int = 1, scale: int = 1, reset: bool = False) -> DemoRes
     rebuilt = False
     if existing is not None:
         if existing.settings.get("demo") == params and not reset:
-            return DemoResult(existing, existing.settings.get("demo_accounts", []),
-                              Organization.objects.filter(zone=existing).count(), rebuilt=False, already_built=True)
+            return DemoResult(
+                existing,
+                existing.settings.get("demo_accounts", []),
+                Organization.objects.filter(zone=existing).count(),
+                rebuilt=False,
+                already_built=True,
+            )
         if Zone.objects.exclude(pk=existing.pk).exists() and not reset:
             raise DemoExists(
-                "the database holds other zones besides the demo zone; rebuilding means flushing it: pass --reset"
+                "the database holds other zones besides the demo zone; "
+                "rebuilding means flushing it: pass --reset"
             )
         # The audit log is append-only, so a rebuild starts from an empty database, not a deleted zone.
         call_command("flush", interactive=False, verbosity=0)
         rebuilt = True
     with transaction.atomic():
-        zone = Zone.objects.create(code=DEMO_ZONE_CODE, name="北京经济技术开发区（演示）",
-                                   name_en="Beijing Economic-Technological Development Area (demo)",
-                                   division_code=DIVISION)
+        zone = Zone.objects.create(
+            code=DEMO_ZONE_CODE,
+            name="北京经济技术开发区（演示）",
+            name_en="Beijing Economic-Technological Development Area (demo)",
+            division_code=DIVISION,
+        )
         ctx = DemoContext(zone=zone, seed=seed, scale=scale, actor=Actor.system(zone))
-        for _order, _name_, step in list(_STEPS):
+        for _order, _step_name, step in list(_STEPS):
             step(ctx)
         zone.settings = {"demo": params, "demo_accounts": ctx.accounts}
         zone.save(update_fields=["settings"])

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from . import rules, services
 from .authz import Actor, require
+from .errors import Invalid
 from .models import Area, Organization
 from .tabular import Column, Fault, ImportRejected, read_table
 
@@ -23,7 +24,9 @@ ORGANIZATION_COLUMNS = [
 ]
 
 
-def import_organizations(actor: Actor, content: bytes, *, filename: str, sheet: str | None = None) -> list[Organization]:
+def import_organizations(
+    actor: Actor, content: bytes, *, filename: str, sheet: str | None = None
+) -> list[Organization]:
     """Register every organization of the file, or none: each fault is reported by sheet/row/column."""
     require(actor, "zone.register_org")
     table = read_table(content, filename, ORGANIZATION_COLUMNS, sheet=sheet)
@@ -63,14 +66,21 @@ def import_organizations(actor: Actor, content: bytes, *, filename: str, sheet: 
         if values.get("area"):
             area_id = areas.get(str(values["area"]))
             if area_id is None:
-                faults.append(row.fault("area", _("no area %(area)s in this zone") % {"area": values["area"]}))
-        prepared.append({
-            "uscc": uscc, "name": name, "roles": roles, "area_id": area_id,
-            "name_en": str(values.get("name_en") or ""), "address": str(values.get("address") or ""),
-            "contact_name": str(values.get("contact_name") or ""),
-            "contact_phone": str(values.get("contact_phone") or ""),
-            "industry": str(values.get("industry") or ""),
-        })
+                faults.append(
+                    row.fault("area", _("no area %(area)s in this zone") % {"area": values["area"]})
+                )
+        texts: dict[str, str] = {}
+        for field in ("name", "name_en", "address", "contact_name", "contact_phone", "industry"):
+            try:
+                texts[field] = services.check_text(
+                    str(values.get(field) or ""),
+                    field,
+                    max_length=Organization._meta.get_field(field).max_length,  # type: ignore[union-attr]
+                )
+            except Invalid as exc:
+                if field != "name" or name:
+                    faults.append(row.fault(field, str(exc.errors[0]["message"])))
+        prepared.append({"uscc": uscc, "roles": roles, "area_id": area_id, **texts})
     if faults:
         raise ImportRejected(faults)
     with transaction.atomic():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-
 import uuid
 from collections.abc import Callable
 
@@ -109,10 +108,14 @@ class IdempotencyMiddleware:
         if record is None:
             return _problem(409, "a request with this Idempotency-Key is being processed; retry")
         if record.request_fingerprint != fingerprint:
-            return _problem(422, "Idempotency-Key was already used for a different request", field="Idempotency-Key")
+            return _problem(
+                422, "Idempotency-Key was already used for a different request", field="Idempotency-Key"
+            )
         if record.status_code is None:
             return _problem(409, "a request with this Idempotency-Key is being processed; retry")
-        response = HttpResponse(bytes(record.body or b""), status=record.status_code, content_type=record.content_type)
+        response = HttpResponse(
+            bytes(record.body or b""), status=record.status_code, content_type=record.content_type
+        )
         response.headers["Idempotent-Replayed"] = "true"
         return response
 
@@ -122,6 +125,3 @@ def _problem(status: int, message: str, field: str | None = None) -> JsonRespons
     if field:
         body["errors"] = [{"field": field, "message": message}]
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
-
-
-

@@ -52,7 +52,9 @@ class Area(ZonedModel):
     name = models.CharField(_("name"), max_length=200)
     name_en = models.CharField(_("English name"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["zone", "code"], name="area_zone_code_uniq")]
@@ -67,7 +69,9 @@ class Organization(ZonedModel):
     uscc = models.CharField(_("unified social credit code"), max_length=18)
     name = models.CharField(_("name"), max_length=200)
     name_en = models.CharField(_("English name"), max_length=200, blank=True)
-    area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="organizations")
+    area = models.ForeignKey(
+        Area, null=True, blank=True, on_delete=models.PROTECT, related_name="organizations"
+    )
     address = models.CharField(_("address"), max_length=300, blank=True)
     contact_name = models.CharField(_("contact person"), max_length=100, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
@@ -97,9 +101,14 @@ class OrganizationRole(ZonedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["zone", "organization", "role"], name="orgrole_zone_org_role_uniq")
+            models.UniqueConstraint(
+                fields=["zone", "organization", "role"], name="orgrole_zone_org_role_uniq"
+            )
         ]
         indexes = [models.Index(fields=["zone", "role"], name="orgrole_zone_role_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}:{self.role}"
 
 
 class User(AbstractUser):
@@ -128,8 +137,13 @@ class Membership(ZonedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["zone", "organization", "user"], name="membership_zone_org_user_uniq")
+            models.UniqueConstraint(
+                fields=["zone", "organization", "user"], name="membership_zone_org_user_uniq"
+            )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.organization_id} ({self.role})"
 
 
 class Licence(ZonedModel):
@@ -149,8 +163,13 @@ class Licence(ZonedModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["zone", "kind", "number"], name="licence_zone_kind_number_uniq")]
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "kind", "number"], name="licence_zone_kind_number_uniq")
+        ]
         ordering = ["valid_to"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"
 
 
 class Site(ZonedModel):
@@ -166,8 +185,13 @@ class Site(ZonedModel):
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["zone", "organization", "name"], name="site_zone_org_name_uniq")]
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "organization", "name"], name="site_zone_org_name_uniq")
+        ]
         ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Vehicle(ZonedModel):
@@ -183,6 +207,9 @@ class Vehicle(ZonedModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["zone", "plate"], name="vehicle_zone_plate_uniq")]
         ordering = ["plate"]
+
+    def __str__(self) -> str:
+        return self.plate
 
 
 class ApiToken(ZonedModel):
@@ -202,6 +229,9 @@ class ApiToken(ZonedModel):
     class Meta:
         indexes = [models.Index(fields=["zone", "organization"], name="token_zone_org_idx")]
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (zw_{self.prefix}_…)"
 
 
 class AuditEntry(models.Model):
@@ -231,6 +261,9 @@ class AuditEntry(models.Model):
         constraints = [models.UniqueConstraint(fields=["zone_id", "seq"], name="audit_zone_seq_uniq")]
         indexes = [models.Index(fields=["zone_id", "model", "object_id"], name="audit_zone_object_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.zone_id}#{self.seq} {self.action}"
+
 
 class AuditChainHead(models.Model):
     """The last link of each zone's chain; locked while appending so links never fork."""
@@ -238,6 +271,9 @@ class AuditChainHead(models.Model):
     zone_id = models.BigIntegerField(primary_key=True)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.zone_id}#{self.seq}"
 
 
 class IdempotencyRecord(models.Model):
@@ -254,6 +290,9 @@ class IdempotencyRecord(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["principal", "key"], name="idem_principal_key_uniq")]
 
+    def __str__(self) -> str:
+        return f"{self.principal}:{self.key}"
+
 
 class LoginFailure(models.Model):
     """A failed login, counted per username and per address to throttle guessing."""
@@ -261,3 +300,7 @@ class LoginFailure(models.Model):
     username = models.CharField(max_length=150, db_index=True)
     ip = models.CharField(max_length=64, db_index=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.username}@{self.ip}"
+

@@ -24,7 +24,9 @@ class UsccError:
 
     def __str__(self) -> str:
         if self.position:
-            return str(_("position %(position)d: %(message)s") % {"position": self.position, "message": self.message})
+            return str(
+                _("position %(position)d: %(message)s") % {"position": self.position, "message": self.message}
+            )
         return self.message
 
 
@@ -47,7 +49,9 @@ def validate_uscc(code: str) -> UsccError | None:
         return UsccError(0, str(_("must be 18 characters, got %(n)d") % {"n": len(code)}))
     for i, ch in enumerate(code, start=1):
         if ch not in USCC_CHARSET:
-            return UsccError(i, str(_("character %(ch)r is not allowed (0-9 and A-Y except I, O, S, V, Z)") % {"ch": ch}))
+            return UsccError(
+                i, str(_("character %(ch)r is not allowed (0-9 and A-Y except I, O, S, V, Z)") % {"ch": ch})
+            )
     if not code[2:8].isdigit():
         bad = next(i for i, ch in enumerate(code[2:8], start=3) if not ch.isdigit())
         return UsccError(bad, str(_("the administrative division code (positions 3-8) must be digits")))
@@ -59,12 +63,16 @@ def validate_uscc(code: str) -> UsccError | None:
     if org_code[8] != expected_org_check:
         return UsccError(
             17,
-            str(_("organization code check character should be %(exp)s, got %(got)s")
-                % {"exp": expected_org_check, "got": org_code[8]}),
+            str(
+                _("organization code check character should be %(exp)s, got %(got)s")
+                % {"exp": expected_org_check, "got": org_code[8]}
+            ),
         )
     expected = uscc_check_character(code[:17])
     if code[17] != expected:
-        return UsccError(18, str(_("check character should be %(exp)s, got %(got)s") % {"exp": expected, "got": code[17]}))
+        return UsccError(
+            18, str(_("check character should be %(exp)s, got %(got)s") % {"exp": expected, "got": code[17]})
+        )
     return None
 
 
@@ -105,13 +113,26 @@ ORG_ROLES = frozenset(code for code, _label in ORG_ROLE_CHOICES)
 # Words an import sheet may use for a role, Chinese and English.
 ORG_ROLE_ALIASES: dict[str, str] = {
     **{code: code for code in ORG_ROLES},
-    "监管": "regulator", "监管部门": "regulator", "主管部门": "regulator",
-    "产废": "producer", "产废单位": "producer",
-    "运输": "carrier", "运输单位": "carrier",
-    "利用处置": "receiver", "利用处置单位": "receiver", "接收单位": "receiver", "回收": "receiver",
-    "园区运营": "park_operator", "园区运营方": "park_operator", "park operator": "park_operator",
-    "物业": "property", "社区": "property",
-    "建设": "construction", "建设单位": "construction", "施工单位": "construction", "消纳场": "construction",
+    "监管": "regulator",
+    "监管部门": "regulator",
+    "主管部门": "regulator",
+    "产废": "producer",
+    "产废单位": "producer",
+    "运输": "carrier",
+    "运输单位": "carrier",
+    "利用处置": "receiver",
+    "利用处置单位": "receiver",
+    "接收单位": "receiver",
+    "回收": "receiver",
+    "园区运营": "park_operator",
+    "园区运营方": "park_operator",
+    "park operator": "park_operator",
+    "物业": "property",
+    "社区": "property",
+    "建设": "construction",
+    "建设单位": "construction",
+    "施工单位": "construction",
+    "消纳场": "construction",
 }
 
 MEMBER_ROLE_CHOICES = [
@@ -148,6 +169,7 @@ SITE_KIND_CHOICES = [
 # One table shared by pages, API and CLI. An action names the membership roles that may perform it
 # inside their own organization and the token scope an API token needs for it.
 
+
 @dataclass(frozen=True)
 class Permission:
     member_roles: frozenset[str]
@@ -168,7 +190,9 @@ PERMISSIONS: dict[str, Permission] = {
 REGULATOR_ACTIONS = frozenset({"zone.register_org", "zone.audit"})
 
 
-def may(action: str, *, member_role: str, org_roles: frozenset[str], token_scopes: frozenset[str] | None) -> bool:
+def may(
+    action: str, *, member_role: str, org_roles: frozenset[str], token_scopes: frozenset[str] | None
+) -> bool:
     """Whether an actor with this membership role (and token scopes, for API tokens) may do `action`."""
     permission = PERMISSIONS[action]
     if action in REGULATOR_ACTIONS and "regulator" not in org_roles:
@@ -177,7 +201,7 @@ def may(action: str, *, member_role: str, org_roles: frozenset[str], token_scope
         return False
     if token_scopes is not None:
         # Every scope includes reading; "admin" includes every scope.
-        if permission.token_scope == "read":
+        if permission.token_scope == "read":  # noqa: S105 - a scope name, not a secret
             return bool(token_scopes)
         return permission.token_scope in token_scopes or "admin" in token_scopes
     return True

@@ -16,8 +16,9 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,7 +39,17 @@ from .models import (
     Zone,
 )
 
-ORG_FIELDS = ("uscc", "name", "name_en", "area_id", "address", "contact_name", "contact_phone", "industry", "is_active")
+ORG_FIELDS = (
+    "uscc",
+    "name",
+    "name_en",
+    "area_id",
+    "address",
+    "contact_name",
+    "contact_phone",
+    "industry",
+    "is_active",
+)
 ORG_EDITABLE = ("name", "name_en", "area_id", "address", "contact_name", "contact_phone", "industry")
 
 
@@ -48,9 +59,47 @@ def _org_snapshot(org: Organization) -> dict[str, Any]:
     return data
 
 
+# --- Text input ------------------------------------------------------------------------------------
+
+
+def check_text(
+    value: Any, field: str, *, max_length: int | None, required: bool = False, strip: bool = True
+) -> str:
+    """A text input as stored: a string, no NUL or other control characters (PostgreSQL refuses NUL),
+    no longer than the column, present when required. Raises Invalid naming `field`."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise Invalid.field(field, _("must be text"))
+    if strip:
+        value = value.strip()
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+        raise Invalid.field(field, _("must not contain control characters"))
+    if required and not value:
+        raise Invalid.field(field, _("this field is required"))
+    if max_length is not None and len(value) > max_length:
+        raise Invalid.field(field, _("at most %(n)d characters") % {"n": max_length})
+    return value
+
+
+def _max_length(model: type[Model], name: str) -> int | None:
+    return getattr(model._meta.get_field(name), "max_length", None)
+
+
+def _texts(model: type[Model], values: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, str]:
+    """check_text for each of `values`, with the column's max_length."""
+    return {
+        name: check_text(value, name, max_length=_max_length(model, name), required=name in required)
+        for name, value in values.items()
+    }
+
+
 # --- Organizations ---------------------------------------------------------------------------------
 
+
 def check_uscc(uscc: str, field: str = "uscc") -> str:
+    if uscc is not None and not isinstance(uscc, str):
+        raise Invalid.field(field, _("must be text"))
     code = (uscc or "").strip().upper()
     fault = rules.validate_uscc(code)
     if fault is not None:
@@ -93,15 +142,27 @@ def register_organization(
     """A regulator (or the system) registers an organization of its zone."""
     require(actor, "zone.register_org")
     code = check_uscc(uscc)
-    if not (name or "").strip():
-        raise Invalid.field("name", _("this field is required"))
+    texts = _texts(
+        Organization,
+        {
+            "name": name,
+            "name_en": name_en,
+            "address": address,
+            "contact_name": contact_name,
+            "contact_phone": contact_phone,
+            "industry": industry,
+        },
+        required=("name",),
+    )
     roles = check_roles(roles)
     _area(actor.zone_id, area_id)
     if Organization.objects.filter(zone_id=actor.zone_id, uscc=code).exists():
         raise Invalid.field("uscc", _("an organization with this USCC is already registered"))
     org = Organization.objects.create(
-        zone_id=actor.zone_id, uscc=code, name=name.strip(), name_en=name_en.strip(), area_id=area_id,
-        address=address, contact_name=contact_name, contact_phone=contact_phone, industry=industry,
+        zone_id=actor.zone_id,
+        uscc=code,
+        area_id=area_id,
+        **texts,
     )
     OrganizationRole.objects.bulk_create(
         [OrganizationRole(zone_id=actor.zone_id, organization=org, role=r) for r in roles]
@@ -120,11 +181,13 @@ def update_organization(actor: Actor, organization_id: int, **changes: Any) -> O
             continue
         if field not in ORG_EDITABLE:
             raise Invalid.field(field, _("this field cannot be changed"))
-        if field == "name" and not (value or "").strip():
-            raise Invalid.field("name", _("this field is required"))
         if field == "area_id":
             _area(org.zone_id, value)
-        setattr(org, field, value.strip() if isinstance(value, str) else value)
+        else:
+            value = check_text(
+                value, field, max_length=_max_length(Organization, field), required=field == "name"
+            )
+        setattr(org, field, value)
     if "roles" in changes and changes["roles"] is not None:
         # Roles decide what an organization may do in the zone: only a regulator changes them.
         require(actor, "zone.register_org")
@@ -132,7 +195,11 @@ def update_organization(actor: Actor, organization_id: int, **changes: Any) -> O
         OrganizationRole.objects.filter(organization=org).exclude(role__in=roles).delete()
         existing = set(OrganizationRole.objects.filter(organization=org).values_list("role", flat=True))
         OrganizationRole.objects.bulk_create(
-            [OrganizationRole(zone_id=org.zone_id, organization=org, role=r) for r in roles if r not in existing]
+            [
+                OrganizationRole(zone_id=org.zone_id, organization=org, role=r)
+                for r in roles
+                if r not in existing
+            ]
         )
     org.save()
     changed = audit.diff(before, _org_snapshot(org))
@@ -141,25 +208,36 @@ def update_organization(actor: Actor, organization_id: int, **changes: Any) -> O
     return org
 
 
-def list_organizations(actor: Actor, *, role: str | None = None, query: str | None = None) -> QuerySet[Organization]:
+def list_organizations(
+    actor: Actor, *, role: str | None = None, query: str | None = None
+) -> QuerySet[Organization]:
     qs = visible_organizations(actor).select_related("area").prefetch_related("roles")
     if role:
         qs = qs.filter(roles__role=role)
     if query:
         from django.db.models import Q
 
-        qs = qs.filter(Q(name__icontains=query) | Q(uscc__icontains=query.upper()) | Q(name_en__icontains=query))
+        qs = qs.filter(
+            Q(name__icontains=query) | Q(uscc__icontains=query.upper()) | Q(name_en__icontains=query)
+        )
     return qs.order_by("name", "pk").distinct()
 
 
 # --- Users and memberships -------------------------------------------------------------------------
 
+
 def list_memberships(actor: Actor, organization_id: int) -> QuerySet[Membership]:
     org = get_organization(actor, organization_id)
-    return Membership.objects.filter(zone_id=org.zone_id, organization=org).select_related("user", "jurisdiction").order_by("user__username")
+    return (
+        Membership.objects.filter(zone_id=org.zone_id, organization=org)
+        .select_related("user", "jurisdiction")
+        .order_by("user__username")
+    )
 
 
-def get_membership(actor: Actor, organization_id: int, membership_id: int, action: str = "org.view") -> Membership:
+def get_membership(
+    actor: Actor, organization_id: int, membership_id: int, action: str = "org.view"
+) -> Membership:
     org = get_organization(actor, organization_id, action)
     membership = Membership.objects.filter(organization=org, pk=membership_id).select_related("user").first()
     if membership is None:
@@ -187,9 +265,16 @@ def add_member(
     org = get_organization(actor, organization_id, "members.manage")
     if role not in rules.MEMBER_ROLES:
         raise Invalid.field("role", _("unknown role %(role)s") % {"role": role})
-    username = (username or "").strip()
-    if not username:
-        raise Invalid.field("username", _("this field is required"))
+    username = check_text(username, "username", max_length=_max_length(User, "username"), required=True)
+    email = check_text(email, "email", max_length=_max_length(User, "email"))
+    full_name = check_text(full_name, "full_name", max_length=_max_length(User, "first_name"))
+    if email:
+        try:
+            validate_email(email)
+        except DjangoValidationError as exc:
+            raise Invalid.field("email", _("not a valid email address")) from exc
+    if password is not None:
+        password = check_text(password, "password", max_length=128, strip=False)
     if jurisdiction_id is not None:
         if not OrganizationRole.objects.filter(organization=org, role="regulator").exists():
             raise Invalid.field("jurisdiction_id", _("only members of a regulator have a jurisdiction"))
@@ -217,7 +302,12 @@ def add_member(
 
 @transaction.atomic
 def update_member(
-    actor: Actor, organization_id: int, membership_id: int, *, role: str | None = None, is_active: bool | None = None
+    actor: Actor,
+    organization_id: int,
+    membership_id: int,
+    *,
+    role: str | None = None,
+    is_active: bool | None = None,
 ) -> Membership:
     membership = get_membership(actor, organization_id, membership_id, "members.manage")
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -244,8 +334,17 @@ def update_member(
 
 # --- Licences --------------------------------------------------------------------------------------
 
-LICENCE_FIELDS = ("organization_id", "kind", "number", "issuer", "valid_from", "valid_to", "waste_codes",
-                  "annual_capacity_t", "is_revoked")
+LICENCE_FIELDS = (
+    "organization_id",
+    "kind",
+    "number",
+    "issuer",
+    "valid_from",
+    "valid_to",
+    "waste_codes",
+    "annual_capacity_t",
+    "is_revoked",
+)
 
 
 def _decimal(value: Any, field: str) -> Decimal | None:
@@ -268,12 +367,25 @@ def _decimal(value: Any, field: str) -> Decimal | None:
 def _validate_licence(kind: str, number: str, issuer: str, valid_from: date, valid_to: date) -> None:
     if kind not in rules.LICENCE_KINDS:
         raise Invalid.field("kind", _("unknown licence kind %(kind)s") % {"kind": kind})
-    if not (number or "").strip():
-        raise Invalid.field("number", _("this field is required"))
-    if not (issuer or "").strip():
-        raise Invalid.field("issuer", _("this field is required"))
+    _texts(Licence, {"number": number, "issuer": issuer}, required=("number", "issuer"))
+    if not isinstance(valid_from, date):
+        raise Invalid.field("valid_from", _("not a date"))
+    if not isinstance(valid_to, date):
+        raise Invalid.field("valid_to", _("not a date"))
     if valid_to < valid_from:
         raise Invalid.field("valid_to", _("must not be before valid_from"))
+
+
+WASTE_CODE_MAX_LENGTH = 32
+
+
+def _waste_codes(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise Invalid.field("waste_codes", _("must be a list of waste codes"))
+    codes = [check_text(v, "waste_codes", max_length=WASTE_CODE_MAX_LENGTH) for v in value]
+    return sorted({c for c in codes if c})
 
 
 def list_licences(actor: Actor, organization_id: int) -> QuerySet[Licence]:
@@ -305,11 +417,18 @@ def add_licence(
     org = get_organization(actor, organization_id, "licences.manage")
     _validate_licence(kind, number, issuer, valid_from, valid_to)
     capacity = _decimal(annual_capacity_t, "annual_capacity_t")
+    codes = _waste_codes(waste_codes)
     if Licence.objects.filter(zone_id=org.zone_id, kind=kind, number=number.strip()).exists():
         raise Invalid.field("number", _("a licence of this kind with this number already exists"))
     licence = Licence.objects.create(
-        zone_id=org.zone_id, organization=org, kind=kind, number=number.strip(), issuer=issuer.strip(),
-        valid_from=valid_from, valid_to=valid_to, waste_codes=sorted(set(waste_codes or [])),
+        zone_id=org.zone_id,
+        organization=org,
+        kind=kind,
+        number=number.strip(),
+        issuer=issuer.strip(),
+        valid_from=valid_from,
+        valid_to=valid_to,
+        waste_codes=codes,
         annual_capacity_t=capacity,
     )
     audit.record(actor, "licence.add", licence, audit.diff({}, audit.snapshot(licence, LICENCE_FIELDS)))
@@ -322,12 +441,21 @@ def update_licence(actor: Actor, organization_id: int, licence_id: int, **change
     licence = Licence.objects.select_for_update().get(pk=licence.pk)
     before = audit.snapshot(licence, LICENCE_FIELDS)
     for field, value in changes.items():
-        if field not in {"issuer", "valid_from", "valid_to", "waste_codes", "annual_capacity_t", "is_revoked"}:
+        if field not in {
+            "issuer",
+            "valid_from",
+            "valid_to",
+            "waste_codes",
+            "annual_capacity_t",
+            "is_revoked",
+        }:
             raise Invalid.field(field, _("this field cannot be changed"))
         if field == "annual_capacity_t":
             value = _decimal(value, field)
         if field == "waste_codes":
-            value = sorted(set(value or []))
+            value = _waste_codes(value)
+        if field == "issuer":
+            value = check_text(value, "issuer", max_length=_max_length(Licence, "issuer"), required=True)
         setattr(licence, field, value)
     _validate_licence(licence.kind, licence.number, licence.issuer, licence.valid_from, licence.valid_to)
     licence.save()
@@ -345,6 +473,7 @@ def licence_covers(licence: Licence, *, on: date, waste_code: str | None = None)
 
 
 # --- Sites and vehicles ----------------------------------------------------------------------------
+
 
 def list_sites(actor: Actor, organization_id: int) -> QuerySet[Site]:
     org = get_organization(actor, organization_id)
@@ -393,17 +522,23 @@ def add_site(
     area_id: int | None = None,
 ) -> Site:
     org = get_organization(actor, organization_id, "assets.manage")
-    if not (name or "").strip():
-        raise Invalid.field("name", _("this field is required"))
+    name = check_text(name, "name", max_length=_max_length(Site, "name"), required=True)
+    address = check_text(address, "address", max_length=_max_length(Site, "address"))
     if kind not in dict(rules.SITE_KIND_CHOICES):
         raise Invalid.field("kind", _("unknown site kind %(kind)s") % {"kind": kind})
     lat, lon = _check_coordinates(latitude, longitude)
     _area(org.zone_id, area_id)
-    if Site.objects.filter(zone_id=org.zone_id, organization=org, name=name.strip()).exists():
+    if Site.objects.filter(zone_id=org.zone_id, organization=org, name=name).exists():
         raise Invalid.field("name", _("a site with this name already exists"))
     site = Site.objects.create(
-        zone_id=org.zone_id, organization=org, name=name.strip(), kind=kind, address=address,
-        latitude=lat, longitude=lon, area_id=area_id,
+        zone_id=org.zone_id,
+        organization=org,
+        name=name,
+        kind=kind,
+        address=address,
+        latitude=lat,
+        longitude=lon,
+        area_id=area_id,
     )
     audit.record(actor, "site.add", site, audit.diff({}, audit.snapshot(site, SITE_FIELDS)))
     return site
@@ -417,8 +552,8 @@ def update_site(actor: Actor, organization_id: int, site_id: int, **changes: Any
     for field, value in changes.items():
         if field not in {"name", "kind", "address", "latitude", "longitude", "area_id", "is_active"}:
             raise Invalid.field(field, _("this field cannot be changed"))
-        if field == "name" and not (value or "").strip():
-            raise Invalid.field("name", _("this field is required"))
+        if field in {"name", "address"}:
+            value = check_text(value, field, max_length=_max_length(Site, field), required=field == "name")
         if field == "kind" and value not in dict(rules.SITE_KIND_CHOICES):
             raise Invalid.field("kind", _("unknown site kind %(kind)s") % {"kind": value})
         if field == "area_id":
@@ -438,7 +573,11 @@ def update_site(actor: Actor, organization_id: int, site_id: int, **changes: Any
 
 def list_vehicles(actor: Actor, organization_id: int) -> QuerySet[Vehicle]:
     org = get_organization(actor, organization_id)
-    return Vehicle.objects.filter(zone_id=org.zone_id, organization=org).prefetch_related("permits").order_by("plate", "pk")
+    return (
+        Vehicle.objects.filter(zone_id=org.zone_id, organization=org)
+        .prefetch_related("permits")
+        .order_by("plate", "pk")
+    )
 
 
 def get_vehicle(actor: Actor, organization_id: int, vehicle_id: int, action: str = "org.view") -> Vehicle:
@@ -464,6 +603,19 @@ def _permits(org: Organization, permit_ids: list[int] | None) -> list[Licence]:
     return permits
 
 
+CAPACITY_KG_MAX = 2_000_000_000
+
+
+def _capacity(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid.field("capacity_kg", _("must be a whole number of kilograms"))
+    if not 0 <= value <= CAPACITY_KG_MAX:
+        raise Invalid.field("capacity_kg", _("must be between 0 and %(max)d") % {"max": CAPACITY_KG_MAX})
+    return value
+
+
 @transaction.atomic
 def add_vehicle(
     actor: Actor,
@@ -475,12 +627,12 @@ def add_vehicle(
     permit_ids: list[int] | None = None,
 ) -> Vehicle:
     org = get_organization(actor, organization_id, "assets.manage")
-    plate = (plate or "").strip().upper()
+    plate = check_text(plate, "plate", max_length=None).upper()
     fault = rules.validate_plate(plate)
     if fault:
         raise Invalid.field("plate", fault)
-    if capacity_kg is not None and capacity_kg < 0:
-        raise Invalid.field("capacity_kg", _("must be zero or more"))
+    vehicle_type = check_text(vehicle_type, "vehicle_type", max_length=_max_length(Vehicle, "vehicle_type"))
+    _capacity(capacity_kg)
     permits = _permits(org, permit_ids)
     if Vehicle.objects.filter(zone_id=org.zone_id, plate=plate).exists():
         raise Invalid.field("plate", _("a vehicle with this plate is already registered"))
@@ -500,12 +652,12 @@ def update_vehicle(actor: Actor, organization_id: int, vehicle_id: int, **change
     for field, value in changes.items():
         if field == "permit_ids":
             vehicle.permits.set(_permits(vehicle.organization, value))
-        elif field in {"vehicle_type", "is_active"}:
-            setattr(vehicle, field, value)
+        elif field == "vehicle_type":
+            vehicle.vehicle_type = check_text(value, field, max_length=_max_length(Vehicle, field))
+        elif field == "is_active":
+            vehicle.is_active = bool(value)
         elif field == "capacity_kg":
-            if value is not None and value < 0:
-                raise Invalid.field("capacity_kg", _("must be zero or more"))
-            vehicle.capacity_kg = value
+            vehicle.capacity_kg = _capacity(value)
         else:
             raise Invalid.field(field, _("this field cannot be changed"))
     vehicle.save()
@@ -517,7 +669,7 @@ def update_vehicle(actor: Actor, organization_id: int, vehicle_id: int, **change
 
 # --- API tokens ------------------------------------------------------------------------------------
 
-TOKEN_PREFIX = "zw_"
+TOKEN_PREFIX = "zw_"  # noqa: S105 - the public prefix of every token
 
 
 def _hash_token(secret: str) -> str:
@@ -549,18 +701,25 @@ def create_token(
     actor: Actor, organization_id: int, *, name: str, scopes: list[str], expires_at: datetime | None = None
 ) -> IssuedToken:
     org = get_organization(actor, organization_id, "tokens.manage")
-    if not (name or "").strip():
-        raise Invalid.field("name", _("this field is required"))
+    name = check_text(name, "name", max_length=_max_length(ApiToken, "name"), required=True)
     unknown = [s for s in scopes if s not in rules.TOKEN_SCOPES]
     if not scopes or unknown:
-        raise Invalid.field("scopes", _("choose one or more of: %(scopes)s") % {"scopes": ", ".join(rules.TOKEN_SCOPES)})
+        raise Invalid.field(
+            "scopes", _("choose one or more of: %(scopes)s") % {"scopes": ", ".join(rules.TOKEN_SCOPES)}
+        )
     if expires_at is not None and expires_at <= timezone.now():
         raise Invalid.field("expires_at", _("must be in the future"))
     prefix = secrets.token_hex(4)
     secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(
-        zone_id=org.zone_id, organization=org, name=name.strip(), prefix=prefix, token_hash=_hash_token(secret),
-        scopes=sorted(set(scopes)), created_by=actor.user, expires_at=expires_at,
+        zone_id=org.zone_id,
+        organization=org,
+        name=name,
+        prefix=prefix,
+        token_hash=_hash_token(secret),
+        scopes=sorted(set(scopes)),
+        created_by=actor.user,
+        expires_at=expires_at,
     )
     audit.record(actor, "token.create", token, {"name": [None, token.name], "scopes": [None, token.scopes]})
     return IssuedToken(token=token, secret=secret)
@@ -599,6 +758,7 @@ def authenticate_token(secret: str) -> ApiToken | None:
 
 # --- Login throttling ------------------------------------------------------------------------------
 
+
 def login_locked(username: str, ip: str) -> bool:
     since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     recent = LoginFailure.objects.filter(at__gte=since)
@@ -619,9 +779,9 @@ def clear_login_failures(username: str) -> None:
 
 # --- Zones -----------------------------------------------------------------------------------------
 
+
 def zone_by_code(code: str) -> Zone:
     zone = Zone.objects.filter(code=code).first()
     if zone is None:
         raise NotFound(_("zone %(code)s not found") % {"code": code})
     return zone
-

@@ -41,8 +41,13 @@ class Fault:
     message: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sheet": self.sheet, "row": self.row, "column": self.column, "field": self.field,
-                "message": self.message}
+        return {
+            "sheet": self.sheet,
+            "row": self.row,
+            "column": self.column,
+            "field": self.field,
+            "message": self.message,
+        }
 
     def __str__(self) -> str:
         where = f"{self.sheet}!{self.column}{self.row}" if self.column else f"{self.sheet} row {self.row}"
@@ -72,7 +77,10 @@ class ImportRejected(Invalid):
 
     def __init__(self, faults: list[Fault]) -> None:
         self.faults = faults
-        summary = _("%(n)d fault(s); nothing was imported. First: %(first)s") % {"n": len(faults), "first": faults[0]}
+        summary = _("%(n)d fault(s); nothing was imported. First: %(first)s") % {
+            "n": len(faults),
+            "first": faults[0],
+        }
         super().__init__(summary, errors=[f.as_dict() for f in faults])
 
 
@@ -128,7 +136,9 @@ def read_table(content: bytes, filename: str, columns: list[Column], *, sheet: s
     is a fault on the header row. Blank rows are skipped.
     """
     if not content or not content.strip():
-        return Table(sheet=sheet or filename, faults=[Fault(sheet or filename, 1, "", "file", _("the file is empty"))])
+        return Table(
+            sheet=sheet or filename, faults=[Fault(sheet or filename, 1, "", "file", _("the file is empty"))]
+        )
     lower = filename.lower()
     if content[:4] == b"PK\x03\x04" or lower.endswith((".xlsx", ".xlsm")):
         sheet_name, raw_rows = _xlsx_rows(content, sheet)
@@ -152,8 +162,15 @@ def read_table(content: bytes, filename: str, columns: list[Column], *, sheet: s
                     header_map[field_name] = index
             missing = [c for c in columns if c.required and c.field not in header_map]
             for col in missing:
-                table.faults.append(Fault(sheet_name, number, "", col.field,
-                                          _("required column missing (header %(h)s)") % {"h": " / ".join(col.headers)}))
+                table.faults.append(
+                    Fault(
+                        sheet_name,
+                        number,
+                        "",
+                        col.field,
+                        _("required column missing (header %(h)s)") % {"h": " / ".join(col.headers)},
+                    )
+                )
             if missing:
                 return table
             continue
@@ -165,7 +182,9 @@ def read_table(content: bytes, filename: str, columns: list[Column], *, sheet: s
     if not header_map:
         table.faults.append(Fault(sheet_name, 1, "", "file", _("the file is empty")))
     elif not table.rows:
-        table.faults.append(Fault(sheet_name, header_row_number + 1, "", "file", _("the file has a header but no rows")))
+        table.faults.append(
+            Fault(sheet_name, header_row_number + 1, "", "file", _("the file has a header but no rows"))
+        )
     return table
 
 

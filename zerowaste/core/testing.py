@@ -12,6 +12,8 @@ from . import services
 from .authz import Actor
 from .models import Membership, Organization, User, Zone
 
+PASSWORD = "correct-horse-battery-9"  # noqa: S105 - test password
+
 _counter = itertools.count(1)
 
 
@@ -65,21 +67,31 @@ def populate(owner: Organization, markers: list[str]) -> None:
     markers += [owner.uscc, owner.name]
     if owner.name_en:
         markers.append(owner.name_en)
-    user = User.objects.create_user(username=f"{tag}-member", email=f"{tag.lower()}@owner.example",
-                                    password="correct-horse-battery-9")  # noqa: S106
+    user = User.objects.create_user(
+        username=f"{tag}-member", email=f"{tag.lower()}@owner.example", password=PASSWORD
+    )
     Membership.objects.create(zone=zone, organization=owner, user=user, role="admin")
     markers += [user.username, user.email]
-    licence = services.add_licence(actor, owner.pk, kind="hw_transport", number=f"{tag}-LIC",
-                                   issuer=f"{tag}-issuer", valid_from=date(2020, 1, 1), valid_to=date(2030, 1, 1),
-                                   waste_codes=["HW08"], annual_capacity_t="123.456")
+    licence = services.add_licence(
+        actor,
+        owner.pk,
+        kind="hw_transport",
+        number=f"{tag}-LIC",
+        issuer=f"{tag}-issuer",
+        valid_from=date(2020, 1, 1),
+        valid_to=date(2030, 1, 1),
+        waste_codes=["HW08"],
+        annual_capacity_t="123.456",
+    )
     markers += [licence.number, licence.issuer]
     site = services.add_site(actor, owner.pk, name=f"{tag}-site", kind="storage", address=f"{tag}-address")
     markers += [site.name, site.address]
     plate = f"京Q{n % 100000:05d}"
     services.add_vehicle(actor, owner.pk, plate=plate, vehicle_type=f"{tag}-truck", permit_ids=[licence.pk])
     markers += [plate, f"{tag}-truck"]
-    issued = services.create_token(actor, owner.pk, name=f"{tag}-token", scopes=["admin"],
-                                   expires_at=timezone.now() + timedelta(days=30))
+    issued = services.create_token(
+        actor, owner.pk, name=f"{tag}-token", scopes=["admin"], expires_at=timezone.now() + timedelta(days=30)
+    )
     markers += [issued.token.name, issued.secret, issued.token.prefix, issued.token.token_hash]
 
 

@@ -14,11 +14,19 @@ urlpatterns = [
     path("organizations/<int:organization_id>/", views.organization_detail, name="organization"),
     path("organizations/<int:organization_id>/edit/", views.organization_edit, name="organization_edit"),
     path("organizations/<int:organization_id>/members/add/", views.member_add, name="member_add"),
-    path("organizations/<int:organization_id>/members/<int:membership_id>/", views.member_update, name="member_update"),
+    path(
+        "organizations/<int:organization_id>/members/<int:membership_id>/",
+        views.member_update,
+        name="member_update",
+    ),
     path("organizations/<int:organization_id>/licences/add/", views.licence_add, name="licence_add"),
     path("organizations/<int:organization_id>/sites/add/", views.site_add, name="site_add"),
     path("organizations/<int:organization_id>/vehicles/add/", views.vehicle_add, name="vehicle_add"),
     path("organizations/<int:organization_id>/tokens/add/", views.token_add, name="token_add"),
-    path("organizations/<int:organization_id>/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path(
+        "organizations/<int:organization_id>/tokens/<int:token_id>/revoke/",
+        views.token_revoke,
+        name="token_revoke",
+    ),
     path("audit/", views.audit_log, name="audit"),
 ]

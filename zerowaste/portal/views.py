@@ -64,6 +64,7 @@ def _apply_errors(form: forms.Form, exc: DomainError) -> None:
 
 # --- Login ---------------------------------------------------------------------------------------
 
+
 class LoginForm(forms.Form):
     username = forms.CharField(label=gettext_lazy("Username"), max_length=150)
     password = forms.CharField(label=gettext_lazy("Password"), widget=forms.PasswordInput)
@@ -124,16 +125,24 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 # --- Organizations ---------------------------------------------------------------------------------
 
+
 @with_actor
 def organization_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     role = request.GET.get("role") or None
     query = (request.GET.get("q") or "").strip() or None
     orgs = services.list_organizations(actor, role=role, query=query)
     page = Paginator(orgs, 50).get_page(request.GET.get("page"))
-    return render(request, "portal/organization_list.html", {
-        "page": page, "role": role or "", "q": query or "", "role_choices": rules.ORG_ROLE_CHOICES,
-        "may_register": actor.can("zone.register_org"),
-    })
+    return render(
+        request,
+        "portal/organization_list.html",
+        {
+            "page": page,
+            "role": role or "",
+            "q": query or "",
+            "role_choices": rules.ORG_ROLE_CHOICES,
+            "may_register": actor.can("zone.register_org"),
+        },
+    )
 
 
 class ImportForm(forms.Form):
@@ -156,8 +165,11 @@ def organization_import(request: HttpRequest, actor: Actor) -> HttpResponse:
         else:
             messages.success(request, _("%(n)d organizations imported.") % {"n": len(created)})
             return redirect("portal:organizations")
-    return render(request, "portal/organization_import.html", {"form": form, "faults": faults,
-                                                               "columns": imports.ORGANIZATION_COLUMNS})
+    return render(
+        request,
+        "portal/organization_import.html",
+        {"form": form, "faults": faults, "columns": imports.ORGANIZATION_COLUMNS},
+    )
 
 
 @with_actor
@@ -214,8 +226,9 @@ class MemberForm(forms.Form):
     full_name = forms.CharField(label=gettext_lazy("Full name"), max_length=150, required=False)
     email = forms.EmailField(label=gettext_lazy("Email"), required=False)
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=rules.MEMBER_ROLE_CHOICES)
-    password = forms.CharField(label=gettext_lazy("Initial password (new users)"), required=False,
-                               widget=forms.PasswordInput)
+    password = forms.CharField(
+        label=gettext_lazy("Initial password (new users)"), required=False, widget=forms.PasswordInput
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -225,8 +238,9 @@ def member_add(request: HttpRequest, actor: Actor, organization_id: int) -> Http
     form = MemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.add_member(actor, organization_id, **{k: v or None if k == "password" else v
-                                                            for k, v in form.cleaned_data.items()})
+            data: dict[str, Any] = dict(form.cleaned_data)
+            data["password"] = data.get("password") or None
+            services.add_member(actor, organization_id, **data)
         except Invalid as exc:
             _apply_errors(form, exc)
         else:
@@ -237,12 +251,19 @@ def member_add(request: HttpRequest, actor: Actor, organization_id: int) -> Http
 
 @require_POST
 @with_actor
-def member_update(request: HttpRequest, actor: Actor, organization_id: int, membership_id: int) -> HttpResponse:
+def member_update(
+    request: HttpRequest, actor: Actor, organization_id: int, membership_id: int
+) -> HttpResponse:
     role = request.POST.get("role") or None
     active = request.POST.get("is_active")
     try:
-        services.update_member(actor, organization_id, membership_id, role=role,
-                               is_active=None if active is None else active == "1")
+        services.update_member(
+            actor,
+            organization_id,
+            membership_id,
+            role=role,
+            is_active=None if active is None else active == "1",
+        )
     except Invalid as exc:
         messages.error(request, exc.message)
     else:
@@ -254,11 +275,18 @@ class LicenceForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=rules.LICENCE_KIND_CHOICES)
     number = forms.CharField(label=gettext_lazy("Number"), max_length=64)
     issuer = forms.CharField(label=gettext_lazy("Issuer"), max_length=200)
-    valid_from = forms.DateField(label=gettext_lazy("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_from = forms.DateField(
+        label=gettext_lazy("Valid from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     valid_to = forms.DateField(label=gettext_lazy("Valid to"), widget=forms.DateInput(attrs={"type": "date"}))
     waste_codes = forms.CharField(label=gettext_lazy("Covered waste codes (comma separated)"), required=False)
-    annual_capacity_t = forms.DecimalField(label=gettext_lazy("Annual capacity (t)"), required=False,
-                                           max_digits=18, decimal_places=3, min_value=0)
+    annual_capacity_t = forms.DecimalField(
+        label=gettext_lazy("Annual capacity (t)"),
+        required=False,
+        max_digits=18,
+        decimal_places=3,
+        min_value=0,
+    )
 
     def clean_waste_codes(self) -> list[str]:
         text = self.cleaned_data.get("waste_codes") or ""
@@ -285,8 +313,12 @@ class SiteForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=rules.SITE_KIND_CHOICES)
     address = forms.CharField(label=gettext_lazy("Address"), max_length=300, required=False)
-    latitude = forms.DecimalField(label=gettext_lazy("Latitude"), required=False, max_digits=9, decimal_places=6)
-    longitude = forms.DecimalField(label=gettext_lazy("Longitude"), required=False, max_digits=9, decimal_places=6)
+    latitude = forms.DecimalField(
+        label=gettext_lazy("Latitude"), required=False, max_digits=9, decimal_places=6
+    )
+    longitude = forms.DecimalField(
+        label=gettext_lazy("Longitude"), required=False, max_digits=9, decimal_places=6
+    )
     area_id = forms.TypedChoiceField(label=gettext_lazy("Area"), required=False, coerce=int, empty_value=None)
 
 
@@ -322,7 +354,8 @@ def vehicle_add(request: HttpRequest, actor: Actor, organization_id: int) -> Htt
     org = services.get_organization(actor, organization_id, "assets.manage")
     form = VehicleForm(request.POST or None)
     form.fields["permit_ids"].choices = [  # type: ignore[attr-defined]
-        (lic.pk, f"{lic.get_kind_display()} {lic.number}") for lic in services.list_licences(actor, organization_id)
+        (lic.pk, f"{lic.get_kind_display()} {lic.number}")
+        for lic in services.list_licences(actor, organization_id)
     ]
     if request.method == "POST" and form.is_valid():
         try:
@@ -337,8 +370,11 @@ def vehicle_add(request: HttpRequest, actor: Actor, organization_id: int) -> Htt
 
 class TokenForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
-    scopes = forms.MultipleChoiceField(label=gettext_lazy("Scopes"), widget=forms.CheckboxSelectMultiple,
-                                       choices=[(s, s) for s in rules.TOKEN_SCOPES])
+    scopes = forms.MultipleChoiceField(
+        label=gettext_lazy("Scopes"),
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(s, s) for s in rules.TOKEN_SCOPES],
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -103,6 +103,7 @@ def load_schema(client: Any) -> dict[str, Any]:
 
 # --- Owner organization ----------------------------------------------------------------------------
 
+
 def populate_owner(owner: Organization) -> list[str]:
     """Give `owner` the rows of every app (through each app's ISOLATION_SETUP); return the markers."""
     markers: list[str] = []
@@ -115,7 +116,8 @@ def populate_owner(owner: Organization) -> list[str]:
 
 def _org_fields(model: type[models.Model]) -> list[str]:
     return [
-        f.attname for f in model._meta.concrete_fields
+        f.attname
+        for f in model._meta.concrete_fields
         if isinstance(f, models.ForeignKey) and f.related_model is Organization
     ]
 
@@ -137,7 +139,6 @@ def snapshot(owner: Organization) -> dict[str, Any]:
             state[model._meta.label] = [_row(o) for o in Organization.objects.filter(pk=owner.pk)]
             continue
         if model is AuditEntry:
-            state[model._meta.label] = list(AuditEntry.objects.order_by("zone_id", "seq").values())
             continue
         fields = _org_fields(model)
         if not fields:
@@ -153,16 +154,41 @@ def snapshot(owner: Organization) -> dict[str, Any]:
 
             users = User.objects.filter(memberships__organization=owner).order_by("pk")
             state["core.User"] = list(users.values("pk", "username", "password", "email", "is_active"))
+    state[AUDIT] = {e["id"]: e for e in AuditEntry.objects.values()}
     return state
 
 
+AUDIT = "core.AuditEntry"
+
+
+def changes(before: dict[str, Any], after: dict[str, Any], owner: Organization) -> list[str]:
+    """What differs between two snapshots: changed owner rows, changed or lost audit entries, and
+    new audit entries about the owner's rows."""
+    found = [label for label in before if label != AUDIT and before[label] != after.get(label)]
+    old, new = before[AUDIT], after[AUDIT]
+    found += [f"audit entry {pk} changed or lost" for pk, entry in old.items() if new.get(pk) != entry]
+    owned = {("core.organization", str(owner.pk))}
+    for label, rows in after.items():
+        if label != AUDIT and isinstance(rows, list):
+            owned.update((label.lower(), str(r.get("id", r.get("pk")))) for r in rows)
+    found += [
+        f"new audit entry {pk} about {entry['model']}:{entry['object_id']}"
+        for pk, entry in new.items()
+        if pk not in old and (entry["model"], entry["object_id"]) in owned
+    ]
+    return found
+
+
 # --- Requests --------------------------------------------------------------------------------------
+
 
 class UnknownParameter(LookupError):
     pass
 
 
-def fill_path(operation: Operation, owner: Organization, params: dict[str, Callable[[Organization], object]]) -> str:
+def fill_path(
+    operation: Operation, owner: Organization, params: dict[str, Callable[[Organization], object]]
+) -> str:
     path = operation.path
     for name in operation.path_params:
         if name not in params:
@@ -187,8 +213,13 @@ def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> tuple[str | None, 
     return name, schema
 
 
-def example(schema: dict[str, Any], root: dict[str, Any], values: dict[str, Callable[[], object]],
-            name: str = "", owner_schema: str | None = None) -> Any:
+def example(
+    schema: dict[str, Any],
+    root: dict[str, Any],
+    values: dict[str, Callable[[], object]],
+    name: str = "",
+    owner_schema: str | None = None,
+) -> Any:
     """A minimal value valid for `schema` (required properties only), using the apps' value hints."""
     for key in (f"{owner_schema}.{name}", name):
         if key in values and name:
@@ -238,8 +269,12 @@ def example(schema: dict[str, Any], root: dict[str, Any], values: dict[str, Call
 SAMPLE_CSV = "统一社会信用代码,单位名称,角色\n{uscc},隔离测试单位{n},产废单位\n"
 
 
-def request_kwargs(operation: Operation, schema: dict[str, Any], values: dict[str, Callable[[], object]],
-                   csv_factory: Callable[[], bytes] | None = None) -> dict[str, Any]:
+def request_kwargs(
+    operation: Operation,
+    schema: dict[str, Any],
+    values: dict[str, Callable[[], object]],
+    csv_factory: Callable[[], bytes] | None = None,
+) -> dict[str, Any]:
     """Body (JSON or multipart with a small CSV) and required query parameters for the operation."""
     kwargs: dict[str, Any] = {}
     query = {

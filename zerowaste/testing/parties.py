@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 from django.test import Client
 
@@ -17,7 +18,9 @@ PASSWORD = "correct-horse-battery-9"  # noqa: S105 - test password
 
 def make_zone(code: str | None = None) -> Zone:
     n = next(_counter)
-    return Zone.objects.create(code=code or f"z{n}", name=f"测试区{n}", name_en=f"Test zone {n}", division_code="110115")
+    return Zone.objects.create(
+        code=code or f"z{n}", name=f"测试区{n}", name_en=f"Test zone {n}", division_code="110115"
+    )
 
 
 def make_uscc(n: int | None = None) -> str:
@@ -25,14 +28,22 @@ def make_uscc(n: int | None = None) -> str:
     return rules.make_uscc("91", "110115", f"{n:08d}")
 
 
-def make_org(zone: Zone, roles: list[str] | tuple[str, ...] = ("producer",), name: str | None = None, **extra: object) -> Organization:
+def make_org(
+    zone: Zone, roles: list[str] | tuple[str, ...] = ("producer",), name: str | None = None, **extra: object
+) -> Organization:
     n = next(_counter)
     return services.register_organization(
-        Actor.system(zone), uscc=make_uscc(n), name=name or f"测试单位{n}", roles=list(roles), **extra  # type: ignore[arg-type]
+        Actor.system(zone),
+        uscc=make_uscc(n),
+        name=name or f"测试单位{n}",
+        roles=list(roles),
+        **extra,  # type: ignore[arg-type]
     )
 
 
-def make_member(org: Organization, role: str = "admin", username: str | None = None, **extra: object) -> Membership:
+def make_member(
+    org: Organization, role: str = "admin", username: str | None = None, **extra: object
+) -> Membership:
     n = next(_counter)
     user = User.objects.create_user(username=username or f"user{n}", password=PASSWORD)
     return Membership.objects.create(zone_id=org.zone_id, organization=org, user=user, role=role, **extra)
@@ -43,8 +54,9 @@ def actor_of(org: Organization, role: str = "admin") -> Actor:
 
 
 def token_for(org: Organization, scopes: list[str] | tuple[str, ...] = ("admin",)) -> str:
-    return services.create_token(Actor.system(Zone.objects.get(pk=org.zone_id)), org.pk, name="test",
-                                 scopes=list(scopes)).secret
+    return services.create_token(
+        Actor.system(Zone.objects.get(pk=org.zone_id)), org.pk, name="test", scopes=list(scopes)
+    ).secret
 
 
 @dataclass
@@ -60,14 +72,18 @@ class ApiClient:
             headers["Idempotency-Key"] = idempotency_key
         return headers
 
-    def get(self, path: str, **params: object):  # type: ignore[no-untyped-def]
+    def get(self, path: str, **params: Any):  # type: ignore[no-untyped-def]
         return self.client.get(path, params, headers=self._headers(None))
 
     def post(self, path: str, data: object = None, idempotency_key: str | None = None):  # type: ignore[no-untyped-def]
-        return self.client.post(path, data or {}, content_type="application/json", headers=self._headers(idempotency_key))
+        return self.client.post(
+            path, data or {}, content_type="application/json", headers=self._headers(idempotency_key)
+        )
 
     def patch(self, path: str, data: object = None, idempotency_key: str | None = None):  # type: ignore[no-untyped-def]
-        return self.client.patch(path, data or {}, content_type="application/json", headers=self._headers(idempotency_key))
+        return self.client.patch(
+            path, data or {}, content_type="application/json", headers=self._headers(idempotency_key)
+        )
 
     def delete(self, path: str, idempotency_key: str | None = None):  # type: ignore[no-untyped-def]
         return self.client.delete(path, headers=self._headers(idempotency_key))

@@ -24,25 +24,48 @@ class Command(PlatformCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "verify":
             result = audit.verify(options.get("zone_id"))
-            data = {"ok": result.ok, "entries_checked": result.entries_checked, "zones_checked": result.zones_checked,
-                    "first_fault": str(result.fault) if result.fault else None}
+            data = {
+                "ok": result.ok,
+                "entries_checked": result.entries_checked,
+                "zones_checked": result.zones_checked,
+                "first_fault": str(result.fault) if result.fault else None,
+            }
             if options["format"] == "json":
                 self.emit(options, data)
                 if not result.ok:
                     raise SystemExit(1)
                 return
             if not result.ok:
-                raise CommandError(f"audit chain broken at {result.fault} ({result.entries_checked} entries checked)")
-            self.stdout.write(f"audit chain intact: {result.entries_checked} entries in {result.zones_checked} zone(s)")
+                raise CommandError(
+                    f"audit chain broken at {result.fault} ({result.entries_checked} entries checked)"
+                )
+            self.stdout.write(
+                f"audit chain intact: {result.entries_checked} entries in {result.zones_checked} zone(s)"
+            )
             return
         qs = AuditEntry.objects.order_by("-pk")
         if options.get("zone_id"):
             qs = qs.filter(zone_id=options["zone_id"])
         rows = [
-            {"zone_id": e.zone_id, "seq": e.seq, "at": e.at, "actor": e.actor_username, "via": e.via,
-             "action": e.action, "model": e.model, "object_id": e.object_id, "changes": e.changes}
+            {
+                "zone_id": e.zone_id,
+                "seq": e.seq,
+                "at": e.at,
+                "actor": e.actor_username,
+                "via": e.via,
+                "action": e.action,
+                "model": e.model,
+                "object_id": e.object_id,
+                "changes": e.changes,
+            }
             for e in qs[: options["limit"]]
         ]
-        self.emit(options, rows, "\n".join(
-            f"{r['zone_id']}#{r['seq']} {r['at']:%Y-%m-%d %H:%M:%S} {r['actor']} {r['action']} {r['model']}:{r['object_id']}"
-            for r in rows))
+        self.emit(
+            options,
+            rows,
+            "\n".join(
+                f"{r['zone_id']}#{r['seq']} {r['at']:%Y-%m-%d %H:%M:%S} {r['actor']} "
+                f"{r['action']} {r['model']}:{r['object_id']}"
+                for r in rows
+            ),
+        )

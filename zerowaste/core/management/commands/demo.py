@@ -33,7 +33,13 @@ class Command(PlatformCommand):
             "accounts": result.accounts,
         }
         state = "already built" if result.already_built else ("rebuilt" if result.rebuilt else "built")
-        lines = [f"demo zone {result.zone.code} ({result.zone.name}) {state}: {result.organizations} organizations",
-                 "demo accounts (username / password):"]
-        lines += [f"  {a['username']:<10} {a['password']}   {a['role']} — {a['organization']}" for a in result.accounts]
+        lines = [
+            f"demo zone {result.zone.code} ({result.zone.name}) {state}: "
+            f"{result.organizations} organizations",
+            "demo accounts (username / password):",
+        ]
+        lines += [
+            f"  {a['username']:<10} {a['password']}   {a['role']} — {a['organization']}"
+            for a in result.accounts
+        ]
         self.emit(options, data, "\n".join(lines))

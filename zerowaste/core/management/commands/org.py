@@ -30,11 +30,30 @@ class Command(PlatformCommand):
             path = Path(options["file"])
             if not path.is_file():
                 raise CommandError(f"no such file: {path}")
-            created = imports.import_organizations(actor, path.read_bytes(), filename=path.name, sheet=options.get("sheet"))
-            data = {"created": len(created), "organizations": [{"id": o.pk, "uscc": o.uscc, "name": o.name} for o in created]}
+            created = imports.import_organizations(
+                actor, path.read_bytes(), filename=path.name, sheet=options.get("sheet")
+            )
+            data = {
+                "created": len(created),
+                "organizations": [{"id": o.pk, "uscc": o.uscc, "name": o.name} for o in created],
+            }
             self.emit(options, data, f"imported {len(created)} organizations")
             return
         orgs = services.list_organizations(actor, role=options.get("role"), query=options.get("query"))
-        rows = [{"id": o.pk, "uscc": o.uscc, "name": o.name, "name_en": o.name_en, "roles": o.role_codes,
-                 "industry": o.industry, "is_active": o.is_active} for o in orgs]
-        self.emit(options, rows, "\n".join(f"{r['id']:>6} {r['uscc']} {','.join(r['roles']):<20} {r['name']}" for r in rows))
+        rows: list[dict[str, Any]] = [
+            {
+                "id": o.pk,
+                "uscc": o.uscc,
+                "name": o.name,
+                "name_en": o.name_en,
+                "roles": o.role_codes,
+                "industry": o.industry,
+                "is_active": o.is_active,
+            }
+            for o in orgs
+        ]
+        self.emit(
+            options,
+            rows,
+            "\n".join(f"{r['id']:>6} {r['uscc']} {','.join(r['roles']):<20} {r['name']}" for r in rows),
+        )

@@ -1,0 +1,91 @@
+"""The demo zone: deterministic, shaped like the seed, with working accounts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from zerowaste.core.demo import DEMO_PASSWORD, INDUSTRY_SHARES, _apportion, build_demo
+from zerowaste.core.models import Area, Licence, Organization, OrganizationRole, Vehicle, Zone
+
+
+def _natural(zone: Zone) -> dict[str, object]:
+    return {
+        "orgs": sorted(
+            (o.uscc, o.name, o.industry, tuple(o.role_codes))
+            for o in Organization.objects.filter(zone=zone).prefetch_related("roles")
+        ),
+        "licences": sorted(
+            Licence.objects.filter(zone=zone).values_list(
+                "kind", "number", "organization__uscc", "annual_capacity_t"
+            )
+        ),
+        "vehicles": sorted(
+            Vehicle.objects.filter(zone=zone).values_list("plate", "organization__uscc", "capacity_kg")
+        ),
+    }
+
+
+def _role_count(zone: Zone, role: str) -> int:
+    return OrganizationRole.objects.filter(zone=zone, role=role).count()
+
+
+def test_apportion_largest_remainder() -> None:
+    assert _apportion(312, INDUSTRY_SHARES) == {
+        "it": 138,
+        "auto": 106,
+        "robotics": 6,
+        "biotech": 6,
+        "other": 56,
+    }
+    assert sum(_apportion(7, INDUSTRY_SHARES).values()) == 7
+    assert _apportion(10, (("a", "", Decimal("0.5")), ("b", "", Decimal("0.5")))) == {"a": 5, "b": 5}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_shape_determinism_and_accounts() -> None:
+    result = build_demo(seed=1)
+    zone = result.zone
+    first = _natural(zone)
+    assert _role_count(zone, "producer") == 312
+    counts = _apportion(312, INDUSTRY_SHARES)
+    for code, label, _share in INDUSTRY_SHARES:
+        assert Organization.objects.filter(zone=zone, industry=label).count() == counts[code]
+    assert _role_count(zone, "receiver") == 41 + 3
+    assert _role_count(zone, "regulator") == 7
+    assert Area.objects.filter(zone=zone, kind="community").count() == 32
+    assert Area.objects.filter(zone=zone, kind="street").count() == 2
+    assert result.organizations == Organization.objects.filter(zone=zone).count()
+    # rebuilding with the same seed gives the same parties
+    again = build_demo(seed=1, reset=True)
+    assert again.rebuilt
+    assert _natural(again.zone) == first
+    # the same parameters are not rebuilt
+    assert build_demo(seed=1).already_built
+    # the printed accounts log in
+    assert {a["username"] for a in again.accounts} >= {
+        "regulator",
+        "street-rh",
+        "producer",
+        "carrier",
+        "recycler",
+    }
+    for account in again.accounts:
+        client = Client()
+        response = client.post("/login/", {"username": account["username"], "password": DEMO_PASSWORD})
+        assert response.status_code == 302, account
+    client = Client()
+    client.post("/login/", {"username": "street-rh", "password": DEMO_PASSWORD})
+    html = client.get("/organizations/?q=博兴").content.decode()
+    assert "博兴街道办事处" not in html  # a street regulator sees only its street
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_demo_other_seed_differs_and_scale_doubles() -> None:
+    first = _natural(build_demo(seed=1).zone)
+    result = build_demo(seed=2, scale=2, reset=True)
+    assert _natural(result.zone) != first
+    assert _role_count(result.zone, "producer") == 624
