@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "zerowaste.core",
     "zerowaste.catalog",
+    "zerowaste.declarations",
     "zerowaste.portal",
 ]
 

@@ -1,0 +1,20 @@
+"""Background work of declarations: large imports run as a django-tasks task with saved progress."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from zerowaste.core.context import origin
+from zerowaste.core.errors import Invalid
+
+
+@task()
+def run_import(job_id: int) -> int:
+    """Import a checked file in the background; the job row carries progress, faults and the result."""
+    from . import services
+
+    with origin("system"):
+        try:
+            return len(services.run_job(job_id))
+        except Invalid:
+            return 0  # the faults are saved on the job
