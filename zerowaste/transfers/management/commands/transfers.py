@@ -1,0 +1,5 @@
+from zerowaste.transfers.cli import TransfersCommand
+
+
+class Command(TransfersCommand):
+    pass
