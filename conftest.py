@@ -1,11 +1,17 @@
-"""Fixtures shared by every app's tests. The suite runs on PostgreSQL (DATABASE_URL) and on SQLite."""
+"""Fixtures shared by every app's tests. The suite runs on PostgreSQL (DATABASE_URL) and on SQLite.
+
+Argon2 (the production hasher) costs ~0.15 s a hash; tests hash with MD5 unless they ask for the
+`argon2_hashing` fixture, which keeps the project's real hashers.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
+from zerowaste.core.models import Area, Organization, Zone
 from zerowaste.testing import parties
 from zerowaste.testing.browser import browser, page  # noqa: F401 - fixtures
 
@@ -47,3 +53,53 @@ def demo_zone(db):  # type: ignore[no-untyped-def]
     from zerowaste.core.demo import build_demo
 
     return build_demo(seed=1, scale=1).zone
+
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def argon2_hashing() -> None:
+    """Opt out of the fast test hasher."""
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request: pytest.FixtureRequest, settings: Any) -> None:
+    if "argon2_hashing" not in request.fixturenames:
+        settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+@pytest.fixture
+def streets(zone: Zone) -> dict[str, Area]:
+    """Two streets, each with a community."""
+    rh = Area.objects.create(zone=zone, code="rh", name="荣华街道", kind="street")
+    bx = Area.objects.create(zone=zone, code="bx", name="博兴街道", kind="street")
+    return {
+        "rh": rh,
+        "bx": bx,
+        "rh-c1": Area.objects.create(
+            zone=zone, code="rh-c1", name="荣华第1社区", kind="community", parent=rh
+        ),
+        "bx-c1": Area.objects.create(
+            zone=zone, code="bx-c1", name="博兴第1社区", kind="community", parent=bx
+        ),
+    }
+
+
+@pytest.fixture
+def regulator(zone: Zone) -> Organization:
+    return parties.make_org(zone, roles=("regulator",), name="无废城市专班")
+
+
+@pytest.fixture
+def producer(zone: Zone) -> Organization:
+    return parties.make_org(zone, roles=("producer",))
+
+
+@pytest.fixture
+def english() -> Any:
+    """Run a test in English: messages are asserted by their English wording (the UI default is Chinese)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -195,6 +195,31 @@ def organization_detail(request: HttpRequest, actor: Actor, organization_id: int
     return render(request, "portal/organization_detail.html", context)
 
 
+def _organization_form(
+    request: HttpRequest,
+    actor: Actor,
+    organization_id: int,
+    *,
+    action: str,
+    form: forms.Form,
+    save: Callable[[dict[str, Any]], object],
+    title: str,
+    done: str | None,
+) -> HttpResponse:
+    """The add/edit pages of an organization's records: check access, save through a service, show faults."""
+    org = services.get_organization(actor, organization_id, action)
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(dict(form.cleaned_data))
+        except Invalid as exc:
+            _apply_errors(form, exc)
+        else:
+            if done:
+                messages.success(request, done)
+            return redirect("portal:organization", organization_id=organization_id)
+    return render(request, "portal/form.html", {"form": form, "title": title, "org": org})
+
+
 class OrganizationForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     name_en = forms.CharField(label=gettext_lazy("English name"), max_length=200, required=False)
@@ -209,16 +234,16 @@ class OrganizationForm(forms.Form):
 def organization_edit(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
     org = services.get_organization(actor, organization_id, "org.edit")
     initial = {f: getattr(org, f) for f in OrganizationForm.base_fields}
-    form = OrganizationForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_organization(actor, organization_id, **form.cleaned_data)
-        except Invalid as exc:
-            _apply_errors(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("portal:organization", organization_id=organization_id)
-    return render(request, "portal/form.html", {"form": form, "title": _("Edit organization"), "org": org})
+    return _organization_form(
+        request,
+        actor,
+        organization_id,
+        action="org.edit",
+        form=OrganizationForm(request.POST or None, initial=initial),
+        save=lambda data: services.update_organization(actor, organization_id, **data),
+        title=_("Edit organization"),
+        done=_("Saved."),
+    )
 
 
 class MemberForm(forms.Form):
@@ -234,19 +259,20 @@ class MemberForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 @with_actor
 def member_add(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
-    org = services.get_organization(actor, organization_id, "members.manage")
-    form = MemberForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            data: dict[str, Any] = dict(form.cleaned_data)
-            data["password"] = data.get("password") or None
-            services.add_member(actor, organization_id, **data)
-        except Invalid as exc:
-            _apply_errors(form, exc)
-        else:
-            messages.success(request, _("Member added."))
-            return redirect("portal:organization", organization_id=organization_id)
-    return render(request, "portal/form.html", {"form": form, "title": _("Add member"), "org": org})
+    def save(data: dict[str, Any]) -> object:
+        data["password"] = data.get("password") or None
+        return services.add_member(actor, organization_id, **data)
+
+    return _organization_form(
+        request,
+        actor,
+        organization_id,
+        action="members.manage",
+        form=MemberForm(request.POST or None),
+        save=save,
+        title=_("Add member"),
+        done=_("Member added."),
+    )
 
 
 @require_POST
@@ -296,17 +322,16 @@ class LicenceForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 @with_actor
 def licence_add(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
-    org = services.get_organization(actor, organization_id, "licences.manage")
-    form = LicenceForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.add_licence(actor, organization_id, **form.cleaned_data)
-        except Invalid as exc:
-            _apply_errors(form, exc)
-        else:
-            messages.success(request, _("Licence added."))
-            return redirect("portal:organization", organization_id=organization_id)
-    return render(request, "portal/form.html", {"form": form, "title": _("Add licence"), "org": org})
+    return _organization_form(
+        request,
+        actor,
+        organization_id,
+        action="licences.manage",
+        form=LicenceForm(request.POST or None),
+        save=lambda data: services.add_licence(actor, organization_id, **data),
+        title=_("Add licence"),
+        done=_("Licence added."),
+    )
 
 
 class SiteForm(forms.Form):
@@ -325,20 +350,20 @@ class SiteForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 @with_actor
 def site_add(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
-    org = services.get_organization(actor, organization_id, "assets.manage")
     form = SiteForm(request.POST or None)
     form.fields["area_id"].choices = [("", "—")] + [  # type: ignore[attr-defined]
         (a.pk, a.name) for a in Area.objects.filter(zone_id=actor.zone_id).order_by("code")
     ]
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.add_site(actor, organization_id, **form.cleaned_data)
-        except Invalid as exc:
-            _apply_errors(form, exc)
-        else:
-            messages.success(request, _("Site added."))
-            return redirect("portal:organization", organization_id=organization_id)
-    return render(request, "portal/form.html", {"form": form, "title": _("Add site"), "org": org})
+    return _organization_form(
+        request,
+        actor,
+        organization_id,
+        action="assets.manage",
+        form=form,
+        save=lambda data: services.add_site(actor, organization_id, **data),
+        title=_("Add site"),
+        done=_("Site added."),
+    )
 
 
 class VehicleForm(forms.Form):
@@ -351,21 +376,22 @@ class VehicleForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 @with_actor
 def vehicle_add(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
-    org = services.get_organization(actor, organization_id, "assets.manage")
+    services.get_organization(actor, organization_id, "assets.manage")
     form = VehicleForm(request.POST or None)
     form.fields["permit_ids"].choices = [  # type: ignore[attr-defined]
         (lic.pk, f"{lic.get_kind_display()} {lic.number}")
         for lic in services.list_licences(actor, organization_id)
     ]
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.add_vehicle(actor, organization_id, **form.cleaned_data)
-        except Invalid as exc:
-            _apply_errors(form, exc)
-        else:
-            messages.success(request, _("Vehicle added."))
-            return redirect("portal:organization", organization_id=organization_id)
-    return render(request, "portal/form.html", {"form": form, "title": _("Add vehicle"), "org": org})
+    return _organization_form(
+        request,
+        actor,
+        organization_id,
+        action="assets.manage",
+        form=form,
+        save=lambda data: services.add_vehicle(actor, organization_id, **data),
+        title=_("Add vehicle"),
+        done=_("Vehicle added."),
+    )
 
 
 class TokenForm(forms.Form):
@@ -380,17 +406,21 @@ class TokenForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 @with_actor
 def token_add(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
-    org = services.get_organization(actor, organization_id, "tokens.manage")
-    form = TokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            issued = services.create_token(actor, organization_id, **form.cleaned_data)
-        except Invalid as exc:
-            _apply_errors(form, exc)
-        else:
-            request.session["new_token_secret"] = issued.secret
-            return redirect("portal:organization", organization_id=organization_id)
-    return render(request, "portal/form.html", {"form": form, "title": _("Create API token"), "org": org})
+    def save(data: dict[str, Any]) -> object:
+        issued = services.create_token(actor, organization_id, **data)
+        request.session["new_token_secret"] = issued.secret  # shown once on the organization page
+        return issued
+
+    return _organization_form(
+        request,
+        actor,
+        organization_id,
+        action="tokens.manage",
+        form=TokenForm(request.POST or None),
+        save=save,
+        title=_("Create API token"),
+        done=None,
+    )
 
 
 @require_POST

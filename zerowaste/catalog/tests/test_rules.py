@@ -7,6 +7,9 @@ import pytest
 from zerowaste.catalog import rules
 from zerowaste.core.tabular import Row
 
+# These tests assert messages by their English wording.
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def _rows(*values: dict[str, object]) -> list[Row]:
     letters = {"category": "B", "code": "C", "name": "D", "hazard": "F", "remark": "G", "replaces": "H"}

@@ -18,7 +18,8 @@ from zerowaste.core.models import AuditEntry
 from zerowaste.core.tabular import ImportRejected
 from zerowaste.testing import parties
 
-pytestmark = pytest.mark.django_db
+# These tests assert messages by their English wording.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _isw(zone) -> CatalogVersion:  # type: ignore[no-untyped-def]
