@@ -133,6 +133,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
     parser.add_argument("--orgs", type=int, default=2000)
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas route")
+    parser.add_argument("--profile", action="store_true", help="cProfile checking and writing (stderr)")
     args = parser.parse_args()
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
@@ -191,18 +193,31 @@ def _run(args: argparse.Namespace, url: str) -> None:
         from zerowaste.declarations.models import Declaration
 
         Declaration.objects.filter(zone=zone).delete()
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         start = time.perf_counter()
         result = services.check_file(actor, content, "bench.xlsx" if excel else "bench.csv")
         checked = time.perf_counter() - start
         services.write_groups(actor, result)
         ours = time.perf_counter() - start
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
         stored = DeclarationLine.objects.filter(zone=zone).count()
         assert stored == n, (stored, n)
         copy_seconds = _copy_floor(csv_content)
-        try:
-            pandas_seconds: float | None = _pandas_route(content, url, excel)
-        except ImportError:
-            pandas_seconds = None
+        pandas_seconds: float | None = None
+        if not args.no_pandas:
+            try:
+                pandas_seconds = _pandas_route(content, url, excel)
+            except ImportError:
+                pandas_seconds = None
         print(
             json.dumps(
                 {

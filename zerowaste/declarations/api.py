@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, File, Form, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
-from zerowaste.api import actor_of
+from zerowaste.api import MAX_ID, Pagination, actor_of, resolved_annotations
 from zerowaste.core.api import ErrorOut
 
 from . import rules, services
@@ -25,7 +25,7 @@ Quantity = Decimal | str | None
 # --- Schemas ---------------------------------------------------------------------------------------
 
 
-class LineIn(Schema):
+class DeclarationLineIn(Schema):
     waste_code: str = Field(..., max_length=40, description="catalog code, e.g. 99-08-03 or 900-041-49")
     waste_name: str = Field("", max_length=300, description="required for codes marked 自填")
     site: str = Field("", max_length=200, description="name of one of the organization's sites")
@@ -43,12 +43,12 @@ class LineIn(Schema):
 class DeclarationIn(Schema):
     stream: Literal["isw", "hw"]
     period: str = Field(..., max_length=20, description="2020-03 (month), 2020Q1 (quarter) or 2020 (year)")
-    lines: list[LineIn] = []
+    lines: list[DeclarationLineIn] = []
     organization_id: int | None = Field(None, description="default: the caller's organization")
 
 
 class LinesIn(Schema):
-    lines: list[LineIn]
+    lines: list[DeclarationLineIn]
 
 
 class ReasonIn(Schema):
@@ -57,10 +57,10 @@ class ReasonIn(Schema):
 
 class AmendIn(Schema):
     reason: str = Field(..., min_length=1, max_length=2000)
-    lines: list[LineIn] | None = None
+    lines: list[DeclarationLineIn] | None = None
 
 
-class LineOut(Schema):
+class DeclarationLineOut(Schema):
     id: int
     site: str | None = Field(None, alias="site.name")
     waste_code: str
@@ -133,7 +133,7 @@ class DeclarationOut(DeclarationSummaryOut):
     amendment_reason: str
     return_reason: str
     reviewed_at: datetime | None
-    lines: list[LineOut]
+    lines: list[DeclarationLineOut]
 
     @staticmethod
     def resolve_lines(obj: Declaration) -> list[Any]:
@@ -144,7 +144,7 @@ class DeclarationOut(DeclarationSummaryOut):
         return len(services.lines_of(obj))
 
 
-class VersionOut(Schema):
+class DeclarationVersionOut(Schema):
     id: int
     version: int
     status: str
@@ -160,7 +160,7 @@ class ReconOut(Schema):
     rows: list[dict[str, Any]]
 
 
-class ImportOut(Schema):
+class DeclarationImportOut(Schema):
     job_id: int
     status: str
     phase: str
@@ -229,24 +229,42 @@ class ProductionOut(Schema):
     raw_materials: list[dict[str, Any]]
 
 
+StreamCode = Literal["isw", "hw"]
+StatusCode = Literal["draft", "submitted", "accepted", "returned", "superseded"]
+assert set(get_args(StreamCode)) == set(rules.STREAMS)
+assert set(get_args(StatusCode)) == set(rules.Status.values)
+
+
+class ExportFilters(Schema):
+    """Filters of the declaration list and export, bounded so that no value reaches the database
+    out of its range (a year `date()` refuses, an id beyond bigint, an unknown status)."""
+
+    status: StatusCode | None = None
+    year: int | None = Field(None, ge=rules.MIN_YEAR, le=rules.MAX_YEAR)
+    stream: StreamCode | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {"status": self.status, "year": self.year, "stream": self.stream}
+
+
+class DeclarationFilters(ExportFilters):
+    organization_id: int | None = Field(None, ge=1, le=MAX_ID)
+    q: str | None = Field(None, max_length=200, description="words of the organization's name or USCC")
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {**super().as_kwargs(), "organization_id": self.organization_id, "query": self.q}
+
+
 # --- Routes: collections first (their paths are not ids) --------------------------------------------
 
 StatBy = Literal["category", "code", "industry", "park", "street", "month", "organization"]
 
 
 @router.get("/declarations", response={200: list[DeclarationSummaryOut], **ERRORS})
-@paginate(LimitOffsetPagination)
-def list_declarations(
-    request: HttpRequest,
-    status: str | None = None,
-    year: int | None = None,
-    stream: str | None = None,
-    organization_id: int | None = None,
-    q: str | None = None,
-) -> Any:
-    return services.list_declarations(
-        actor_of(request), status=status, year=year, stream=stream, organization_id=organization_id, query=q
-    )
+@paginate(Pagination)
+@resolved_annotations
+def list_declarations(request: HttpRequest, filters: Query[DeclarationFilters]) -> Any:
+    return services.list_declarations(actor_of(request), **filters.as_kwargs())
 
 
 @router.post("/declarations", response={201: DeclarationOut, **ERRORS})
@@ -276,12 +294,10 @@ def declaration_intensity(request: HttpRequest, year: int, above_target: bool = 
 @router.get("/declarations/export", response={200: None, **ERRORS})
 def export_declarations(
     request: HttpRequest,
+    filters: Query[ExportFilters],
     format: Literal["csv", "xlsx"] = "csv",
-    year: int | None = None,
-    status: str | None = None,
-    stream: str | None = None,
 ) -> HttpResponse:
-    rows = services.export_rows(actor_of(request), year=year, status=status, stream=stream)
+    rows = services.export_rows(actor_of(request), **filters.as_kwargs())
     return _file(services.EXPORT_HEADERS, rows, "declarations", format)
 
 
@@ -297,7 +313,7 @@ def declaration_template(
     return response
 
 
-@router.post("/declarations/import", response={200: ImportOut, **ERRORS})
+@router.post("/declarations/import", response={200: DeclarationImportOut, **ERRORS})
 def import_declarations(
     request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = False, submit: Form[bool] = False
 ) -> Any:
@@ -313,7 +329,7 @@ def import_declarations(
     )
 
 
-@router.get("/declarations/imports/{job_id}", response={200: ImportOut, **ERRORS})
+@router.get("/declarations/imports/{job_id}", response={200: DeclarationImportOut, **ERRORS})
 def import_status(request: HttpRequest, job_id: int) -> Any:
     job = services.get_job(actor_of(request), job_id)
     return _import_out(
@@ -324,7 +340,7 @@ def import_status(request: HttpRequest, job_id: int) -> Any:
     )
 
 
-@router.post("/declarations/imports/{job_id}/start", response={200: ImportOut, **ERRORS})
+@router.post("/declarations/imports/{job_id}/start", response={200: DeclarationImportOut, **ERRORS})
 def import_start(request: HttpRequest, job_id: int, submit: bool = False) -> Any:
     outcome = services.start_job(actor_of(request), job_id, submit=submit)
     return _import_out(outcome.job, dry_run=False, background=outcome.background, ids=outcome.declaration_ids)
@@ -391,7 +407,7 @@ def amend_declaration(request: HttpRequest, declaration_id: int, payload: AmendI
     return Status(201, services.get_declaration(actor, new.pk))
 
 
-@router.get("/declarations/{declaration_id}/versions", response={200: list[VersionOut], **ERRORS})
+@router.get("/declarations/{declaration_id}/versions", response={200: list[DeclarationVersionOut], **ERRORS})
 def declaration_versions(request: HttpRequest, declaration_id: int) -> Any:
     return services.versions(actor_of(request), declaration_id)
 

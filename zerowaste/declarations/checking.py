@@ -449,13 +449,11 @@ class LineChecker:
             else:
                 group.existing = decl
 
-    def _carry_openings(self, groups: dict[GroupKey, Group]) -> None:
-        """Opening stock = the previous period's closing stock, from this batch or from the database."""
-        if not groups:
-            return
-        by_end: dict[tuple[int, str, date], Group] = {
-            (g.organization_id, g.stream, g.period.end): g for g in groups.values()
-        }
+    def _closings_in_database(
+        self, groups: dict[GroupKey, Any], by_end: dict[tuple[int, str, date], Any]
+    ) -> dict[tuple[int, str, date], dict[tuple[int | None, str], tuple[Decimal, str]]]:
+        """Closing stock per (site, code) of the latest non-superseded version of each previous period
+        that is not in this batch (one query per 500 organizations)."""
         wanted = {(g.organization_id, g.stream, g.period.previous_end) for g in groups.values()}
         missing = [k for k in wanted if k not in by_end]
         closings: dict[tuple[int, str, date], dict[tuple[int | None, str], tuple[Decimal, str]]] = (
@@ -496,6 +494,16 @@ class LineChecker:
                 key = (org_id, stream, end)
                 if latest_decl[key][1] == decl_id:
                     closings[key][(site_id, code)] = (closing, site_name or "")
+        return closings
+
+    def _carry_openings(self, groups: dict[GroupKey, Group]) -> None:
+        """Opening stock = the previous period's closing stock, from this batch or from the database."""
+        if not groups:
+            return
+        by_end: dict[tuple[int, str, date], Group] = {
+            (g.organization_id, g.stream, g.period.end): g for g in groups.values()
+        }
+        closings = self._closings_in_database(groups, by_end)
         for group in sorted(groups.values(), key=lambda g: g.period.start):
             prev_key = (group.organization_id, group.stream, group.period.previous_end)
             previous_group = by_end.get(prev_key)
