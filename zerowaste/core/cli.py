@@ -6,6 +6,7 @@ and the zone/actor the command acts as.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -24,12 +25,30 @@ from .context import origin
 from .errors import DomainError
 from .models import Zone
 
+DJANGO_BASE_OPTIONS = frozenset(
+    {
+        "--version",
+        "--verbosity",
+        "--settings",
+        "--pythonpath",
+        "--traceback",
+        "--no-color",
+        "--force-color",
+        "--skip-checks",
+    }
+)
+
 
 class PlatformCommand(BaseCommand):
     """Base of every `zerowaste` command: uniform errors, JSON output, acting zone."""
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
-        return super().create_parser("zerowaste", subcommand, **kwargs)
+        parser = super().create_parser("zerowaste", subcommand, **kwargs)
+        # Django's own options (--settings, --traceback, ...) still work but would bury ours in --help.
+        for action in parser._actions:
+            if set(action.option_strings) & DJANGO_BASE_OPTIONS:
+                action.help = argparse.SUPPRESS
+        return parser
 
     def run_from_argv(self, argv: list[str]) -> None:
         with origin("cli"):
