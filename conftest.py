@@ -27,8 +27,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _immediate_tasks(settings):  # type: ignore[no-untyped-def]
-    """Background tasks run inline in tests unless a test asks for the database queue."""
+    """Background tasks run inline in tests unless a test asks for the database queue; API rate limits
+    are off (thousands of requests a minute come from 127.0.0.1) except in the tests of them."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.RATELIMIT_ENABLED = False
 
 
 @pytest.fixture

@@ -64,7 +64,7 @@ def _lifecycle(
         start = time.perf_counter()
         response = requests.post(
             base + path,
-            json=data,
+            json=data,  # type: ignore[arg-type]
             timeout=30,
             headers={"Authorization": f"Bearer {tokens[who]}", "Idempotency-Key": f"{key}-{step}"},
         )
@@ -138,7 +138,7 @@ def main() -> None:
         sys.exit("set DATABASE_URL to a scratch PostgreSQL database")
     ctx = _setup()
     w = ctx["world"]
-    tokens = ctx["tokens"]
+    tokens: dict[str, str] = ctx["tokens"]  # type: ignore[assignment]
     port = _free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
@@ -161,12 +161,14 @@ def main() -> None:
     try:
         import requests
 
-        for _ in range(100):
-            try:
-                requests.get(base + "/api/openapi.json", timeout=2)
+        for _ in range(150):
+            try:  # the first request builds the OpenAPI schema: give it time
+                requests.get(base + "/api/openapi.json", timeout=30)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
+        else:
+            sys.exit("gunicorn did not start")
         body = w.data()  # type: ignore[attr-defined]
         body = {**body, "lines": [{**line, "estimated_t": "10"} for line in body["lines"]]}
         start = time.perf_counter()

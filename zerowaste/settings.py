@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "zerowaste.core.middleware.RequestContextMiddleware",
+    "zerowaste.core.ratelimit.RateLimitMiddleware",
     "zerowaste.core.middleware.IdempotencyMiddleware",
 ]
 
@@ -182,6 +183,11 @@ TASKS = {
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if os.environ.get("ZEROWASTE_REDIS_URL"):
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["ZEROWASTE_REDIS_URL"],
+    }
 
 LOGGING = {
     "version": 1,
@@ -192,3 +198,13 @@ LOGGING = {
 
 # Idempotency records older than this may be purged.
 IDEMPOTENCY_TTL_HOURS = 24
+# A first attempt still unanswered after this long (more than gunicorn's 30 s worker timeout) died with
+# its transaction; a retry with the same key runs again instead of waiting for ever.
+IDEMPOTENCY_STALE_SECONDS = int(os.environ.get("ZEROWASTE_IDEMPOTENCY_STALE_SECONDS", "35"))
+
+# API rate limits per token and per address (zerowaste.core.ratelimit). The default cache is per
+# process: with several workers set ZEROWASTE_REDIS_URL so that they share one count.
+RATELIMIT_ENABLED = _env_bool("ZEROWASTE_RATELIMIT", True)
+RATELIMIT_PER_TOKEN = int(os.environ.get("ZEROWASTE_RATELIMIT_PER_TOKEN", "600"))
+RATELIMIT_PER_IP = int(os.environ.get("ZEROWASTE_RATELIMIT_PER_IP", "1200"))
+RATELIMIT_WINDOW_S = 60

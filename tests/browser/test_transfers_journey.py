@@ -7,10 +7,37 @@ import re
 
 import pytest
 
+from zerowaste.core import services as core_services
+from zerowaste.core.authz import Actor
 from zerowaste.core.demo import DEMO_PASSWORD
+from zerowaste.core.models import Licence, Vehicle
 from zerowaste.testing.browser import log_in, screenshot
 from zerowaste.transfers import services
 from zerowaste.transfers.models import Transfer
+
+
+def _renew_expired_licences(zone) -> None:  # type: ignore[no-untyped-def]
+    """The demo's licences end on 2025-12-31; renew them for today so the pickers offer the parties,
+    and put the carriers' vehicles under the renewed transport permits."""
+    today = services.timezone.localdate()
+    system = Actor.system(zone)
+    for licence in Licence.objects.filter(zone=zone, is_revoked=False, valid_to__lt=today):
+        renewed = core_services.add_licence(
+            system,
+            licence.organization_id,
+            kind=licence.kind,
+            number=f"{licence.number}-R{today.year}",
+            issuer=licence.issuer,
+            valid_from=today.replace(month=1, day=1),
+            valid_to=today.replace(year=today.year + 5),
+            waste_codes=licence.waste_codes,
+            annual_capacity_t=licence.annual_capacity_t,
+        )
+        if licence.kind == "hw_transport":
+            for vehicle in Vehicle.objects.filter(organization_id=licence.organization_id):
+                core_services.update_vehicle(
+                    system, licence.organization_id, vehicle.pk, permit_ids=[renewed.pk]
+                )
 
 
 @pytest.mark.browser
@@ -18,6 +45,7 @@ from zerowaste.transfers.models import Transfer
 @pytest.mark.django_db(transaction=True)
 def test_issue_sign_receive_part_close(live_server, browser, demo_zone) -> None:  # type: ignore[no-untyped-def]
     base = live_server.url
+    _renew_expired_licences(demo_zone)
     contexts = []
 
     def page_for(username: str, password: str = DEMO_PASSWORD):  # type: ignore[no-untyped-def]
@@ -47,6 +75,14 @@ def test_issue_sign_receive_part_close(live_server, browser, demo_zone) -> None:
         carrier = page_for("carrier")
         carrier.set_viewport_size({"width": 390, "height": 844})  # phone-sized
         carrier.goto(f"{base}/transfers/{t.pk}/sign/")
+        truck = (
+            Vehicle.objects.filter(organization_id=t.current_carrier_id, capacity_kg__gte=8000)
+            .order_by("plate")
+            .first()
+        )
+        assert truck is not None, "the demo's HW carrier has no 8 t truck"
+        carrier.select_option("#vehicle_id", value=str(truck.pk))
+        carrier.fill("#driver", "王师傅")
         carrier.fill("#quantity_seen_t", "8")
         carrier.click("#sign-pick-up")
         carrier.wait_for_selector("#transfer-state[data-state=in_transit]")
@@ -81,6 +117,11 @@ def test_issue_sign_receive_part_close(live_server, browser, demo_zone) -> None:
         assert page.inner_text("#verify-number").strip() == number
         assert "closed" in page.inner_text("#verify-state")
         screenshot(page, "transfers-verify")
+    except Exception:
+        for i, context in enumerate(contexts):
+            for j, tab in enumerate(context.pages):
+                screenshot(tab, f"transfers-failure-{i}-{j}")
+        raise
     finally:
         for context in contexts:
             context.close()

@@ -23,7 +23,9 @@ from .models import Area, Organization, User, Zone
 
 DEMO_ZONE_CODE = "bda"
 DEMO_PASSWORD = "zerowaste-demo-2021"  # noqa: S105 - printed for the demo accounts on purpose
-DIVISION = "110115"  # 北京市大兴区, where the zone lies (GB/T 2260)
+DIVISION = "110115"
+# Far enough ahead that the demo zone can move waste today; fixed, so the same seed gives the same data.
+DEMO_LICENCES_VALID_TO = date(2030, 12, 31)  # 北京市大兴区, where the zone lies (GB/T 2260)
 
 # Share of the zone's industrial solid waste by leading industry (seed:1207-1215); the rest is
 # spread over other manufacturing. Producer counts follow the same proportions.
@@ -241,7 +243,7 @@ def build_parties(ctx: DemoContext) -> None:
         number="京危运2020-0018",
         issuer="北京市交通委员会",
         valid_from=today,
-        valid_to=date(2025, 12, 31),
+        valid_to=DEMO_LICENCES_VALID_TO,
     )
     for n in range(4):
         services.add_vehicle(
@@ -276,7 +278,7 @@ def build_parties(ctx: DemoContext) -> None:
             number=number,
             issuer="北京市生态环境局",
             valid_from=date(2020, 1, 1),
-            valid_to=date(2025, 12, 31),
+            valid_to=DEMO_LICENCES_VALID_TO,
             waste_codes=["HW06", "HW08", "HW09", "HW12", "HW17", "HW34", "HW49"],
             annual_capacity_t=capacity,
         )

@@ -82,6 +82,23 @@ class StepIn(Schema):
     treatment: str = Field("", max_length=100)
     consignee_id: int | None = Field(None, ge=1, le=2**62)
     carrier_id: int | None = Field(None, ge=1, le=2**62)
+    consignor_code: str = Field(
+        "",
+        max_length=32,
+        description="pick-up only: the producer's signature code, to collect the producer's signature "
+        "on the driver's device (a draft is issued in the producer's name first)",
+    )
+
+
+class SignatureCodeOut(Schema):
+    exists: bool
+    rotated_at: datetime | None
+    rotated_by: str
+    locked_until: datetime | None
+
+
+class SignatureCodeCreatedOut(Schema):
+    code: str = Field(..., description="shown once; only a digest is kept")
 
 
 class LineOut(Schema):
@@ -290,6 +307,18 @@ def import_transfers(
         actor_of(request), content=file.read(), filename=file.name or "upload.xlsx", issue=issue
     )
     return 201, {"created": len(created), "ids": [t.pk for t in created]}
+
+
+@router.get("/transfers/signature-code", response={200: SignatureCodeOut})
+def signature_code(request: HttpRequest) -> Any:
+    """Whether the organization has a producer's signature code, and when it was last rotated."""
+    return services.signature_code_status(actor_of(request))
+
+
+@router.post("/transfers/signature-code", response={201: SignatureCodeCreatedOut, 403: ErrorOut})
+def rotate_signature_code(request: HttpRequest) -> tuple[int, dict[str, str]]:
+    """A new signature code (admin only); the previous one stops working. The code is shown once."""
+    return 201, {"code": services.rotate_signature_code(actor_of(request))}
 
 
 @router.get("/transfers/overdue", response={200: list[AlertOut], 422: ErrorOut})

@@ -260,3 +260,20 @@ class WebhookDelivery(ZonedModel):
     class Meta:
         indexes = [models.Index(fields=["zone", "subscription", "status"], name="tdelivery_zone_sub_idx")]
         ordering = ["-pk"]
+
+
+class SignatureCode(ZonedModel):
+    """A producer's signature code (签名码): lets a carrier's driver collect the producer's signature
+    on the driver's device when the producer's clerk is not at the dock. Only a keyed digest is kept;
+    the code is shown once when rotated. Wrong attempts are counted and throttled."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="signature_code")
+    digest = models.CharField(max_length=64)
+    rotated_at = models.DateTimeField()
+    rotated_by = models.CharField(max_length=150, blank=True)
+    failed_attempts = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"signature code of {self.organization_id}"

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from zerowaste.core import audit, workdays
 from zerowaste.core.authz import Actor, visible_organizations
-from zerowaste.core.errors import Conflict, Forbidden, Invalid, NotFound
+from zerowaste.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Licence, Organization, Site, Vehicle, Zone
 from zerowaste.core.services import check_text, licence_covers
 
@@ -38,6 +39,7 @@ from .models import (
     NumberCounter,
     RevisionRequest,
     Signature,
+    SignatureCode,
     Transfer,
     TransferLeg,
     TransferLine,
@@ -1183,9 +1185,56 @@ def _set_due(t: Transfer, zone: Zone, at: datetime) -> None:
         t.due_step = rules.DUE_STEP[t.state]
 
 
-@transaction.atomic
 def perform(actor: Actor, transfer_id: int, action: str, **data: Any) -> Transfer:
-    """Do `action` on the transfer as `actor`: the one entry to the state machine."""
+    """Do `action` on the transfer as `actor`: the one entry to the state machine.
+
+    A pick-up may carry `consignor_code`, the producer's signature code: the driver then collects the
+    producer's signature on the driver's device (a draft is issued in the producer's name first; an
+    issued manifest gets the producer's release signature beside the carrier's). The code is checked
+    first, in its own transaction, so that wrong attempts are counted even though the step is refused.
+    """
+    code = data.pop("consignor_code", None)
+    if code is None or str(code) == "":
+        return _perform(actor, transfer_id, action, **data)
+    if action != "pick_up":
+        raise Invalid.field("consignor_code", _("only the pick-up carries the producer's signature code"))
+    t = get_transfer(actor, transfer_id)
+    if actor.organization_id != t.current_carrier_id or t.state not in (rules.DRAFT, rules.ISSUED):
+        raise Forbidden(_("only the carrier picking the waste up may use the producer's signature code"))
+    _require_member(actor, "pick_up")
+    check_signature_code(t.consignor_id, str(code))
+    return _pick_up_with_consignor(actor, transfer_id, data)
+
+
+@transaction.atomic
+def _pick_up_with_consignor(actor: Actor, transfer_id: int, data: dict[str, Any]) -> Transfer:
+    t = _locked(actor, transfer_id)
+    note = _("collected on the carrier's device by %(user)s with the producer's signature code") % {
+        "user": actor.username
+    }
+    if t.state == rules.DRAFT:
+        _perform(actor, transfer_id, "issue", _as_consignor=note)
+    t = _perform(actor, transfer_id, "pick_up", **data)
+    if not t.signatures.filter(action="issue", note=note).exists():
+        leg = _current_leg(t)
+        Signature.objects.create(
+            zone_id=t.zone_id,
+            transfer=t,
+            action="release",
+            party=rules.CONSIGNOR,
+            organization_id=t.consignor_id,
+            username=actor.username,
+            at=t.picked_up_at or timezone.now(),
+            quantity_t=leg.quantity_seen_t,
+            note=note,
+        )
+        audit.record(actor, "transfer.release", t, {"by_code": True, "quantity_t": leg.quantity_seen_t})
+    return t
+
+
+@transaction.atomic
+def _perform(actor: Actor, transfer_id: int, action: str, **data: Any) -> Transfer:
+    as_consignor: str | None = data.pop("_as_consignor", None)
     if action not in rules.ACTIONS:
         raise Invalid.field("action", _("unknown action %(a)s") % {"a": action})
     t = _locked(actor, transfer_id)
@@ -1194,9 +1243,12 @@ def perform(actor: Actor, transfer_id: int, action: str, **data: Any) -> Transfe
         raise Conflict(
             _("cannot %(action)s a transfer that is %(state)s") % {"action": action, "state": t.state}
         )
-    if not actor.is_system and not rules.party_may(tr, parties_of(actor, t)):
+    acting = parties_of(actor, t) | ({rules.CONSIGNOR} if as_consignor else set())
+    if not actor.is_system and not rules.party_may(tr, frozenset(acting)):
         raise Forbidden(_("it is the %(party)s's turn to %(action)s") % {"party": tr.party, "action": action})
-    if tr.party != rules.REGULATOR:
+    if as_consignor:
+        _require_member(actor, "pick_up")  # the driver signs for the producer: a signer of the carrier
+    elif tr.party != rules.REGULATOR:
         _require_member(actor, action)
     zone = _zone(t.zone_id)
     now = timezone.now()
@@ -1217,11 +1269,11 @@ def perform(actor: Actor, transfer_id: int, action: str, **data: Any) -> Transfe
             transfer=t,
             action=action,
             party=party,
-            organization_id=actor.organization_id,
+            organization_id=t.consignor_id if as_consignor else actor.organization_id,
             username=actor.username,
             at=at,
             quantity_t=step.quantity,
-            note=step.note,
+            note=as_consignor or step.note,
         )
     t.save()
     if t.state in (rules.CLOSED, rules.REFUSED) and tr.source != tr.target:
@@ -1241,6 +1293,91 @@ def perform(actor: Actor, transfer_id: int, action: str, **data: Any) -> Transfe
     if action == "redirect_rest" and step.created is not None:
         return step.created
     return t
+
+
+# --- The producer's signature code ----------------------------------------------------------------
+
+SIGNATURE_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+SIGNATURE_CODE_LENGTH = 8
+SIGNATURE_CODE_MAX_FAILURES = 5
+SIGNATURE_CODE_WINDOW = timedelta(minutes=15)
+
+
+def _code_digest(organization_id: int, code: str) -> str:
+    key = django_settings.SECRET_KEY.encode()
+    message = f"signature-code:{organization_id}:{code.strip().upper()}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+@transaction.atomic
+def rotate_signature_code(actor: Actor) -> str:
+    """A new signature code for the actor's organization (its admin only). Returned once, kept hashed;
+    the previous code stops working at once."""
+    import secrets
+
+    org_id = actor.organization_id
+    if org_id is None or actor.is_regulator:
+        raise Forbidden(_("only an organization's admin may rotate its signature code"))
+    if actor.member_role != "admin" or (actor.token_scopes is not None and "admin" not in actor.token_scopes):
+        raise Forbidden(_("only an organization's admin may rotate its signature code"))
+    code = "".join(secrets.choice(SIGNATURE_CODE_ALPHABET) for _i in range(SIGNATURE_CODE_LENGTH))
+    now = timezone.now()
+    record, created = SignatureCode.objects.select_for_update().get_or_create(
+        organization_id=org_id,
+        defaults={"zone_id": actor.zone_id, "digest": _code_digest(org_id, code), "rotated_at": now},
+    )
+    if not created:
+        record.digest = _code_digest(org_id, code)
+        record.rotated_at = now
+        record.failed_attempts = 0
+        record.window_started_at = None
+        record.locked_until = None
+    record.rotated_by = actor.username
+    record.save()
+    audit.record(actor, "transfers.signature_code.rotate", record, {"rotated_at": now})
+    return code
+
+
+def signature_code_status(actor: Actor) -> dict[str, Any]:
+    record = SignatureCode.objects.filter(organization_id=actor.organization_id or 0).first()
+    return {
+        "exists": record is not None,
+        "rotated_at": record.rotated_at if record else None,
+        "rotated_by": record.rotated_by if record else "",
+        "locked_until": record.locked_until if record else None,
+    }
+
+
+def check_signature_code(organization_id: int, code: str) -> None:
+    """Raise unless `code` is the organization's signature code. Wrong attempts are counted (committed
+    even when the caller's step is refused); after 5 within 15 minutes the code is locked for 15."""
+    failure: DomainError | None = None
+    with transaction.atomic():
+        record = SignatureCode.objects.select_for_update().filter(organization_id=organization_id).first()
+        now = timezone.now()
+        if record is None:
+            raise Invalid.field("consignor_code", _("the producer has no signature code; its admin sets one"))
+        if record.locked_until and record.locked_until > now:
+            raise Forbidden(
+                _("too many wrong signature codes; try again after %(t)s")
+                % {"t": timezone.localtime(record.locked_until).strftime("%H:%M")},
+                errors=[{"field": "consignor_code", "message": _("too many wrong attempts")}],
+            )
+        if hmac.compare_digest(record.digest, _code_digest(organization_id, code)):
+            if record.failed_attempts:
+                record.failed_attempts = 0
+                record.window_started_at = None
+                record.save(update_fields=["failed_attempts", "window_started_at"])
+            return
+        if record.window_started_at is None or now - record.window_started_at > SIGNATURE_CODE_WINDOW:
+            record.window_started_at = now
+            record.failed_attempts = 0
+        record.failed_attempts += 1
+        if record.failed_attempts >= SIGNATURE_CODE_MAX_FAILURES:
+            record.locked_until = now + SIGNATURE_CODE_WINDOW
+        record.save(update_fields=["failed_attempts", "window_started_at", "locked_until"])
+        failure = Invalid.field("consignor_code", _("the producer's signature code is wrong"))
+    raise failure
 
 
 # --- Revisions (corrections after the fact) --------------------------------------------------------
@@ -1571,11 +1708,10 @@ def export(actor: Actor, *, fmt: str = "xlsx", **filters: Any) -> tuple[bytes, s
 # --- Import of several drafts from a sheet ---------------------------------------------------------
 
 
-def import_drafts(actor: Actor, *, content: bytes, filename: str, issue: bool = False) -> list[Transfer]:
-    """One manifest per row (stream, consignee and carrier USCC, date, code, tonnes); all or none."""
-    from zerowaste.core.tabular import Column, Fault, ImportRejected, read_table
+def _import_columns() -> list[Any]:
+    from zerowaste.core.tabular import Column
 
-    columns = [
+    return [
         Column("stream", ("类别", "stream")),
         Column("consignee", ("接收单位代码", "consignee_uscc", "consignee")),
         Column("carrier", ("运输单位代码", "carrier_uscc", "carrier")),
@@ -1585,51 +1721,108 @@ def import_drafts(actor: Actor, *, content: bytes, filename: str, issue: bool = 
         Column("description", ("废物名称", "description"), required=False),
         Column("packaging", ("包装", "packaging"), required=False),
     ]
-    table = read_table(content, filename, columns)
+
+
+IMPORT_COLUMNS = _import_columns()
+IMPORT_MAX_ROWS = 500
+_IMPORT_FIELD_COLUMN = {
+    "consignee_id": "consignee",
+    "carrier_id": "carrier",
+    "lines[1].waste_code": "waste_code",
+    "lines[1].estimated_t": "estimated_t",
+    "lines[1].description": "description",
+    "lines[1].packaging": "packaging",
+    "lines": "estimated_t",
+}
+
+
+def import_drafts(actor: Actor, *, content: bytes, filename: str, issue: bool = False) -> list[Transfer]:
+    """One manifest per row (stream, consignee and carrier USCC, date, code, tonnes); all or none.
+
+    Every row is checked; every fault is reported by sheet, row and column (`ImportRejected`) and
+    then nothing is written (numbers taken by the rows that were fine are given back too)."""
+    from zerowaste.core.tabular import Fault, ImportRejected, read_table
+
+    _require_member(actor, "create")
+    table = read_table(content, filename, IMPORT_COLUMNS)
     if table.faults:
         raise ImportRejected(table.faults)
-    if len(table.rows) > 500:
-        raise Invalid.field("file", _("at most 500 manifests per sheet"))
+    if not table.rows:
+        raise ImportRejected([Fault(table.sheet, 2, "", "file", _("the sheet has no manifest rows"))])
+    if len(table.rows) > IMPORT_MAX_ROWS:
+        raise Invalid.field("file", _("at most %(n)d manifests per sheet") % {"n": IMPORT_MAX_ROWS})
     faults: list[Fault] = []
     created: list[Transfer] = []
     orgs = {o.uscc: o.pk for o in Organization.objects.filter(zone_id=actor.zone_id)}
-    try:
-        with transaction.atomic():
-            for row in table.rows:
-                v = row.values
-                data = {
-                    "stream": str(v.get("stream") or "").strip().lower(),
-                    "consignee_id": orgs.get(str(v.get("consignee") or "").strip().upper()) or -1,
-                    "carrier_id": orgs.get(str(v.get("carrier") or "").strip().upper()) or -1,
-                    "planned_date": v.get("planned_date") or timezone.localdate(),
-                    "lines": [
-                        {
-                            "waste_code": str(v.get("waste_code") or ""),
-                            "estimated_t": v.get("estimated_t"),
-                            "description": str(v.get("description") or ""),
-                            "packaging": str(v.get("packaging") or ""),
-                        }
-                    ],
-                }
+    with transaction.atomic():
+        for row in table.rows:
+            v = row.values
+            stream = str(v.get("stream") or "").strip().lower()
+            if stream in ("危废", "危险废物"):
+                stream = "hw"
+            elif stream in ("一般", "一般工业固废", "一般工业固体废物"):
+                stream = "isw"
+            row_faults: list[Fault] = []
+            ids: dict[str, int] = {}
+            for col in ("consignee", "carrier"):
+                uscc = str(v.get(col) or "").strip().upper()
+                if uscc not in orgs:
+                    row_faults.append(
+                        row.fault(col, _("no organization with code %(uscc)s in the zone") % {"uscc": uscc})
+                    )
+                ids[col] = orgs.get(uscc, -1)
+            data = {
+                "stream": stream,
+                "consignee_id": ids["consignee"],
+                "carrier_id": ids["carrier"],
+                "planned_date": v.get("planned_date") or timezone.localdate(),
+                "lines": [
+                    {
+                        "waste_code": str(v.get("waste_code") or ""),
+                        "estimated_t": v.get("estimated_t"),
+                        "description": str(v.get("description") or ""),
+                        "packaging": str(v.get("packaging") or ""),
+                    }
+                ],
+            }
+            if not row_faults:
                 try:
                     with transaction.atomic():
                         created.append(create_transfer(actor, data=data, issue=issue))
                 except Invalid as exc:
                     for err in exc.errors or [{"field": "", "message": exc.message}]:
                         name = str(err.get("field") or "")
-                        col = {
-                            "consignee_id": "consignee",
-                            "carrier_id": "carrier",
-                            "lines[1].waste_code": "waste_code",
-                            "lines[1].estimated_t": "estimated_t",
-                            "lines": "estimated_t",
-                        }.get(name, name)
-                        faults.append(row.fault(col, str(err.get("message"))))
-            if faults:
-                raise ImportRejected(faults)
-    except ImportRejected:
-        raise
+                        row_faults.append(
+                            row.fault(_IMPORT_FIELD_COLUMN.get(name, name), str(err.get("message")))
+                        )
+            faults.extend(row_faults)
+        if faults:
+            raise ImportRejected(faults)
     return created
+
+
+def import_template_xlsx(actor: Actor) -> bytes:
+    """An empty sheet with the import's headers, one example row of the actor's own parties' codes."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "联单"
+    sheet.append([c.headers[0] + ("*" if c.required else "") for c in IMPORT_COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    streams = DataValidation(type="list", formula1='"isw,hw"', allow_blank=False)
+    sheet.add_data_validation(streams)
+    streams.add("A2:A501")
+    for letter, width in zip("ABCDEFGH", (8, 22, 22, 12, 14, 10, 20, 12), strict=True):
+        sheet.column_dimensions[letter].width = width
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
 
 
 # --- Public verification (QR code) ---------------------------------------------------------------

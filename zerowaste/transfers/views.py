@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from zerowaste.core.authz import Actor
-from zerowaste.core.errors import DomainError, NotFound
+from zerowaste.core.errors import DomainError, Invalid, NotFound
 from zerowaste.portal.views import with_actor
 
 from . import pdf, rules, services
@@ -32,6 +34,7 @@ FORM_FIELDS = (
     "consignee_id",
     "carrier_id",
     "at",
+    "consignor_code",
 )
 
 
@@ -224,6 +227,77 @@ def export_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="transfers.{ext}"'
     return response
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Excel or CSV file"))
+    issue = forms.BooleanField(label=gettext_lazy("Issue them at once"), required=False)
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def import_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """Several manifests at once from a sheet: all or none, every fault listed by sheet/row/column."""
+    form = ImportForm(request.POST or None, request.FILES or None)
+    faults: list[dict[str, Any]] = []
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            created = services.import_drafts(
+                actor, content=upload.read(), filename=upload.name, issue=form.cleaned_data["issue"]
+            )
+        except NotFound:
+            raise
+        except Invalid as exc:
+            faults = exc.errors
+            form.add_error(None, exc.message)
+            status = 422
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            status = 403
+        else:
+            messages.success(request, _("%(n)d manifests imported.") % {"n": len(created)})
+            return redirect("transfers:register")
+    elif request.method == "POST":
+        status = 422
+    return render(
+        request,
+        "transfers/import.html",
+        {"form": form, "faults": faults, "columns": services.IMPORT_COLUMNS},
+        status=status,
+    )
+
+
+@with_actor
+def import_template_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    response = HttpResponse(
+        services.import_template_xlsx(actor),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = 'attachment; filename="manifests-template.xlsx"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def signature_code_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The producer's signature code: its admin rotates it and sees the new code once."""
+    code = None
+    if request.method == "POST":
+        try:
+            code = services.rotate_signature_code(actor)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    return render(
+        request,
+        "transfers/signature_code.html",
+        {
+            "status": services.signature_code_status(actor),
+            "code": code,
+            "may_rotate": actor.member_role == "admin",
+        },
+    )
 
 
 @with_actor
