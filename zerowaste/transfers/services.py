@@ -11,6 +11,7 @@ Public services for other apps: `closed_quantities` (declarations' reconciliatio
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import io
@@ -673,7 +674,7 @@ class Step:
 
 
 def _pre_draft_valid(s: Step) -> None:
-    pass  # `_apply_edit` re-checks the whole draft
+    """Nothing to check here: `_apply_edit` re-validates the whole draft it writes."""
 
 
 def _pre_has_lines(s: Step) -> None:
@@ -913,11 +914,9 @@ def _next_number(t: Transfer, zone: Zone, year: int) -> str:
     key = {"zone_id": t.zone_id, "stream": t.stream, "year": year, "prefix": prefix}
     counter = NumberCounter.objects.select_for_update().filter(**key).first()
     if counter is None:
-        try:
-            with transaction.atomic():
-                NumberCounter.objects.create(**key, last=0)
-        except IntegrityError:
-            pass  # another transaction created it first; lock theirs
+        # Another transaction may create it first: then lock theirs.
+        with contextlib.suppress(IntegrityError), transaction.atomic():
+            NumberCounter.objects.create(**key, last=0)
         counter = NumberCounter.objects.select_for_update().get(**key)
     counter.last += 1
     counter.save(update_fields=["last"])
