@@ -8,9 +8,12 @@ access themselves. Domain errors map to their HTTP status here, once.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import typing
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.apps import apps
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError
@@ -24,6 +27,9 @@ from zerowaste.core.services import authenticate_token
 ACTIVE_ORG_SESSION_KEY = "active_organization_id"
 MAX_PAGE = 1000
 MAX_OFFSET = 2**62  # far beyond any table, inside every database's integer range
+MAX_ID = 2**63 - 1  # the largest primary key of every database (bigint, SQLite INTEGER)
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Pagination(LimitOffsetPagination):
@@ -35,6 +41,14 @@ class Pagination(LimitOffsetPagination):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_limit=MAX_PAGE, **kwargs)
+
+
+def resolved_annotations(func: F) -> F:
+    """Evaluate a view's annotations in its own module, for `@paginate`: the wrapper it returns has
+    ninja's globals, where `Query[SomeFilters]` (a string under `from __future__ import annotations`)
+    names nothing. Put it under `@paginate`."""
+    func.__annotations__ = typing.get_type_hints(func, include_extras=True)
+    return func
 
 
 class TokenAuth(HttpBearer):
@@ -67,6 +81,15 @@ api = NinjaAPI(
 @api.exception_handler(DomainError)
 def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A lost or refused database connection is temporary: tell the client to retry (with its key)."""
+    response = api.create_response(request, {"detail": "the database is unavailable; retry"}, status=503)
+    response.headers["Retry-After"] = "2"
+    return response
 
 
 @api.exception_handler(AuthenticationError)

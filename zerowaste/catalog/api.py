@@ -76,7 +76,7 @@ class SearchOut(Schema):
     results: list[EntryOut]
 
 
-class VersionOut(Schema):
+class CatalogVersionOut(Schema):
     id: int
     stream: str
     label: str
@@ -88,7 +88,7 @@ class VersionOut(Schema):
     entries: int = 0
 
 
-class VersionDetailOut(VersionOut):
+class CatalogVersionDetailOut(CatalogVersionOut):
     warnings: list[dict[str, Any]]
     recodes: dict[str, str]
     categories: list[dict[str, Any]]
@@ -153,8 +153,8 @@ class CheckOut(Schema):
     replaced_by: str | None
 
 
-class ImportOut(Schema):
-    version: VersionOut
+class CatalogImportOut(Schema):
+    version: CatalogVersionOut
     entries: int
     categories: int
     warnings: list[dict[str, Any]]
@@ -280,7 +280,9 @@ def check_code(
     return services.code_valid(zone_id, stream, code, on_date, free_text=free_text).as_dict()
 
 
-@router.get("/catalog/versions", response={200: list[VersionOut], 404: ErrorOut, 422: ErrorOut}, auth=None)
+@router.get(
+    "/catalog/versions", response={200: list[CatalogVersionOut], 404: ErrorOut, 422: ErrorOut}, auth=None
+)
 def list_versions(
     request: HttpRequest, stream: str | None = None, zone: str | None = None
 ) -> list[dict[str, Any]]:
@@ -289,7 +291,9 @@ def list_versions(
     return [_version_out(v) for v in versions]
 
 
-@router.get("/catalog/versions/{version_id}", response={200: VersionDetailOut, 404: ErrorOut}, auth=None)
+@router.get(
+    "/catalog/versions/{version_id}", response={200: CatalogVersionDetailOut, 404: ErrorOut}, auth=None
+)
 def get_version(request: HttpRequest, version_id: int, zone: str | None = None) -> dict[str, Any]:
     zone_id, actor = _scope(request, zone)
     version = services.get_version(zone_id, version_id, actor)
@@ -331,7 +335,9 @@ def export_catalog(
 # --- Changing (the zone's regulator) ---------------------------------------------------------------
 
 
-@router.post("/catalog/imports", response={201: ImportOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut})
+@router.post(
+    "/catalog/imports", response={201: CatalogImportOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+)
 def import_version(
     request: HttpRequest, file: File[UploadedFile], stream: Form[str], label: Form[str], title: Form[str] = ""
 ) -> Status:
@@ -359,7 +365,7 @@ def import_version(
 
 @router.post(
     "/catalog/versions/{version_id}/publish",
-    response={200: VersionOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: CatalogVersionOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
 )
 def publish_version(request: HttpRequest, version_id: int, data: PublishIn) -> dict[str, Any]:
     return _version_out(services.publish(actor_of(request), version_id, data.effective_from))
@@ -367,7 +373,7 @@ def publish_version(request: HttpRequest, version_id: int, data: PublishIn) -> d
 
 @router.post(
     "/catalog/versions/{version_id}/recodes",
-    response={200: VersionDetailOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: CatalogVersionDetailOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
 )
 def set_recode(request: HttpRequest, version_id: int, data: RecodeIn) -> dict[str, Any]:
     """Record in a draft what an old code became (or, without `new_code`, that it is retired)."""

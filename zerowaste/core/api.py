@@ -215,7 +215,7 @@ class TokenCreatedOut(TokenOut):
     secret: str = Field(..., description="Shown once; store it now.")
 
 
-class ImportOut(Schema):
+class OrganizationImportOut(Schema):
     created: int
     organization_ids: list[int]
 
@@ -272,7 +272,7 @@ def register_organization(request: HttpRequest, data: OrganizationIn) -> tuple[i
     return 201, services.register_organization(actor_of(request), **data.model_dump())
 
 
-@router.post("/organizations/import", response={201: ImportOut, 422: ErrorOut, 403: ErrorOut})
+@router.post("/organizations/import", response={201: OrganizationImportOut, 422: ErrorOut, 403: ErrorOut})
 def import_organizations(request: HttpRequest, file: File[UploadedFile]) -> tuple[int, dict[str, Any]]:
     actor = actor_of(request)
     require(actor, "zone.register_org")
