@@ -30,7 +30,11 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CLIENTS = int(os.environ.get("ZW_HARDENING_CLIENTS", "50"))
 LOAD_SECONDS = float(os.environ.get("ZW_HARDENING_SECONDS", "60"))
-REQUEST_BUDGET_S = 30.0  # one request may be retried for this long (a restart takes a few seconds)
+# A request may run at most WORKER_TIMEOUT_S (gunicorn kills it after); an unanswered idempotency key is
+# taken over after STALE_S; a client retries one request for REQUEST_BUDGET_S, longer than both.
+WORKER_TIMEOUT_S = 20
+STALE_S = 25
+REQUEST_BUDGET_S = 45.0
 LEGAL_STATES = {"draft", "issued", "in_transit", "delivered", "closed", "refused", "cancelled"}
 STEPS = ("create", "pick_up", "deliver", "accept")
 STATE_AFTER = {"create": "issued", "pick_up": "in_transit", "deliver": "delivered", "accept": "closed"}
@@ -183,7 +187,12 @@ def test_restart_postgres_under_load() -> None:
     version, cluster = _pg_cluster()
     dbname = f"zw_hardening_{os.getpid()}"
     db_url = _with_database(url, dbname)
-    env = {**os.environ, "DATABASE_URL": db_url, "DJANGO_SETTINGS_MODULE": "zerowaste.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "DJANGO_SETTINGS_MODULE": "zerowaste.settings",
+        "ZEROWASTE_IDEMPOTENCY_STALE_SECONDS": str(STALE_S),
+    }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     _admin_sql(url, f'DROP DATABASE IF EXISTS "{dbname}"')
     _admin_sql(url, f'CREATE DATABASE "{dbname}"')
@@ -221,7 +230,7 @@ def test_restart_postgres_under_load() -> None:
                     "--threads",
                     "4",
                     "--timeout",
-                    "60",
+                    str(WORKER_TIMEOUT_S),
                 ],
                 env=env,
                 cwd=ROOT,

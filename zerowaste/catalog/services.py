@@ -25,6 +25,7 @@ from zerowaste.core import audit
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Conflict, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Zone
+from zerowaste.core.services import check_text
 from zerowaste.core.tabular import ImportRejected, read_table, write_xlsx
 
 from . import rules
@@ -281,6 +282,9 @@ def search(
     """
     if stream:
         _check_stream(stream)
+    # Search words reach SQL as parameters; PostgreSQL refuses NUL and nothing matches control characters.
+    query = check_text(query, "q", max_length=200)
+    category = check_text(category, "category", max_length=32) or None
     if version_id is not None:
         version = get_version(zone_id, version_id, actor)
         versions = {version.stream: version}

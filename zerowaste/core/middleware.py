@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
@@ -73,6 +73,15 @@ class IdempotencyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self._handle(request)
+        except (OperationalError, InterfaceError):
+            # The database went away around the request: the client retries with the same key.
+            response = _problem(503, "the database is unavailable; retry")
+            response.headers["Retry-After"] = "2"
+            return response
+
+    def _handle(self, request: HttpRequest) -> HttpResponse:
         key = request.headers.get("Idempotency-Key")
         if key is None or request.method not in WRITE_METHODS or not request.path.startswith("/api/"):
             return self.get_response(request)

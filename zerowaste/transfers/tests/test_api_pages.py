@@ -20,6 +20,9 @@ from zerowaste.transfers import services, webhooks
 from zerowaste.transfers.models import RevisionRequest, Transfer, TransferVersion, WebhookSubscription
 from zerowaste.transfers.testing import World, advance
 
+# These tests assert messages by their English wording.
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def _body(w: World, **extra: Any) -> dict[str, Any]:
     data = w.data(**extra)

@@ -16,6 +16,9 @@ from zerowaste.transfers import services
 from zerowaste.transfers.models import Transfer, TransferLine
 from zerowaste.transfers.testing import World, advance, make_carrier, make_receiver
 
+# These tests assert messages by their English wording.
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def _counts() -> tuple[int, int, int]:
     return Transfer.objects.count(), TransferLine.objects.count(), AuditEntry.objects.count()

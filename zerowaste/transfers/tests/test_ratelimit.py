@@ -11,7 +11,9 @@ from zerowaste.transfers.testing import World
 
 @pytest.fixture
 def limited(settings):  # type: ignore[no-untyped-def]
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "zerowaste.core.ratelimit.RateLimitMiddleware"]
+    # The root conftest switches rate limits off for every other test.
+    settings.RATELIMIT_ENABLED = True
+    assert "zerowaste.core.ratelimit.RateLimitMiddleware" in settings.MIDDLEWARE
     settings.RATELIMIT_PER_TOKEN = 3
     settings.RATELIMIT_PER_IP = 5
     settings.RATELIMIT_WINDOW_S = 60

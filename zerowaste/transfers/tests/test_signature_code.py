@@ -16,6 +16,9 @@ from zerowaste.transfers import services
 from zerowaste.transfers.models import Signature, SignatureCode, Transfer
 from zerowaste.transfers.testing import World, advance
 
+# These tests assert messages by their English wording.
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def _pick_up(w: World, **extra: Any) -> dict[str, Any]:
     return {"vehicle_id": w.vehicle.pk, "quantity_seen_t": "10", "driver": "张师傅", **extra}
