@@ -198,9 +198,6 @@ LOGGING = {
 
 # Idempotency records older than this may be purged.
 IDEMPOTENCY_TTL_HOURS = 24
-# A first attempt still unanswered after this long (more than gunicorn's 30 s worker timeout) died with
-# its transaction; a retry with the same key runs again instead of waiting for ever.
-IDEMPOTENCY_STALE_SECONDS = int(os.environ.get("ZEROWASTE_IDEMPOTENCY_STALE_SECONDS", "35"))
 
 # API rate limits per token and per address (zerowaste.core.ratelimit). The default cache is per
 # process: with several workers set ZEROWASTE_REDIS_URL so that they share one count.

@@ -5,12 +5,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 
 from .context import origin
 from .models import IdempotencyRecord
@@ -64,9 +62,9 @@ def _principal(request: HttpRequest) -> str | None:
 class IdempotencyMiddleware:
     """A write to the API with an `Idempotency-Key` runs once; a retry gets the first response.
 
-    The same key with a different request (method, path or body) is refused with 422. A key whose
-    first request is still running answers 409, so a client retries later rather than running twice;
-    one whose first request never answered (`IDEMPOTENCY_STALE_SECONDS`) runs again.
+    The same key with a different request (method, path or body) is refused with 422. The first
+    attempt's record, writes and response commit together, so a retry never runs twice and never
+    finds a key blocked by an attempt that died.
     """
 
     def __init__(self, get_response: Handler) -> None:
@@ -93,49 +91,36 @@ class IdempotencyMiddleware:
         fingerprint = hashlib.sha256(
             b"\n".join([request.method.encode(), request.get_full_path().encode(), request.body])
         ).hexdigest()
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    principal=principal, key=key, request_fingerprint=fingerprint
-                )
-        except IntegrityError:
-            return self._replay(request, principal, key, fingerprint)
-        return self._run_first(request, record.pk)
-
-    def _run_first(self, request: HttpRequest, record_pk: int) -> HttpResponse:
-        try:
+        # The record, the request's own writes and the stored response commit in ONE transaction: a
+        # retry either finds the finished record and replays it, or finds nothing because the first
+        # attempt rolled back whole. A concurrent duplicate waits on the key's unique index meanwhile.
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    record = IdempotencyRecord.objects.create(
+                        principal=principal, key=key, request_fingerprint=fingerprint
+                    )
+            except IntegrityError:
+                return self._replay(principal, key, fingerprint)
             response = self.get_response(request)
-        except Exception:
-            IdempotencyRecord.objects.filter(pk=record_pk).delete()
-            raise
-        if response.status_code >= 500 or getattr(response, "streaming", False):
-            IdempotencyRecord.objects.filter(pk=record_pk).delete()
+            if response.status_code >= 500 or getattr(response, "streaming", False):
+                transaction.set_rollback(True)
+                return response
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                status_code=response.status_code,
+                content_type=response.get("Content-Type", ""),
+                body=bytes(response.content),
+            )
             return response
-        IdempotencyRecord.objects.filter(pk=record_pk).update(
-            status_code=response.status_code,
-            content_type=response.get("Content-Type", ""),
-            body=bytes(response.content),
-        )
-        return response
 
-    def _replay(self, request: HttpRequest, principal: str, key: str, fingerprint: str) -> HttpResponse:
+    def _replay(self, principal: str, key: str, fingerprint: str) -> HttpResponse:
         record = IdempotencyRecord.objects.filter(principal=principal, key=key).first()
-        if record is None:
+        if record is None or record.status_code is None:
             return _problem(409, "a request with this Idempotency-Key is being processed; retry")
         if record.request_fingerprint != fingerprint:
             return _problem(
                 422, "Idempotency-Key was already used for a different request", field="Idempotency-Key"
             )
-        if record.status_code is None:
-            # A first attempt that never answered (its worker or the database died) would block the key
-            # for ever. Past the longest a request may run, its transaction is gone: run it again.
-            stale_before = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_STALE_SECONDS)
-            taken = IdempotencyRecord.objects.filter(
-                pk=record.pk, status_code__isnull=True, created_at__lt=stale_before
-            ).update(created_at=timezone.now())
-            if taken:
-                return self._run_first(request, record.pk)
-            return _problem(409, "a request with this Idempotency-Key is being processed; retry")
         response = HttpResponse(
             bytes(record.body or b""), status=record.status_code, content_type=record.content_type
         )
