@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import OperationalError
 
@@ -31,7 +33,7 @@ def test_a_first_attempt_that_fails_leaves_no_record_and_no_writes_so_the_retry_
     client = parties.api_client(org)
     real_add_licence = services.add_licence
 
-    def add_then_lose_the_database(*args: object, **kwargs: object) -> object:
+    def add_then_lose_the_database(*args: Any, **kwargs: Any) -> object:
         real_add_licence(*args, **kwargs)  # the licence is written ...
         raise OperationalError("server closed the connection unexpectedly")  # ... then the database goes
 
