@@ -713,6 +713,12 @@ def publish(
     version.based_on = base
     version.save()
     if base is not None:
+        changed_pairs: list[tuple[str, list[tuple[Any, Any]]]] = [
+            (CodeMapping.Kind.RECODED, diff.recoded),
+            (CodeMapping.Kind.RENAMED, diff.renamed),
+            (CodeMapping.Kind.RECATEGORISED, diff.recategorised),
+            (CodeMapping.Kind.RETIRED, [(old, None) for old in diff.retired]),
+        ]
         mappings = [
             CodeMapping(
                 zone_id=actor.zone_id,
@@ -720,46 +726,11 @@ def publish(
                 from_version=base,
                 from_code=old.code,
                 to_version=version,
-                to_code=new.code,
-                kind=CodeMapping.Kind.RECODED,
+                to_code=new.code if new is not None else "",
+                kind=kind,
             )
-            for old, new in diff.recoded
-        ]
-        mappings += [
-            CodeMapping(
-                zone_id=actor.zone_id,
-                stream=version.stream,
-                from_version=base,
-                from_code=old.code,
-                to_version=version,
-                to_code=new.code,
-                kind=CodeMapping.Kind.RENAMED,
-            )
-            for old, new in diff.renamed
-        ]
-        mappings += [
-            CodeMapping(
-                zone_id=actor.zone_id,
-                stream=version.stream,
-                from_version=base,
-                from_code=old.code,
-                to_version=version,
-                to_code=new.code,
-                kind=CodeMapping.Kind.RECATEGORISED,
-            )
-            for old, new in diff.recategorised
-        ]
-        mappings += [
-            CodeMapping(
-                zone_id=actor.zone_id,
-                stream=version.stream,
-                from_version=base,
-                from_code=old.code,
-                to_version=version,
-                to_code="",
-                kind=CodeMapping.Kind.RETIRED,
-            )
-            for old in diff.retired
+            for kind, pairs in changed_pairs
+            for old, new in pairs
         ]
         CodeMapping.objects.bulk_create(mappings)
     audit.record(
