@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "zerowaste.declarations",
     "zerowaste.portal",
     "zerowaste.transfers",
+    "zerowaste.hazardous",
+    "zerowaste.exchange",
+    "zerowaste.indicators",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ExchangeConfig(AppConfig):
+    name = "zerowaste.exchange"
+    label = "exchange"
+    verbose_name = "再生资源交易 / Recycling exchange"

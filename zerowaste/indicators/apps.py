@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class IndicatorsConfig(AppConfig):
+    name = "zerowaste.indicators"
+    label = "indicators"
+    verbose_name = "指标体系 / Indicators"
