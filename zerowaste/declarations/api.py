@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
+from pydantic import BeforeValidator
 
 from zerowaste.api import MAX_ID, Pagination, actor_of, resolved_annotations
 from zerowaste.core.api import ErrorOut
@@ -60,52 +61,24 @@ class AmendIn(Schema):
     lines: list[DeclarationLineIn] | None = None
 
 
+# Stored as Decimal tonnes; the API carries them as strings with three decimals so no client sees a float.
+Tonnes = Annotated[str, BeforeValidator(rules.fmt_t)]
+
+
 class DeclarationLineOut(Schema):
     id: int
     site: str | None = Field(None, alias="site.name")
     waste_code: str
     waste_name: str
     category_code: str
-    opening_t: str
-    generated_t: str
-    utilized_t: str
-    disposed_t: str
-    transferred_util_t: str
-    transferred_disp_t: str
-    closing_t: str
+    opening_t: Tonnes
+    generated_t: Tonnes
+    utilized_t: Tonnes
+    disposed_t: Tonnes
+    transferred_util_t: Tonnes
+    transferred_disp_t: Tonnes
+    closing_t: Tonnes
     destination: str
-
-    @staticmethod
-    def _t(obj: Any, name: str) -> str:
-        return rules.fmt_t(getattr(obj, name))
-
-    @staticmethod
-    def resolve_opening_t(obj: Any) -> str:
-        return rules.fmt_t(obj.opening_t)
-
-    @staticmethod
-    def resolve_generated_t(obj: Any) -> str:
-        return rules.fmt_t(obj.generated_t)
-
-    @staticmethod
-    def resolve_utilized_t(obj: Any) -> str:
-        return rules.fmt_t(obj.utilized_t)
-
-    @staticmethod
-    def resolve_disposed_t(obj: Any) -> str:
-        return rules.fmt_t(obj.disposed_t)
-
-    @staticmethod
-    def resolve_transferred_util_t(obj: Any) -> str:
-        return rules.fmt_t(obj.transferred_util_t)
-
-    @staticmethod
-    def resolve_transferred_disp_t(obj: Any) -> str:
-        return rules.fmt_t(obj.transferred_disp_t)
-
-    @staticmethod
-    def resolve_closing_t(obj: Any) -> str:
-        return rules.fmt_t(obj.closing_t)
 
 
 class DeclarationSummaryOut(Schema):
