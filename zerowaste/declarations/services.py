@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, Count, F, Max, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -712,9 +712,10 @@ def _copy_fast_lines(zone_id: int, groups: list[tuple[int, fastimport.FastGroup]
     """Compact lines as COPY text in chunks (PostgreSQL); the number of lines written."""
     table = connection.ops.quote_name(DeclarationLine._meta.db_table)
     count = 0
-    with connection.cursor() as cursor, cursor.cursor.copy(
-        f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN"
-    ) as copy:
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy,
+    ):
         chunk: list[str] = []
         for text in fastimport.copy_text(zone_id, groups):
             chunk.append(text)
@@ -1189,17 +1190,20 @@ def _group_expression(by: str) -> Any:
 
 
 def _aggregate(
-    actor: Actor, year: int, by: str, stream: str, organization_id: int | None
+    actor: Actor, year: int, by: str, stream: str, organization_id: int | None, month: int | None = None
 ) -> dict[str, dict[str, Decimal]]:
     qs = effective_lines(actor.zone_id).filter(
         declaration__stream=stream,
         declaration__period_start__year=year,
         declaration__organization_id__in=_stat_orgs(actor),
     )
+    if month:
+        qs = qs.filter(declaration__period_start__month=month)
     if organization_id:
         qs = qs.filter(declaration__organization_id=organization_id)
     zero = Value(Decimal(0))
-    stock_filter = Q() if by == "month" else Q(declaration__period_end=date(year, 12, 31))
+    period_end = rules.month_end(year, month) if month else date(year, 12, 31)
+    stock_filter = Q() if by == "month" else Q(declaration__period_end=period_end)
     rows = (
         qs.annotate(group=_group_expression(by))
         .values("group")
@@ -1224,15 +1228,29 @@ def _aggregate(
     return out
 
 
+def _month_arg(month: int | None) -> int | None:
+    if month is not None and not 1 <= month <= 12:
+        raise Invalid.field("month", _("a month between 1 and 12"))
+    return month
+
+
 def statistics(
-    actor: Actor, *, year: int, by: str = "category", stream: str = "isw", organization_id: int | None = None
+    actor: Actor,
+    *,
+    year: int,
+    by: str = "category",
+    stream: str = "isw",
+    organization_id: int | None = None,
+    month: int | None = None,
 ) -> dict[str, Any]:
-    """Tonnes by group for a year, with the same group a year before; two queries whatever the rows."""
+    """Tonnes by group for a year (or one month of it: the monthly declarations of that month), with
+    the same group a year before; two queries whatever the rows."""
     stream = _stream_arg(stream)
     _year_arg(year)
+    _month_arg(month)
     _group_expression(by)
-    current = _aggregate(actor, year, by, stream, organization_id)
-    before = _aggregate(actor, year - 1, by, stream, organization_id)
+    current = _aggregate(actor, year, by, stream, organization_id, month)
+    before = _aggregate(actor, year - 1, by, stream, organization_id, month)
     if by == "month":
         before = {f"{year}-{k[5:]}": v for k, v in before.items()}
     rows = []
@@ -1350,3 +1368,179 @@ INTENSITY_HEADERS = [
     "intensity_t_per_wan",
     "above_target",
 ]
+
+
+# --- Material flows and missing declarations (the regulator cockpit) -------------------------------
+
+FLOW_WAYS = ("utilized", "disposed", "transferred_util", "transferred_disp", "stored")
+NOT_STATED = "—"
+
+
+def _flow_lines(
+    actor: Actor, *, year: int, month: int | None = None, stream: str | None = None
+) -> QuerySet[DeclarationLine]:
+    _year_arg(year)
+    _month_arg(month)
+    qs = effective_lines(actor.zone_id).filter(
+        declaration__period_start__year=year, declaration__organization_id__in=_stat_orgs(actor)
+    )
+    if month:
+        qs = qs.filter(declaration__period_start__month=month)
+    if stream:
+        qs = qs.filter(declaration__stream=_stream_arg(stream))
+    return qs
+
+
+def material_flows(
+    actor: Actor, *, year: int, month: int | None = None, stream: str | None = None
+) -> dict[str, Any]:
+    """The zone's material flow (seed:1429) as a layered graph, one query: industries → waste
+    categories → ways (utilized or disposed in-house, transferred out for utilization or disposal,
+    put into storage) → declared receivers of what was transferred out.
+
+    Every line's balance (opening + generated − ways = closing) makes every inner node balance to the
+    kilogram: a category's net stock change goes to "stored", or comes from "stock drawn" when the
+    stock fell. Nodes are `industry:…`, `category:…`, `way:…`, `receiver:…`, `source:stock`.
+    """
+    zero = Value(Decimal(0))
+    rows = (
+        _flow_lines(actor, year=year, month=month, stream=stream)
+        .values("declaration__organization__industry", "category_code", "destination")
+        .annotate(
+            opening=Coalesce(Sum("opening_t"), zero),
+            generated=Coalesce(Sum("generated_t"), zero),
+            utilized=Coalesce(Sum("utilized_t"), zero),
+            disposed=Coalesce(Sum("disposed_t"), zero),
+            transferred_util=Coalesce(Sum("transferred_util_t"), zero),
+            transferred_disp=Coalesce(Sum("transferred_disp_t"), zero),
+            closing=Coalesce(Sum("closing_t"), zero),
+        )
+        .order_by()
+    )
+    links: dict[tuple[str, str], Decimal] = defaultdict(lambda: rules.ZERO)
+    stock_change: dict[str, Decimal] = defaultdict(lambda: rules.ZERO)
+    for row in rows:
+        industry = f"industry:{row['declaration__organization__industry'] or NOT_STATED}"
+        category = f"category:{row['category_code'] or NOT_STATED}"
+        receiver = f"receiver:{(row['destination'] or '').strip() or NOT_STATED}"
+        links[(industry, category)] += Decimal(row["generated"])
+        for way in ("utilized", "disposed", "transferred_util", "transferred_disp"):
+            links[(category, f"way:{way}")] += Decimal(row[way])
+        links[("way:transferred_util", receiver)] += Decimal(row["transferred_util"])
+        links[("way:transferred_disp", receiver)] += Decimal(row["transferred_disp"])
+        stock_change[category] += Decimal(row["closing"]) - Decimal(row["opening"])
+    for category, change in stock_change.items():
+        if change > 0:
+            links[(category, "way:stored")] += change
+        elif change < 0:
+            links[("source:stock", category)] -= change
+    kept = {k: v for k, v in links.items() if v != 0}
+    flow_in: dict[str, Decimal] = {}
+    flow_out: dict[str, Decimal] = {}
+    for (source, target), value in kept.items():
+        flow_out[source] = flow_out.get(source, rules.ZERO) + value
+        flow_in[target] = flow_in.get(target, rules.ZERO) + value
+    layer = {"source": 0, "industry": 0, "category": 1, "way": 2, "receiver": 3}
+    nodes = []
+    for node in sorted(set(flow_in) | set(flow_out), key=lambda n: (layer[n.split(":", 1)[0]], n)):
+        kind, key = node.split(":", 1)
+        inner = node in flow_in and node in flow_out
+        nodes.append(
+            {
+                "id": node,
+                "kind": kind,
+                "key": key,
+                "layer": layer[kind],
+                "in_t": rules.fmt_t(flow_in.get(node, rules.ZERO)),
+                "out_t": rules.fmt_t(flow_out.get(node, rules.ZERO)),
+                "balanced": not inner or flow_in[node] == flow_out[node],
+            }
+        )
+    sources = sum((v for n, v in flow_out.items() if n not in flow_in), rules.ZERO)
+    sinks = sum((v for n, v in flow_in.items() if n not in flow_out), rules.ZERO)
+    return {
+        "year": year,
+        "month": month,
+        "stream": stream,
+        "nodes": nodes,
+        "links": [
+            {"source": s, "target": t, "value_t": rules.fmt_t(v)}
+            for (s, t), v in sorted(kept.items(), key=lambda kv: (layer[kv[0][0].split(":", 1)[0]], kv[0]))
+        ],
+        "generated_t": rules.fmt_t(
+            sum((v for (s, _t), v in kept.items() if s.startswith("industry:")), rules.ZERO)
+        ),
+        "sources_t": rules.fmt_t(sources),
+        "sinks_t": rules.fmt_t(sinks),
+        "balanced": sources == sinks and all(n["balanced"] for n in nodes),
+    }
+
+
+def flow_lines(
+    actor: Actor,
+    *,
+    year: int,
+    month: int | None = None,
+    stream: str | None = None,
+    industry: str | None = None,
+    category: str | None = None,
+    receiver: str | None = None,
+    waste_code: str | None = None,
+) -> QuerySet[DeclarationLine]:
+    """The declaration lines behind a node of `material_flows` (or a category of `statistics`)."""
+    qs = _flow_lines(actor, year=year, month=month, stream=stream)
+    if industry is not None:
+        qs = qs.filter(declaration__organization__industry="" if industry == NOT_STATED else industry)
+    if category is not None:
+        qs = qs.filter(category_code="" if category == NOT_STATED else category)
+    if waste_code is not None:
+        qs = qs.filter(waste_code=waste_code)
+    if receiver is not None:
+        qs = qs.filter(destination="" if receiver == NOT_STATED else receiver)
+    return qs.select_related("declaration__organization").order_by(
+        "declaration__organization__name", "declaration__period_start", "declaration__stream", "position"
+    )
+
+
+def missing_declarations(
+    actor: Actor, *, year: int, month: int | None = None, stream: str | None = None
+) -> list[dict[str, Any]]:
+    """Active producers the actor sees with no accepted declaration whose period overlaps the year
+    (or the month); one query. `pending` counts their submitted, not yet accepted ones."""
+    _year_arg(year)
+    _month_arg(month)
+    start = date(year, month or 1, 1)
+    end = rules.month_end(year, month) if month else date(year, 12, 31)
+    overlapping = Q(declarations__period_start__lte=end, declarations__period_end__gte=start)
+    if stream:
+        overlapping &= Q(declarations__stream=_stream_arg(stream))
+    accepted = Declaration.objects.filter(
+        zone_id=actor.zone_id, status=Status.ACCEPTED, period_start__lte=end, period_end__gte=start
+    )
+    if stream:
+        accepted = accepted.filter(stream=stream)
+    producers = (
+        Organization.objects.filter(
+            zone_id=actor.zone_id, pk__in=_stat_orgs(actor), is_active=True, roles__role="producer"
+        )
+        .exclude(pk__in=accepted.values("organization_id"))
+        .annotate(
+            pending=Count(
+                "declarations",
+                filter=overlapping & Q(declarations__status__in=[Status.SUBMITTED, Status.RETURNED]),
+            ),
+            last_accepted=Max("declarations__period_end", filter=Q(declarations__status=Status.ACCEPTED)),
+        )
+        .order_by("name", "pk")
+    )
+    return [
+        {
+            "organization_id": org.pk,
+            "organization": org.name,
+            "uscc": org.uscc,
+            "industry": org.industry,
+            "pending": org.pending,
+            "last_accepted_period_end": org.last_accepted,
+        }
+        for org in producers
+    ]
