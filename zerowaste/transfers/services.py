@@ -1855,14 +1855,21 @@ def public_view(number: str, code: str) -> dict[str, Any]:
 # --- Supervision figures ---------------------------------------------------------------------------
 
 
-def statistics(actor: Actor, *, year: int | None = None, stream: str | None = None) -> dict[str, Any]:
+def statistics(
+    actor: Actor, *, year: int | None = None, stream: str | None = None, month: int | None = None
+) -> dict[str, Any]:
     """Issued, closed and open by month, tonnes by code and by receiver, average days to close,
-    discrepancies, overdue steps, inter-provincial moves — over the transfers the actor sees."""
+    discrepancies, overdue steps, inter-provincial moves — over the transfers the actor sees
+    (planned in the year, or in one month of it)."""
     qs = visible_transfers(actor).exclude(state=rules.DRAFT)
     if stream:
         qs = qs.filter(stream=stream)
     if year:
         qs = qs.filter(planned_date__year=year)
+    if month:
+        if not year or not 1 <= month <= 12:
+            raise Invalid.field("month", _("a month between 1 and 12, with a year"))
+        qs = qs.filter(planned_date__month=month)
     by_month: dict[str, dict[str, Any]] = defaultdict(lambda: {"issued": 0, "closed": 0, "open": 0})
     for row in qs.annotate(m=TruncMonth("planned_date")).values("m", "state").annotate(n=Count("pk")):
         key = row["m"].strftime("%Y-%m") if row["m"] else "?"
