@@ -5,3 +5,6 @@ class HazardousConfig(AppConfig):
     name = "zerowaste.hazardous"
     label = "hazardous"
     verbose_name = "危废试点 / Hazardous-waste pilot"
+
+    def ready(self) -> None:
+        from . import demo  # noqa: F401 - registers the demo step
