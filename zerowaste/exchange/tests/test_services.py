@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from zerowaste.core.authz import Actor
+from zerowaste.core.errors import Forbidden, Invalid
+from zerowaste.exchange import rules, services
+from zerowaste.exchange.models import Agreement, PoolStop
+from zerowaste.exchange.testing import HW_CODE, ISW_CODE, Market, demand, site_for, supply
+from zerowaste.testing import parties
+from zerowaste.transfers import services as transfers
+
+pytestmark = pytest.mark.django_db
+
+
+def test_match_accept_creates_transfer(market: Market) -> None:
+    s = supply(market.producer, tonnes="12.5", price="100")
+    d = demand(market.receiver, prices={ISW_CODE: "900"}, capacity="50")
+    run = services.run_matching(Actor.system(market.zone), period="2020-06")
+    assert run.optimal and run.gap == 0
+    result = services.match_result(run)
+    assert set(result) >= {"value", "greedy_value", "bound", "gap", "seconds", "proposals"}
+    [p] = result["proposals"]
+    assert p["supply"] == s.pk and p["demand"] == d.pk and p["quantity_t"] == "12.500"
+    proposal = run.proposals.get()
+    # value = (price − transport − handling) × t
+    t = rules.tariffs({})
+    km = proposal.distance_km / t.detour_factor
+    assert proposal.transport_cny_per_t == rules.transport_cny_per_t(
+        rules.haversine_km(39.8, 116.51, 39.79, 116.5), t
+    )
+    assert proposal.value_cny == (
+        (Decimal("900") - proposal.transport_cny_per_t - Decimal("30")) * Decimal("12.5")
+    ).quantize(rules.FEN)
+    assert km > 0
+    producer = parties.actor_of(market.producer, "clerk")
+    receiver = parties.actor_of(market.receiver, "clerk")
+    services.accept_proposal(producer, proposal.pk)
+    assert not Agreement.objects.exists()
+    services.accept_proposal(receiver, proposal.pk)
+    agreement = Agreement.objects.get()
+    assert agreement.transfer is not None
+    outgoing = transfers.register(producer, kind="outgoing")
+    assert [t.pk for t in outgoing] == [agreement.transfer.pk]
+    assert agreement.transfer.estimated_t == Decimal("12.500")
+
+
+def test_pool_never_overloads_and_creates_one_transfer_per_producer(market: Market) -> None:
+    producers = [parties.make_org(market.zone, roles=("producer",)) for _ in range(7)]
+    for n, org in enumerate(producers):
+        supply(org, tonnes=str(Decimal("0.6") + Decimal(n) / 10), dlat=str(n / 100), dlon=str(-n / 150))
+    demand(market.receiver)
+    run = services.plan_pool(
+        Actor.system(market.zone), waste_code=ISW_CODE, vehicle_capacity_t="2", time_limit_s=1
+    )
+    stops = list(run.stops.all())
+    assert sorted(s.organization_id for s in stops) == sorted(o.pk for o in producers)
+    for v in {s.vehicle for s in stops}:
+        route = [s for s in stops if s.vehicle == v]
+        assert route[-1].load_after_t <= Decimal("2")
+        assert route[-1].load_after_t == sum(s.quantity_t for s in route)
+    assert run.saving_cny == run.alone_cost_cny - run.pooled_cost_cny
+    assert run.pooled_cost_cny < run.alone_cost_cny
+    services.execute_pool(Actor.system(market.zone), run.pk)
+    stops = list(PoolStop.objects.filter(run=run))
+    assert all(s.transfer is not None for s in stops)
+    assert len({s.transfer_id for s in stops}) == 7
+
+
+@pytest.mark.parametrize(
+    ("field", "data"),
+    [
+        ("quantity_t", {"quantity_t": "-1"}),
+        ("price_cny_per_t", {"price_cny_per_t": "15 USD/t"}),
+        ("price_cny_per_t", {"currency": "USD"}),
+        ("site_id", {"site": "nocoords"}),
+        ("waste_code", {"waste_code": "12-34"}),
+    ],
+)
+def test_bad_supply_names_the_field(market: Market, field: str, data: dict[str, str]) -> None:
+    payload: dict[str, object] = {"waste_code": ISW_CODE, "quantity_t": "1", "price_cny_per_t": "10"}
+    payload.update(data)
+    if payload.pop("site", None):
+        site = site_for(market.producer, coordinates=False)
+    else:
+        site = site_for(market.producer)
+    payload["site_id"] = site.pk
+    with pytest.raises(Invalid) as exc:
+        services.create_supply(parties.actor_of(market.producer), data=payload)
+    assert exc.value.errors[0]["field"] == field
+
+
+def test_hw_demand_needs_a_licence_covering_the_code(market: Market) -> None:
+    with pytest.raises(Invalid) as exc:
+        demand(market.receiver, prices={ISW_CODE: "100", HW_CODE: "-500"})
+    assert exc.value.errors[0]["field"] == "prices[2].waste_code"
+
+
+def test_producer_may_not_run_matching(market: Market) -> None:
+    with pytest.raises(Forbidden):
+        services.run_matching(parties.actor_of(market.producer), period="2020-06")
+
+
+def test_public_board_hides_single_company_figures(market: Market) -> None:
+    supply(market.producer, tonnes="3")
+    board = services.public_board(market.zone.pk)
+    [row] = board
+    assert row["code"] == ISW_CODE and row["supply_t_per_month"] is None and row["listings"] == 1
+    other = parties.make_org(market.zone, roles=("producer",))
+    supply(other, tonnes="4.5")
+    [row] = services.public_board(market.zone.pk)
+    assert row["supply_t_per_month"] == "7.500" and row["listings"] == 2
+    assert market.producer.name not in str(board)
