@@ -1,0 +1,176 @@
+"""`zerowaste hazardous tiers|storage|plans|summary|rates`: the pilot's registers from the command line."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from datetime import date
+from typing import Any
+
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from zerowaste.core.authz import Actor
+from zerowaste.core.cli import PlatformCommand
+
+from . import services
+from .models import Store
+
+
+def _date(text: str | None) -> date:
+    if not text:
+        return timezone.localdate()
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise CommandError(f"--on: not a date (YYYY-MM-DD): {text}") from exc
+
+
+class HazardousCommand(PlatformCommand):
+    help = "Hazardous-waste pilot: producer tiers, storage alerts, plans due, monthly summary, pass rates."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        tiers = sub.add_parser(
+            "tiers", help="producer tiers A/B/C of a year (from the year before's declarations)"
+        )
+        tiers.add_argument("--year", type=int, default=None, help="tier year (default: this year)")
+        tiers.add_argument("--park", help="park code (default: every pilot park)")
+        tiers.add_argument("--recompute", action="store_true", help="recompute from the declarations first")
+        storage = sub.add_parser("storage", help="containers at a warning age or past their deadline")
+        storage.add_argument("--overdue", action="store_true", help="only those past their deadline")
+        storage.add_argument("--on", help="as of this date (default: today)")
+        plans = sub.add_parser("plans", help="plans filed, or with --due the plans due and missing")
+        plans.add_argument("--due", action="store_true", help="plans due within --days or overdue")
+        plans.add_argument("--on", help="as of this date (default: today)")
+        plans.add_argument("--days", type=int, default=30, help="horizon in days (default 30)")
+        summary = sub.add_parser("summary", help="a store's monthly summary, reconciled to the kilogram")
+        summary.add_argument("--store", help="store code (default: the only store)")
+        summary.add_argument("--year", type=int, required=True)
+        summary.add_argument("--month", type=int, required=True)
+        rates = sub.add_parser("rates", help="standardized-management pass rates of a year (indicator 31)")
+        rates.add_argument("--year", type=int, required=True)
+        for p in (tiers, storage, plans, summary, rates):
+            self.add_format_argument(p)
+            self.add_zone_argument(p)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        actor: Actor = self.system_actor(options)
+        getattr(self, f"do_{options['action']}")(actor, options)
+
+    def do_tiers(self, actor: Actor, options: dict[str, Any]) -> None:
+        year = options.get("year") or timezone.localdate().year
+        park_id = None
+        if options.get("park"):
+            store = Store.objects.filter(zone_id=actor.zone_id, park__code=options["park"]).first()
+            if store is None:
+                raise CommandError(f"no pilot park {options['park']!r}")
+            park_id = store.park_id
+        if options.get("recompute"):
+            services.compute_tiers(actor, year, park_id=park_id)
+        elif not services.visible_tiers(actor, year, park_id).exists():
+            services.compute_tiers(
+                actor,
+                year,
+                park_id=park_id,
+                trigger="january" if year == timezone.localdate().year else "on_demand",
+            )
+        rows = services.tiers(actor, year, park_id=park_id)
+        data = [{k: r[k] for k in ("producer", "park", "generated_t", "max_stock_t", "tier")} for r in rows]
+        counts = {t: sum(1 for r in rows if r["tier"] == t) for t in "ABC"}
+        text = "\n".join(
+            f"{r['tier']}  {r['generated_t']:>10} t  max {r['max_stock_t']:>8} t  "
+            f"{r['producer']} ({r['park']})"
+            for r in rows
+        )
+        self.emit(
+            options,
+            data,
+            (text + "\n" if text else "") + f"A {counts['A']} · B {counts['B']} · C {counts['C']}",
+        )
+
+    def do_storage(self, actor: Actor, options: dict[str, Any]) -> None:
+        on = _date(options.get("on"))
+        rows = services.storage_alerts(actor.zone_id, on)
+        if options.get("overdue"):
+            rows = [r for r in rows if r["level"] == "overdue"]
+        self.emit(
+            options,
+            rows,
+            "\n".join(
+                f"{r['container']:<16} {r['level']:<8} {r['code']:<11} stored {r['stored_on']} "
+                f"({r['age_days']} d) deadline {r['deadline']} {r['quantity_t']} t  {r['park']}"
+                for r in rows
+            )
+            or "no container at a warning age or overdue",
+        )
+
+    def do_plans(self, actor: Actor, options: dict[str, Any]) -> None:
+        on = _date(options.get("on"))
+        if options.get("due"):
+            rows = services.plans_due(actor, on, horizon_days=options["days"])
+            self.emit(
+                options,
+                rows,
+                "\n".join(
+                    f"{r['kind']:<16} {r['period']:<7} due {r['due']} "
+                    f"{'OVERDUE' if r['overdue'] else str(r['days_left']) + ' days'}  {r['organization']}"
+                    for r in rows
+                )
+                or "no plan due",
+            )
+            return
+        plans = services.list_plans(actor, year=on.year)
+        data = {
+            "management": [
+                {
+                    "organization": p.organization.name,
+                    "year": p.year,
+                    "version": p.version,
+                    "class": p.management_class,
+                }
+                for p in plans["management"]
+            ],
+            "transfer": [
+                {
+                    "organization": p.organization.name,
+                    "year": p.year,
+                    "quarter": p.quarter,
+                    "due": p.due_on,
+                    "late": p.late,
+                }
+                for p in plans["transfer"]
+            ],
+        }
+        self.emit(options, data)
+
+    def do_summary(self, actor: Actor, options: dict[str, Any]) -> None:
+        stores = Store.objects.filter(zone_id=actor.zone_id)
+        if options.get("store"):
+            stores = stores.filter(code=options["store"])
+        found = list(stores[:2])
+        if not found:
+            raise CommandError("no such store")
+        if len(found) > 1:
+            raise CommandError("several stores: name one with --store")
+        s = services.monthly_summary(actor, found[0].pk, options["year"], options["month"])
+        self.emit(
+            options,
+            s,
+            f"{s['store']} {s['year']}-{s['month']:02d}: opening {s['opening_kg']} kg "
+            f"+ collected {s['collected_kg']} kg - shipped {s['shipped_kg']} kg "
+            f"= closing {s['closing_kg']} kg; manifests {s['manifest_kg']} kg; "
+            f"{'reconciled' if s['balanced'] and s['manifests_reconciled'] else 'NOT reconciled'}",
+        )
+
+    def do_rates(self, actor: Actor, options: dict[str, Any]) -> None:
+        r = services.pass_rates(actor, options["year"])
+        self.emit(
+            options,
+            r,
+            "\n".join(
+                f"{k:<9} passed {v['passed']} basically {v['basically_passed']} failed {v['failed']} "
+                f"of {v['total']}: {v['rate_percent'] or '-'} %"
+                for k, v in r.items()
+                if k != "year"
+            ),
+        )

@@ -1,0 +1,5 @@
+from zerowaste.hazardous.cli import HazardousCommand
+
+
+class Command(HazardousCommand):
+    pass
