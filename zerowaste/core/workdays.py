@@ -7,6 +7,7 @@ carries those schedules. Outside the years it knows, Monday–Friday are working
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
@@ -46,10 +47,23 @@ def working_days_between(a: date, b: date) -> int:
         return -working_days_between(b, a)
     if (b - a).days > MAX_SPAN_DAYS:
         raise ValueError("span too long")
-    count = 0
-    day = a
-    while day < b:
+    # Prefix sums per year: a register of a thousand overdue steps asks this a thousand times.
+    a_days, b_days = _year_prefix(a.year), _year_prefix(b.year)
+    a_index, b_index = a.timetuple().tm_yday - 1, b.timetuple().tm_yday - 1
+    if a.year == b.year:
+        return b_days[b_index] - a_days[a_index]
+    between = sum(_year_prefix(y)[-1] for y in range(a.year + 1, b.year))
+    return (a_days[-1] - a_days[a_index]) + between + b_days[b_index]
+
+
+@lru_cache(maxsize=256)
+def _year_prefix(year: int) -> tuple[int, ...]:
+    """`[k]`: the working days among the first k + 1 days of `year`."""
+    counts = []
+    total = 0
+    day = date(year, 1, 1)
+    while day.year == year:
+        total += is_working_day(day)
+        counts.append(total)
         day += timedelta(days=1)
-        if is_working_day(day):
-            count += 1
-    return count
+    return tuple(counts)
