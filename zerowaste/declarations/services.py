@@ -1373,6 +1373,7 @@ INTENSITY_HEADERS = [
 # --- Material flows and missing declarations (the regulator cockpit) -------------------------------
 
 FLOW_WAYS = ("utilized", "disposed", "transferred_util", "transferred_disp", "stored")
+FLOW_SUMS = frozenset({"opening", "generated", *FLOW_WAYS[:4], "closing"})
 NOT_STATED = "—"
 
 
@@ -1419,7 +1420,9 @@ def material_flows(
     )
     links: dict[tuple[str, str], Decimal] = defaultdict(lambda: rules.ZERO)
     stock_change: dict[str, Decimal] = defaultdict(lambda: rules.ZERO)
-    for row in rows:
+    for raw in rows:
+        # SQLite sums decimals as floats: back to the kilogram, which every stored quantity is.
+        row = {k: (Decimal(str(v)).quantize(rules.KILOGRAM) if k in FLOW_SUMS else v) for k, v in raw.items()}
         industry = f"industry:{row['declaration__organization__industry'] or NOT_STATED}"
         category = f"category:{row['category_code'] or NOT_STATED}"
         receiver = f"receiver:{(row['destination'] or '').strip() or NOT_STATED}"
