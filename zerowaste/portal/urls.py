@@ -29,4 +29,10 @@ urlpatterns = [
         name="token_revoke",
     ),
     path("audit/", views.audit_log, name="audit"),
+    path("cockpit/", views.cockpit, name="cockpit"),
+    path("cockpit/drill/", views.cockpit_drill, name="cockpit_drill"),
+    path("cockpit/export/", views.cockpit_export, name="cockpit_export"),
+    path("cockpit/publication/", views.publication, name="publication"),
+    path("open-data/", views.public, name="public"),
+    path("open-data/verify/", views.public_verify, name="public_verify"),
 ]

@@ -12,6 +12,7 @@ from django.contrib.auth import authenticate, login, logout
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,6 +23,8 @@ from zerowaste.core.authz import Actor, active_memberships, actor_for_user, requ
 from zerowaste.core.errors import DomainError, Forbidden, Invalid, NotFound
 from zerowaste.core.middleware import client_ip
 from zerowaste.core.models import Area, AuditEntry
+
+from . import services as cockpit_services
 
 View = Callable[..., HttpResponse]
 
@@ -438,3 +441,236 @@ def audit_log(request: HttpRequest, actor: Actor) -> HttpResponse:
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     verified = audit.verify(actor.zone_id) if request.GET.get("verify") else None
     return render(request, "portal/audit.html", {"page": page, "verified": verified})
+
+
+# --- Regulator cockpit -----------------------------------------------------------------------------
+
+MONTH_CHOICES = list(range(1, 13))
+
+
+def _cockpit_period(request: HttpRequest, actor: Actor) -> tuple[int, int | None]:
+    """The period asked for; by default the latest year with accepted declarations."""
+    year = request.GET.get("year")
+    if not year:
+        years = cockpit_services.public_years(cockpit_services.zone_of(actor))
+        year = str(years[-1]) if years else str(timezone.localdate().year)
+    try:
+        return cockpit_services.period_args(year, request.GET.get("month"))
+    except Invalid as exc:
+        raise Http404(exc.message) from exc
+
+
+def _chart_labels() -> dict[str, str]:
+    """Words the charts draw (translated here: the scripts hold none)."""
+    return {
+        "generated": _("Generated"),
+        "utilized": _("Utilized"),
+        "disposed": _("Disposed"),
+        "stored": _("Stored"),
+        "issued": _("Issued"),
+        "closed": _("Closed"),
+        "open": _("Open"),
+        "met": _("Met"),
+        "not_met": _("Not met"),
+        "unknown": _("Not yet known"),
+        "tonnes": _("t"),
+        "intensity": _("t / 10k CNY"),
+        "target": _("Target"),
+        "way:utilized": _("Utilized in-house"),
+        "way:disposed": _("Disposed in-house"),
+        "way:transferred_util": _("Transferred for utilization"),
+        "way:transferred_disp": _("Transferred for disposal"),
+        "way:stored": _("Put into storage"),
+        "source:stock": _("Drawn from storage"),
+        "isw": _("General industrial"),
+        "hw": _("Hazardous"),
+    }
+
+
+def _charts(data: dict[str, Any]) -> dict[str, Any]:
+    """The numbers each chart draws, taken from the cockpit's sections (no figure is computed here)."""
+    tonnages = data["tonnages"]
+    backlog = data["backlog"]
+    indicators = data["indicators"]
+    intensity = data["intensity"]
+    return {
+        "labels": _chart_labels(),
+        "tonnages": {
+            "keys": [f"{r['stream']}:{r['category']}" for r in tonnages["rows"]],
+            "series": {
+                k: [r[f"{k}_t"] for r in tonnages["rows"]]
+                for k in ("generated", "utilized", "disposed", "stored")
+            },
+        },
+        "flows": {"nodes": data["flows"]["nodes"], "links": data["flows"]["links"]},
+        "backlog": {
+            "months": [r["month"] for r in backlog["by_month"]],
+            "series": {k: [r[k] for r in backlog["by_month"]] for k in ("issued", "closed", "open")},
+        },
+        "indicators": {
+            "available": indicators.get("available", False),
+            "met": indicators.get("met", 0),
+            "not_met": indicators.get("not_met", 0),
+            "unknown": indicators.get("unknown", 0),
+        },
+        "intensity": {
+            "names": [r["organization"] for r in intensity["rows"]],
+            "values": [r["intensity_t_per_wan"] for r in intensity["rows"]],
+            "target": intensity["target_t_per_wan"],
+        },
+    }
+
+
+def _tables(actor: Actor, data: dict[str, Any], year: int, month: int | None) -> dict[str, Any]:
+    out = {}
+    for name in cockpit_services.TABLES:
+        section = name if name in cockpit_services.SECTIONS else "alerts"
+        head, rows = cockpit_services.table(actor, name, year=year, month=month, data=data[section])
+        keys = DRILL_KEY.get(name)
+        out[name] = {
+            "headers": [label for _key, label in head],
+            "rows": [{"cells": row, "key": keys(row) if keys else None} for row in rows],
+        }
+    return out
+
+
+# The drill-down key of a table row (the same element the chart's click opens).
+DRILL_KEY: dict[str, Callable[[list[Any]], str]] = {
+    "tonnages": lambda row: f"{row[0]}:{row[1]}",
+    "flows": lambda row: str(row[1]),
+    "backlog": lambda row: str(row[0]),
+    "intensity": lambda row: str(row[0]),
+}
+
+
+@with_actor
+def cockpit(request: HttpRequest, actor: Actor) -> HttpResponse:
+    cockpit_services.require_regulator(actor)
+    year, month = _cockpit_period(request, actor)
+    data = cockpit_services.cockpit(actor, year=year, month=month)
+    years = cockpit_services.public_years(cockpit_services.zone_of(actor))
+    if year not in years:
+        years = sorted({*years, year})
+    return render(
+        request,
+        "portal/cockpit.html",
+        {
+            "data": data,
+            "charts": _charts(data),
+            "tables": _tables(actor, data, year, month),
+            "year": year,
+            "month": month,
+            "years": years,
+            "months": MONTH_CHOICES,
+            "query": f"year={year}" + (f"&month={month}" if month else ""),
+            "backlog_links": [
+                (key, label, data["backlog"][key])
+                for key, label in (
+                    ("issued", _("issued")),
+                    ("closed", _("closed")),
+                    ("open", _("open")),
+                    ("overdue", _("overdue")),
+                    ("discrepancies", _("discrepancies")),
+                )
+            ],
+        },
+    )
+
+
+@with_actor
+def cockpit_drill(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The list behind a chart element: a fragment for htmx, a page without it."""
+    year, month = _cockpit_period(request, actor)
+    try:
+        data = cockpit_services.drill(
+            actor, request.GET.get("chart", ""), request.GET.get("key", ""), year=year, month=month
+        )
+    except Invalid as exc:
+        return HttpResponse(exc.message, status=422)
+    context = {"drill": data, "year": year, "month": month}
+    if request.headers.get("HX-Request"):
+        return render(request, "portal/_drill.html", context)
+    return render(request, "portal/drill.html", context)
+
+
+@with_actor
+def cockpit_export(request: HttpRequest, actor: Actor) -> HttpResponse:
+    year, month = _cockpit_period(request, actor)
+    try:
+        content, content_type, name = cockpit_services.export(
+            actor,
+            request.GET.get("chart", ""),
+            year=year,
+            month=month,
+            fmt=request.GET.get("format", "csv"),
+        )
+    except Invalid as exc:
+        return HttpResponse(exc.message, status=422)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+class PublicationForm(forms.Form):
+    indicators = forms.BooleanField(label=gettext_lazy("The indicator table"), required=False)
+    tonnages = forms.BooleanField(label=gettext_lazy("Yearly tonnages by stream"), required=False)
+    exchange = forms.BooleanField(label=gettext_lazy("The recycling exchange board"), required=False)
+    company_figures = forms.BooleanField(
+        label=gettext_lazy("Producers by name with their generation intensity"), required=False
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def publication(request: HttpRequest, actor: Actor) -> HttpResponse:
+    cockpit_services.require_regulator(actor)
+    current = cockpit_services.publication(cockpit_services.zone_of(actor))
+    form = PublicationForm(request.POST or None, initial=current)
+    if request.method == "POST" and form.is_valid():
+        cockpit_services.set_publication(actor, **form.cleaned_data)
+        messages.success(request, _("Saved."))
+        return redirect("portal:publication")
+    return render(request, "portal/publication.html", {"form": form})
+
+
+# --- Public open-data page -------------------------------------------------------------------------
+
+
+def public(request: HttpRequest) -> HttpResponse:
+    """No login: the zone's published aggregates and the manifest verification form."""
+    zone = cockpit_services.public_zone((request.GET.get("zone") or "")[:32] or None)
+    if zone is None:
+        raise Http404(_("no such zone"))
+    year = None
+    if request.GET.get("year"):
+        try:
+            year = cockpit_services.period_args(request.GET["year"])[0]
+        except Invalid as exc:
+            raise Http404(exc.message) from exc
+    data = cockpit_services.public_data(zone, year=year)
+    yearly: dict[str, Any] = {"years": [], "series": {"isw": [], "hw": []}}
+    for row in data.get("tonnages") or []:
+        if str(row["year"]) not in yearly["years"]:
+            yearly["years"].append(str(row["year"]))
+        yearly["series"][row["stream"]].append(row["generated_t"])
+    return render(
+        request,
+        "portal/public.html",
+        {
+            "data": data,
+            "zone": zone,
+            "charts": {"labels": _chart_labels(), **({"yearly": yearly} if data.get("tonnages") else {})},
+        },
+    )
+
+
+def public_verify(request: HttpRequest) -> HttpResponse:
+    """The QR verification form: to the manifest's public page (the code proves the QR was seen)."""
+    from django.urls import reverse
+    from django.utils.http import urlencode
+
+    number = (request.GET.get("number") or "").strip()[:40]
+    code = (request.GET.get("c") or "").strip()[:64]
+    if not number:
+        return redirect("portal:public")
+    return redirect(reverse("transfers:verify", args=[number]) + "?" + urlencode({"c": code}))

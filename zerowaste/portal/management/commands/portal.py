@@ -1,0 +1,5 @@
+from zerowaste.portal.cli import PortalCommand
+
+
+class Command(PortalCommand):
+    pass
