@@ -816,35 +816,46 @@ def evaluate_measure(
     return MeasureResult(measure, exact, rounded, floor, met, reason, missing)
 
 
+def _with_unit(text: str, value: Any, unit: str) -> str:
+    """A target or baseline for a sentence: its own text (1—2个) or the number with the unit."""
+    if text and (value is None or text != str(value)):
+        return text
+    return f"{value}{unit}" if unit == "%" else f"{value} {unit}".strip()
+
+
 def judge(direction: str, value: Decimal, measure: Measure, floor: Decimal | None = None) -> tuple[bool, str]:
     """Met or not by the direction against the target (at the published precision), with the reason."""
     unit = measure.unit_label
     target = measure.target if isinstance(measure.target, Decimal) else None
     shown = fmt(value, measure.decimals)
-    args = {"a": shown, "t": measure.target_text or target, "u": unit, "b": measure.baseline_text}
+    args = {"a": _with_unit("", shown, unit), "t": _with_unit(measure.target_text, target, unit), "u": unit,
+            "b": _with_unit(measure.baseline_text, measure.baseline, unit)}  # fmt: skip
     if direction == "zero":
         if value == 0:
             return True, ""
-        return False, _("%(a)s %(u)s where the target is zero") % args
+        return False, _("%(a)s where the target is zero") % args
     if direction == "range":
         if floor is not None and value < floor:
-            return False, _("%(a)s %(u)s is below the %(f)s %(u)s the inputs require") % {**args, "f": floor}
+            return False, _("%(a)s is below the %(f)s the inputs require") % {
+                **args,
+                "f": _with_unit("", floor, unit),
+            }
         if target is not None and value > target:
-            return False, _("%(a)s %(u)s is above the reasonable level %(t)s") % args
+            return False, _("%(a)s is above the reasonable level %(t)s") % args
         return True, ""
     assert target is not None
     if direction == "higher":
         if value >= target:
             return True, ""
-        return False, _("%(a)s %(u)s is below the target %(t)s") % args
+        return False, _("%(a)s is below the target %(t)s") % args
     if value <= target:  # lower, cap
         return True, ""
     if direction == "cap":
         below_baseline = isinstance(measure.baseline, Decimal) and value <= measure.baseline
         if below_baseline:
-            return False, _("%(a)s %(u)s exceeds the cap %(t)s (though not the baseline %(b)s)") % args
-        return False, _("%(a)s %(u)s exceeds the cap %(t)s") % args
-    return False, _("%(a)s %(u)s is above the target %(t)s") % args
+            return False, _("%(a)s exceeds the cap %(t)s (though not the baseline %(b)s)") % args
+        return False, _("%(a)s exceeds the cap %(t)s") % args
+    return False, _("%(a)s is above the target %(t)s") % args
 
 
 def compute(indicator_set: IndicatorSet, values: Mapping[str, Value]) -> list[IndicatorResult]:
@@ -916,6 +927,13 @@ def summary(results: list[IndicatorResult]) -> dict[str, Any]:
     }
 
 
+def _same_figure(a: str, b: str) -> bool:
+    try:
+        return Decimal(a) == Decimal(b)
+    except InvalidOperation:
+        return a == b
+
+
 def claim_notes(indicator_set: IndicatorSet, results: list[IndicatorResult], year: int) -> list[str]:
     """Where the published report (for its year) and the numbers disagree."""
     claims = indicator_set.claims
@@ -937,7 +955,7 @@ def claim_notes(indicator_set: IndicatorSet, results: list[IndicatorResult], yea
         for part in r.parts:
             published = part.measure.published
             shown = part.achieved_text
-            if published and shown is not None and published != shown:
+            if published and shown is not None and not _same_figure(published, shown):
                 notes.append(
                     _("Indicator %(n)s: the report publishes %(p)s, the inputs give %(a)s.")
                     % {"n": ind.number, "p": published, "a": shown}

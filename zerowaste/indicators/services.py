@@ -105,8 +105,10 @@ def check_set_text(text: str) -> rules.IndicatorSet:
     try:
         return rules.load_set(text, derivations=derivation_names())
     except rules.SetError as exc:
+        first = exc.faults[0]
         raise Invalid(
-            _("the indicator set was refused: %(n)d faults") % {"n": len(exc.faults)},
+            _("the indicator set was refused (%(n)d faults): line %(line)d: %(message)s")
+            % {"n": len(exc.faults), "line": first.line, "message": first.message},
             errors=[{"field": "file", "line": f.line, "message": f.message} for f in exc.faults],
         ) from None
 
@@ -151,7 +153,7 @@ def activate_set(actor: Actor, set_id: int | None) -> None:
     rows = IndicatorSetVersion.objects.select_for_update().filter(zone_id=actor.zone_id)
     target = None
     if set_id is not None:
-        target = rows.filter(pk=set_id).first()
+        target = rows.filter(pk=set_id).first() if 0 < set_id < 2**63 else None
         if target is None:
             raise NotFound(_("indicator set %(id)s not found") % {"id": set_id})
     rows.filter(is_active=True).exclude(pk=getattr(target, "pk", 0)).update(is_active=False)
@@ -560,7 +562,11 @@ def entries_of(actor: Actor, *, year: int, key: str | None = None) -> list[Input
 
 def evidence_of(actor: Actor, entry_id: int) -> InputEntry:
     _require(may_view(actor), _("see the indicators"))
-    entry = InputEntry.objects.filter(zone_id=actor.zone_id, pk=entry_id).first()
+    entry = (
+        InputEntry.objects.filter(zone_id=actor.zone_id, pk=entry_id).first()
+        if 0 < entry_id < 2**63
+        else None
+    )
     if entry is None or not entry.evidence:
         raise NotFound(_("evidence %(id)s not found") % {"id": entry_id})
     return entry
@@ -601,21 +607,15 @@ def evaluate(actor: Actor, *, year: int, overrides: Mapping[str, rules.Value] | 
     return evaluate_zone(actor.zone_id, year, overrides=overrides)
 
 
-def _value_text(value: rules.Value, decimals: int) -> str | None:
-    if isinstance(value, Decimal):
-        return rules.fmt(value, decimals)
-    return value
-
-
 def _part_dict(part: rules.MeasureResult) -> dict[str, Any]:
     m = part.measure
     return {
         "label": m.label,
         "formula": m.formula_text,
         "unit": m.unit_label,
-        "baseline": _value_text(m.baseline, m.decimals) if m.baseline is not None else None,
+        "baseline": _json_value(m.baseline) if m.baseline is not None else None,
         "baseline_text": m.baseline_text,
-        "target": _value_text(m.target, m.decimals) if m.target is not None else None,
+        "target": _json_value(m.target) if m.target is not None else None,
         "target_text": m.target_text,
         "achieved": part.achieved_text,
         "exact": str(part.exact) if part.exact is not None else None,
@@ -681,6 +681,11 @@ def summary_json(summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def inputs_of(actor: Actor) -> list[dict[str, Any]]:
+    _require(may_view(actor), _("see the indicators"))
+    return inputs_catalog(actor.zone_id)
+
+
 def inputs_catalog(zone_id: int) -> list[dict[str, Any]]:
     """Every input key of the zone's set with unit, meaning, department and how it is obtained."""
     indicator_set = active_set(zone_id)
@@ -728,8 +733,8 @@ def trend(actor: Actor, *, years: list[int]) -> dict[str, Any]:
                 "unit": ind.unit_label,
                 "numeric": m.scale is None,
                 "levels": list(indicator_set.scales[m.scale].levels) if m.scale else None,
-                "baseline": _value_text(m.baseline, m.decimals) if m.baseline is not None else None,
-                "target": _value_text(m.target, m.decimals) if m.target is not None else None,
+                "baseline": _json_value(m.baseline) if m.baseline is not None else None,
+                "target": _json_value(m.target) if m.target is not None else None,
                 "values": values,
             }
         )

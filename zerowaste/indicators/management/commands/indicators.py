@@ -1,0 +1,5 @@
+from zerowaste.indicators.cli import IndicatorsCommand
+
+
+class Command(IndicatorsCommand):
+    pass
