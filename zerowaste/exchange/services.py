@@ -1009,8 +1009,8 @@ def execute_pool(actor: Actor, run_id: int) -> PoolRun:
     """Create one transfer per producer of the run (multi-sender trips: one manifest per sender)."""
     from zerowaste.transfers import services as transfers
 
-    _require_regulator(actor)
     run = get_pool(actor, run_id)
+    _require_regulator(actor)
     run = PoolRun.objects.select_for_update().get(pk=run.pk)
     if run.status != rules.POOL_PLANNED:
         raise Conflict(_("this pooled run was already executed"))

@@ -1,0 +1,5 @@
+from zerowaste.exchange.cli import ExchangeCommand
+
+
+class Command(ExchangeCommand):
+    pass
