@@ -37,7 +37,7 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
         request,
         "hazardous/home.html",
         {
-            "stores": [(s, services.stock_kg(s)) for s in stores],
+            "stores": [(s, rules.kg_to_t(services.stock_kg(s))) for s in stores],
             "alerts": alerts[:50],
             "alert_count": len(alerts),
             "overdue_count": sum(1 for a in alerts if a["level"] == rules.OVERDUE),
