@@ -625,7 +625,8 @@ class PublicationForm(forms.Form):
 def publication(request: HttpRequest, actor: Actor) -> HttpResponse:
     cockpit_services.require_regulator(actor)
     current = cockpit_services.publication(cockpit_services.zone_of(actor))
-    form = PublicationForm(request.POST or None, initial=current)
+    # Unticked boxes send nothing: a POST is always a bound form, even an empty one.
+    form = PublicationForm(request.POST if request.method == "POST" else None, initial=current)
     if request.method == "POST" and form.is_valid():
         cockpit_services.set_publication(actor, **form.cleaned_data)
         messages.success(request, _("Saved."))
