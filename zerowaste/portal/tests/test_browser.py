@@ -35,11 +35,11 @@ FIRST_BAR = """() => {
 def test_cockpit_and_open_data_at_both_sizes(live_server, browser) -> None:  # type: ignore[no-untyped-def]
     build_demo(seed=1, scale=1)
     base = live_server.url
+    errors: list[str] = []
     for size, viewport in SIZES.items():
         context = browser.new_context(locale="zh-CN", viewport=viewport)
         page = context.new_page()
         page.set_default_timeout(20000)
-        errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
 
         page.goto(f"{base}/open-data/")
