@@ -260,6 +260,18 @@ def cockpit(actor: Actor, *, year: int, month: int | None = None) -> dict[str, A
     }
 
 
+def category_names(zone_id: int, on_date: date, english: bool = False) -> dict[str, str]:
+    """Category code -> name in the catalogs in force on the date (two queries): chart labels."""
+    from zerowaste.catalog import services as catalog
+    from zerowaste.catalog.models import CatalogCategory
+
+    versions = [v.pk for v in catalog.versions_in_force(zone_id, on_date).values()]
+    rows = CatalogCategory.objects.filter(zone_id=zone_id, version_id__in=versions).values_list(
+        "code", "name", "name_en"
+    )
+    return {code: (name_en if english and name_en else name) for code, name, name_en in rows}
+
+
 # --- Tables (the table view and the download of each chart) --------------------------------------
 
 

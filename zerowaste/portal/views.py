@@ -12,7 +12,7 @@ from django.contrib.auth import authenticate, login, logout
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -487,14 +487,17 @@ def _chart_labels() -> dict[str, str]:
     }
 
 
-def _charts(data: dict[str, Any]) -> dict[str, Any]:
+def _charts(data: dict[str, Any], categories: dict[str, str] | None = None) -> dict[str, Any]:
     """The numbers each chart draws, taken from the cockpit's sections (no figure is computed here)."""
+    labels = _chart_labels()
+    for code, name in (categories or {}).items():
+        labels[f"category:{code}"] = f"{code} {name}"
     tonnages = data["tonnages"]
     backlog = data["backlog"]
     indicators = data["indicators"]
     intensity = data["intensity"]
     return {
-        "labels": _chart_labels(),
+        "labels": labels,
         "tonnages": {
             "keys": [f"{r['stream']}:{r['category']}" for r in tonnages["rows"]],
             "series": {
@@ -549,6 +552,9 @@ def cockpit(request: HttpRequest, actor: Actor) -> HttpResponse:
     year, month = _cockpit_period(request, actor)
     data = cockpit_services.cockpit(actor, year=year, month=month)
     years = cockpit_services.public_years(cockpit_services.zone_of(actor))
+    categories = cockpit_services.category_names(
+        actor.zone_id, cockpit_services.period_bounds(year, month)[1], translation.get_language() == "en"
+    )
     if year not in years:
         years = sorted({*years, year})
     return render(
@@ -556,7 +562,7 @@ def cockpit(request: HttpRequest, actor: Actor) -> HttpResponse:
         "portal/cockpit.html",
         {
             "data": data,
-            "charts": _charts(data),
+            "charts": _charts(data, categories),
             "tables": _tables(actor, data, year, month),
             "year": year,
             "month": month,

@@ -43,11 +43,17 @@
     return chart;
   }
 
+  // The axis tooltip names a category code with its catalog name.
+  function axisTooltip(items) {
+    var head = items.length ? (labels["category:" + items[0].axisValue] || items[0].axisValue) : "";
+    return [head].concat(items.map(function (p) { return p.marker + p.seriesName + ": " + p.value; })).join("<br>");
+  }
+
   function bars(name, categories, series, onClick, horizontal) {
     var axisCat = { type: "category", data: categories, axisLabel: { interval: 0, rotate: horizontal ? 0 : (categories.length > 6 ? 40 : 0), width: 110, overflow: "truncate" } };
     var axisVal = { type: "value" };
     return mount(name, {
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", formatter: horizontal ? undefined : axisTooltip },
       legend: { top: 0, type: "scroll" },
       grid: { left: horizontal ? 8 : 40, right: 16, top: 36, bottom: 8, containLabel: true },
       xAxis: horizontal ? axisVal : axisCat,
@@ -58,7 +64,7 @@
 
   if (data.tonnages) {
     var t = data.tonnages;
-    var names = t.keys.map(function (k) { var p = k.split(":"); return label(p[0]) + " " + p[1]; });
+    var names = t.keys.map(function (k) { return k.split(":")[1]; });
     bars("tonnages", names, ["generated", "utilized", "disposed", "stored"].map(function (k) {
       return { name: label(k), type: "bar", data: t.series[k].map(num) };
     }), function (p) { drill("tonnages", t.keys[p.dataIndex]); });
@@ -67,7 +73,11 @@
   if (data.flows) {
     var f = data.flows;
     var display = {};
-    f.nodes.forEach(function (n) { display[n.id] = labels[n.id] || n.key; });
+    var short = {};
+    f.nodes.forEach(function (n) {
+      display[n.id] = labels[n.id] || n.key;
+      short[n.id] = n.kind === "category" ? n.key : display[n.id];  // codes in the middle, names in tooltips
+    });
     mount("flows", {
       tooltip: {
         trigger: "item",
@@ -80,11 +90,11 @@
       },
       series: [{
         type: "sankey",
-        left: 8, right: phone ? 60 : 140, top: 8, bottom: 8,
+        left: 8, right: phone ? 80 : 150, top: 8, bottom: 8,
         nodeGap: phone ? 6 : 10,
         emphasis: { focus: "adjacency" },
         lineStyle: { color: "gradient", curveness: 0.5, opacity: 0.45 },
-        label: { formatter: function (p) { return display[p.name]; }, fontSize: phone ? 10 : 12 },
+        label: { formatter: function (p) { return short[p.name]; }, fontSize: phone ? 9 : 12, width: phone ? 78 : 150, overflow: "truncate" },
         data: f.nodes.map(function (n) { return { name: n.id, depth: n.layer, total: n.kind === "industry" || n.kind === "source" ? n.out_t : n.in_t }; }),
         links: f.links.map(function (l) { return { source: l.source, target: l.target, value: num(l.value_t), raw: l.value_t }; })
       }]
