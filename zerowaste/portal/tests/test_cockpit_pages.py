@@ -34,7 +34,7 @@ def _chart_data(html: str, element_id: str) -> dict:  # type: ignore[type-arg]
 
 def test_cockpit_page_draws_the_services_figures_with_local_assets(cockpit: Cockpit) -> None:
     client = _logged_in(cockpit.regulator_org)
-    response = client.get("/cockpit/", {"year": 2020, "month": 3})
+    response = client.get("/cockpit/", {"year": "2020", "month": "3"})
     assert response.status_code == 200
     html = response.content.decode()
     assert '<html lang="zh-hans"' in html
@@ -52,7 +52,7 @@ def test_cockpit_page_draws_the_services_figures_with_local_assets(cockpit: Cock
     assert html.count(cockpit.idle.name) >= 1 and cockpit.pending.name in html
     english = client.post("/i18n/setlang/", {"language": "en", "next": "/cockpit/"})
     assert english.status_code == 302
-    html = client.get("/cockpit/", {"year": 2020}).content.decode()
+    html = client.get("/cockpit/", {"year": "2020"}).content.decode()
     assert '<html lang="en"' in html and "Material flow" in html
 
 
@@ -60,7 +60,7 @@ def test_cockpit_is_refused_to_others(cockpit: Cockpit) -> None:
     assert Client().get("/cockpit/").status_code == 302
     assert _logged_in(cockpit.it).get("/cockpit/").status_code == 403
     assert (
-        _logged_in(cockpit.it).get("/cockpit/drill/", {"chart": "missing", "year": 2020}).status_code == 403
+        _logged_in(cockpit.it).get("/cockpit/drill/", {"chart": "missing", "year": "2020"}).status_code == 403
     )
     client = _logged_in(cockpit.regulator_org)
     assert client.get("/cockpit/", {"year": "x"}).status_code == 404
@@ -73,21 +73,23 @@ def test_default_period_is_the_latest_declared_year(cockpit: Cockpit) -> None:
 
 def test_drill_down_is_a_fragment_for_htmx_and_a_page_without(cockpit: Cockpit) -> None:
     client = _logged_in(cockpit.regulator_org)
-    params = {"chart": "flows", "key": "category:ISW12", "year": 2020}
+    params = {"chart": "flows", "key": "category:ISW12", "year": "2020"}
     fragment = client.get("/cockpit/drill/", params, headers={"HX-Request": "true"})
     assert fragment.status_code == 200
     text = fragment.content.decode()
     assert "<html" not in text and 'id="drill-list"' in text and cockpit.it.name in text
     page = client.get("/cockpit/drill/", params).content.decode()
     assert "<html" in page and cockpit.it.name in page and cockpit.auto.name not in page
-    backlog = client.get("/cockpit/drill/", {"chart": "backlog", "key": "overdue", "year": 2020})
+    backlog = client.get("/cockpit/drill/", {"chart": "backlog", "key": "overdue", "year": "2020"})
     assert backlog.status_code == 200
-    assert client.get("/cockpit/drill/", {"chart": "zzz", "year": 2020}).status_code == 422
+    assert client.get("/cockpit/drill/", {"chart": "zzz", "year": "2020"}).status_code == 422
 
 
 def test_page_download_matches_the_table(cockpit: Cockpit) -> None:
     client = _logged_in(cockpit.regulator_org)
-    response = client.get("/cockpit/export/", {"chart": "missing", "year": 2020, "month": 3, "format": "csv"})
+    response = client.get(
+        "/cockpit/export/", {"chart": "missing", "year": "2020", "month": "3", "format": "csv"}
+    )
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
     text = response.content.decode("utf-8-sig")
@@ -129,7 +131,7 @@ def _queries(client: Client, url: str, params: dict) -> int:  # type: ignore[typ
 def test_query_counts_do_not_grow_with_the_rows(cockpit: Cockpit) -> None:
     """Baseline: the counts of one small zone; 30 more producers with declarations add no query."""
     client = _logged_in(cockpit.regulator_org)
-    params = {"year": 2020, "month": 3}
+    params = {"year": "2020", "month": "3"}
     before = {
         "cockpit": _queries(client, "/cockpit/", params),
         "public": _queries(Client(), "/open-data/", {"zone": cockpit.zone.code}),

@@ -25,8 +25,8 @@ def test_cockpit_equals_api_and_indicator_engine_on_the_demo(demo_zone: Zone) ->
     assert client.post("/login/", {"username": "regulator", "password": DEMO_PASSWORD}).status_code == 302
 
     cockpit = services.cockpit(regulator, year=2020)
-    api_tonnages = client.get("/api/portal/cockpit/tonnages", {"year": 2020}).json()
-    api_declared = client.get("/api/declarations/stats", {"year": 2020, "stream": "isw"}).json()
+    api_tonnages = client.get("/api/portal/cockpit/tonnages", {"year": "2020"}).json()
+    api_declared = client.get("/api/declarations/stats", {"year": "2020", "stream": "isw"}).json()
     indicators = {r["number"]: r for r in report_rows(demo_zone.pk, 2020)}
     isw = next(t for t in cockpit["tonnages"]["totals"] if t["stream"] == "isw")
     hw = next(t for t in cockpit["tonnages"]["totals"] if t["stream"] == "hw")
@@ -42,7 +42,7 @@ def test_cockpit_equals_api_and_indicator_engine_on_the_demo(demo_zone: Zone) ->
     assert Decimal(isw["disposed_t"]) == Decimal(indicators["18"]["inputs"]["isw_disposed_t"]["value"])
     assert Decimal(hw["generated_t"]) == Decimal(indicators["1"]["inputs"]["hw_generated_t"]["value"])
     # The completion on the cockpit is the engine's.
-    api_indicators = client.get("/api/portal/cockpit/indicators", {"year": 2020}).json()
+    api_indicators = client.get("/api/portal/cockpit/indicators", {"year": "2020"}).json()
     summary = completion_summary(demo_zone.pk, 2020)
     for key in ("total", "met", "not_met", "unknown"):
         assert api_indicators[key] == cockpit["indicators"][key] == summary[key]
@@ -56,7 +56,7 @@ def test_cockpit_equals_api_and_indicator_engine_on_the_demo(demo_zone: Zone) ->
 
     # Pages render fast on the demo zone: bench/cockpit.py prints the times (well under 1 s); here a
     # loose bound that a shared CI machine keeps, and that caught a 55 s overdue register once.
-    for url, params in (("/cockpit/", {"year": 2020}), ("/cockpit/", {"year": 2020, "month": 12})):
+    for url, params in (("/cockpit/", {"year": "2020"}), ("/cockpit/", {"year": "2020", "month": "12"})):
         started = time.perf_counter()
         assert client.get(url, params).status_code == 200
         assert time.perf_counter() - started < 3.0, url
