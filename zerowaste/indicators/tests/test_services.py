@@ -12,6 +12,7 @@ from zerowaste.core.errors import Forbidden, Invalid
 from zerowaste.core.models import AuditEntry
 from zerowaste.indicators import services
 from zerowaste.indicators.models import InputEntry
+from zerowaste.testing import parties
 
 from .conftest import World
 
@@ -201,3 +202,20 @@ def test_inputs_catalog(world: World) -> None:
     assert catalog["household_generated_t"]["obtained"] == "computed"
     assert catalog["public_satisfaction"]["scale"] == ["暂无", "不满意", "一般", "满意"]
     assert "1" in catalog["value_added_wan"]["used_by"]
+
+
+def test_query_count_does_not_grow_with_rows(world: World) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from .conftest import declare
+
+    with CaptureQueriesContext(connection) as first:
+        services.evaluate_zone(world.zone.pk, 2020)
+    for _ in range(5):
+        producer = parties.make_org(world.zone, roles=("producer",))
+        declare(producer, "isw", 2020, generated_t="1", transferred_util_t="1")
+    services.enter_input(world.regulator, year=2020, key="green_factories", value="3", source="x")
+    with CaptureQueriesContext(connection) as second:
+        services.evaluate_zone(world.zone.pk, 2020)
+    assert len(second.captured_queries) == len(first.captured_queries) <= 20
