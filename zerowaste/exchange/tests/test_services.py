@@ -113,3 +113,26 @@ def test_public_board_hides_single_company_figures(market: Market) -> None:
     [row] = services.public_board(market.zone.pk)
     assert row["supply_t_per_month"] == "7.500" and row["listings"] == 2
     assert market.producer.name not in str(board)
+
+
+def test_licence_revoked_after_listing_excludes_hw_pairing(market: Market) -> None:
+    from datetime import date
+
+    from zerowaste.core import services as core
+    from zerowaste.core.models import Licence
+
+    lic = core.add_licence(
+        Actor.system(market.zone),
+        market.receiver.pk,
+        kind="hw_operating",
+        number="京环危T1",
+        issuer="生态环境局",
+        valid_from=date(2015, 1, 1),
+        valid_to=date(2035, 12, 31),
+        waste_codes=["HW49"],
+    )
+    demand(market.receiver, prices={HW_CODE: "300"})
+    supply(market.producer, code=HW_CODE, tonnes="2", price="-100")
+    assert services.run_matching(Actor.system(market.zone), period="2020-06").proposals.count() == 1
+    Licence.objects.filter(pk=lic.pk).update(is_revoked=True)
+    assert services.run_matching(Actor.system(market.zone), period="2020-06").proposals.count() == 0
