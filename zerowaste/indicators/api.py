@@ -203,6 +203,7 @@ class IndicatorsRecordsOut(Schema):
     meaning: str
     input: dict[str, Any]
     rows: list[IndicatorsRecordRowOut]
+    more: int = Field(0, description="further records not listed (the links show them all)")
     links: list[IndicatorsLinkOut]
     entries: list[dict[str, Any]]
 

@@ -42,6 +42,7 @@ BUNDLED_SET = SETS_DIR / "bda-2019.toml"
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 MAX_SET_BYTES = 1024 * 1024
+RECORDS_SHOWN = 50
 
 
 # --- Access ----------------------------------------------------------------------------------------
@@ -766,11 +767,14 @@ def records(actor: Actor, *, year: int, key: str) -> dict[str, Any]:
     derive = definition.derive or ""
     rows: list[dict[str, Any]] = []
     links: list[dict[str, str]] = []
+    more = 0
     system = Actor.system(Zone.objects.get(pk=actor.zone_id))
     if derive.startswith("declarations.production"):
         from zerowaste.declarations import services as declarations
 
-        for row in declarations.production_data(system, year=year)[:500]:
+        production = declarations.production_data(system, year=year).order_by("-value_added_wan")
+        more = max(0, production.count() - RECORDS_SHOWN)
+        for row in production[:RECORDS_SHOWN]:
             rows.append(
                 {
                     "label": row.organization.name,
@@ -796,7 +800,8 @@ def records(actor: Actor, *, year: int, key: str) -> dict[str, Any]:
             "prior_stock_utilized": ["stock_t"],
         }[derive.split(".")[2]]
         ranked = sorted(stats["rows"], key=lambda r: sum(Decimal(r[f]) for f in field_of), reverse=True)
-        for row in ranked[:200]:
+        more = max(0, len(ranked) - RECORDS_SHOWN)
+        for row in ranked[:RECORDS_SHOWN]:
             rows.append(
                 {
                     "label": row["key"],
@@ -824,7 +829,8 @@ def records(actor: Actor, *, year: int, key: str) -> dict[str, Any]:
             valid_from__lte=date(year, 12, 31),
             valid_to__gte=date(year, 1, 1),
         ).select_related("organization")
-        for lic in licences.order_by("organization__name")[:200]:
+        more = max(0, licences.count() - RECORDS_SHOWN)
+        for lic in licences.order_by("organization__name")[:RECORDS_SHOWN]:
             rows.append(
                 {
                     "label": f"{lic.organization.name} · {lic.number}",
@@ -838,7 +844,8 @@ def records(actor: Actor, *, year: int, key: str) -> dict[str, Any]:
         qs = Transfer.objects.filter(
             zone_id=actor.zone_id, stream="hw", state="closed", planned_date__year=year
         )
-        for t in qs.select_related("consignor", "consignee").order_by("-received_t", "pk")[:200]:
+        more = max(0, qs.count() - RECORDS_SHOWN)
+        for t in qs.select_related("consignor", "consignee").order_by("-received_t", "pk")[:RECORDS_SHOWN]:
             rows.append(
                 {
                     "label": f"{t.number} · {t.consignor.name} → {t.consignee.name}",
@@ -862,6 +869,7 @@ def records(actor: Actor, *, year: int, key: str) -> dict[str, Any]:
         "input": state.as_dict(),
         "meaning": definition.meaning,
         "rows": rows,
+        "more": more,
         "links": [link for link in links if link["url"]],
         "entries": [
             {
