@@ -135,7 +135,10 @@ class Container(KeptModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["zone", "number"], name="hwcontainer_zone_number_uniq"),
+            # Batch codes (HJ 1259) are the operator's ledger numbers: unique per store.
+            models.UniqueConstraint(
+                fields=["zone", "store", "number"], name="hwcontainer_zone_store_number_uniq"
+            ),
             models.CheckConstraint(condition=models.Q(quantity_kg__gt=0), name="hwcontainer_qty_pos"),
         ]
         indexes = [

@@ -577,18 +577,13 @@ def stream_of(zone_id: int, producer_id: int, waste_code: str, on_date: date) ->
 # --- Collection into the store (seed:4005-4017, 4087-4089) ------------------------------------------
 
 
-def _next_number(zone_id: int, prefix: str, on: date) -> str:
-    """The next HJ 1259 batch code of the day; the store row lock serializes callers."""
+def _next_number(store: Store, prefix: str, on: date) -> str:
+    """The store's next HJ 1259 batch code of the day (`HWRK20211031001` in, `HWCK…` out). Callers hold
+    the store's row lock, so two collections into one store cannot take the same number."""
     stem = f"{prefix}{on:%Y%m%d}"
-    last = (
-        Container.objects.filter(
-            zone_id=zone_id,
-            **{"number__startswith": stem} if prefix == "HWRK" else {"out_number__startswith": stem},
-        )
-        .order_by("-number" if prefix == "HWRK" else "-out_number")
-        .values_list("number" if prefix == "HWRK" else "out_number", flat=True)
-        .first()
-    )
+    field = "number" if prefix == "HWRK" else "out_number"
+    used = Container.objects.filter(zone_id=store.zone_id, store=store, **{f"{field}__startswith": stem})
+    last = used.order_by(f"-{field}").values_list(field, flat=True).first()
     seq = int(last[len(stem) :]) + 1 if last else 1
     return rules.batch_number(prefix, on, seq) if seq < 1000 else f"{stem}{seq}"
 
@@ -736,7 +731,7 @@ def record_collection(actor: Actor, store_id: int, *, data: Mapping[str, Any]) -
     c = Container.objects.create(
         zone_id=actor.zone_id,
         store=store,
-        number=_next_number(actor.zone_id, "HWRK", collected_on),
+        number=_next_number(store, "HWRK", collected_on),
         producer=producer,
         waste_code=code,
         category=category,
@@ -966,7 +961,7 @@ def ship_out(actor: Actor, store_id: int, *, data: Mapping[str, Any]) -> Any:
         "lines": lines,
     }
     t = transfers.create_transfer(actor, data=manifest, issue=bool(data.get("issue", True)))
-    out_number = _next_number(actor.zone_id, "HWCK", shipped_on)
+    out_number = _next_number(store, "HWCK", shipped_on)
     for c in containers:
         c.state = Container.State.SHIPPED
         c.shipped_on = shipped_on

@@ -494,3 +494,19 @@ def test_records_cannot_be_deleted_through_the_application(park: Park) -> None:
     with pytest.raises(Forbidden):
         Store.objects.filter(pk=park.store.pk).delete()
     assert Container.objects.filter(pk=c.pk).exists() and Store.objects.filter(pk=park.store.pk).exists()
+
+
+@pytest.mark.postgres_only
+def test_database_refuses_deletion_on_postgresql(park: Park, is_postgres: bool) -> None:
+    from django.db import DatabaseError, connection, transaction
+
+    if not is_postgres:
+        pytest.skip("PostgreSQL trigger")
+    c = park.collect()
+    with (
+        pytest.raises(DatabaseError, match="kept at least five years"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM hazardous_container WHERE id = %s", [c.pk])
+    assert Container.objects.filter(pk=c.pk).exists()
