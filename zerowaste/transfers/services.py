@@ -1580,10 +1580,11 @@ def is_overdue(t: Transfer, today: date | None = None) -> bool:
     return bool(t.state in rules.OPEN_STATES and t.due_date and t.due_date < (today or timezone.localdate()))
 
 
-def overdue_alerts(actor: Actor, *, stream: str | None = None) -> list[dict[str, Any]]:
+def overdue_alerts(actor: Actor, *, stream: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    """The open steps past their due date, in the register's order (at most `limit`)."""
     today = timezone.localdate()
     rows = []
-    for t in register(actor, stream=stream, overdue=True)[:1000]:
+    for t in register(actor, stream=stream, overdue=True)[:limit]:
         assert t.due_date is not None
         rows.append(
             {
