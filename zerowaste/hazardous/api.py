@@ -371,6 +371,59 @@ def summary(request: HttpRequest, hw_store_id: int, year: int, month: int) -> An
     return services.monthly_summary(actor_of(request), hw_store_id, year, month)
 
 
+@router.get(
+    "/hazardous/stores/{hw_store_id}/ledger",
+    response={200: None, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
+def ledger(
+    request: HttpRequest, hw_store_id: int, year: int, kind: str = "in", format: str = "xlsx"
+) -> HttpResponse:
+    """The year's ledger in the national format: HJ 1259 B.2 (`kind=in`) or B.3 (`kind=out`), xlsx or csv."""
+    return _ledger_response(
+        services.ledger_rows(actor_of(request), hw_store_id, year, kind), kind, year, format
+    )
+
+
+def _ledger_response(
+    table: tuple[list[str], list[list[Any]]], kind: str, year: int, fmt: str
+) -> HttpResponse:
+    from zerowaste.core.errors import Invalid
+    from zerowaste.core.tabular import write_xlsx
+
+    headers, rows = table
+    name = f"HJ1259-{'B2' if kind == 'in' else 'B3'}-{year}"
+    if fmt == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(headers)
+        writer.writerows(rows)
+        response = HttpResponse(out.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+    elif fmt == "xlsx":
+        response = HttpResponse(
+            write_xlsx(name, headers, rows),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        raise Invalid.field("format", "xlsx or csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@router.post("/hazardous/stores/{hw_store_id}/return", response={200: list[HazardousContainerOut], **ERRORS})
+def return_to_store(request: HttpRequest, hw_store_id: int, transfer_id: int) -> Any:
+    """The containers of a cancelled (or wholly refused) manifest come back into the store."""
+    return services.return_to_store(actor_of(request), hw_store_id, transfer_id)
+
+
+@router.get("/hazardous/producer-summary", response={200: dict[str, Any], 404: ErrorOut, 422: ErrorOut})
+def producer_summary(request: HttpRequest, year: int, month: int, organization_id: int | None = None) -> Any:
+    """A producer's month: declared hand-overs against the park's collections, and its own manifests."""
+    return services.producer_summary(actor_of(request), year, month, organization_id)
+
+
 @router.post("/hazardous/stores/{hw_store_id}/ship", response={201: HazardousShipOut, **ERRORS})
 def ship(request: HttpRequest, hw_store_id: int, data: HazardousShipIn) -> Any:
     """Containers leave on one HW manifest (issued at once) to a contracted, licensed receiver."""

@@ -26,7 +26,7 @@ def _date(text: str | None) -> date:
 
 
 class HazardousCommand(PlatformCommand):
-    help = "Hazardous-waste pilot: producer tiers, storage alerts, plans due, monthly summary, pass rates."
+    help = "Hazardous-waste pilot: tiers, storage alerts, plans due, monthly summary, ledger, pass rates."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -49,7 +49,14 @@ class HazardousCommand(PlatformCommand):
         summary.add_argument("--month", type=int, required=True)
         rates = sub.add_parser("rates", help="standardized-management pass rates of a year (indicator 31)")
         rates.add_argument("--year", type=int, required=True)
-        for p in (tiers, storage, plans, summary, rates):
+        ledger = sub.add_parser(
+            "ledger", help="a store's ledger of a year as HJ 1259 table B.2 (in) or B.3 (out)"
+        )
+        ledger.add_argument("--store", help="store code (default: the only store)")
+        ledger.add_argument("--year", type=int, required=True)
+        ledger.add_argument("--kind", choices=["in", "out"], default="in")
+        ledger.add_argument("--output", required=True, help="a .xlsx or .csv file to write")
+        for p in (tiers, storage, plans, summary, rates, ledger):
             self.add_format_argument(p)
             self.add_zone_argument(p)
 
@@ -143,7 +150,7 @@ class HazardousCommand(PlatformCommand):
         }
         self.emit(options, data)
 
-    def do_summary(self, actor: Actor, options: dict[str, Any]) -> None:
+    def _store(self, actor: Actor, options: dict[str, Any]) -> Store:
         stores = Store.objects.filter(zone_id=actor.zone_id)
         if options.get("store"):
             stores = stores.filter(code=options["store"])
@@ -152,7 +159,25 @@ class HazardousCommand(PlatformCommand):
             raise CommandError("no such store")
         if len(found) > 1:
             raise CommandError("several stores: name one with --store")
-        s = services.monthly_summary(actor, found[0].pk, options["year"], options["month"])
+        return found[0]
+
+    def do_ledger(self, actor: Actor, options: dict[str, Any]) -> None:
+        from pathlib import Path
+
+        from .api import _ledger_response
+
+        path = Path(options["output"])
+        fmt = path.suffix.lstrip(".").lower()
+        if fmt not in ("xlsx", "csv"):
+            raise CommandError("--output must end in .xlsx or .csv")
+        table = services.ledger_rows(actor, self._store(actor, options).pk, options["year"], options["kind"])
+        path.write_bytes(_ledger_response(table, options["kind"], options["year"], fmt).content)
+        self.emit(
+            options, {"path": str(path), "rows": len(table[1])}, f"{len(table[1])} rows written to {path}"
+        )
+
+    def do_summary(self, actor: Actor, options: dict[str, Any]) -> None:
+        s = services.monthly_summary(actor, self._store(actor, options).pk, options["year"], options["month"])
         self.emit(
             options,
             s,

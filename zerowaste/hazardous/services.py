@@ -987,6 +987,10 @@ def monthly_summary(actor: Actor, store_id: int, year: int, month: int) -> dict[
     from zerowaste.transfers.models import Transfer, TransferLine
 
     store = get_store(actor, store_id)
+    if not (actor.is_system or actor.is_regulator or store.operator_id == actor.organization_id):
+        raise Forbidden(
+            _("the store's summary is its operator's; a producer sees its own (producer summary)")
+        )
     year = _year(year)
     month = _int(month, "month", low=1, high=12)
     first = date(year, month, 1)
@@ -1061,6 +1065,227 @@ def monthly_summary(actor: Actor, store_id: int, year: int, month: int) -> dict[
         "difference_kg": opening + collected - shipped - closing,
         "manifest_difference_kg": shipped - manifest_kg,
     }
+
+
+def producer_summary(
+    actor: Actor, year: int, month: int, organization_id: int | None = None
+) -> dict[str, Any]:
+    """A producer's side of the month: what it declared as generated and handed over, what the park
+    collected from it (by code, in kilograms), and its own HW manifests; the hand-over reconciles when
+    the declared quantity handed over equals the collections to the kilogram."""
+    from zerowaste.transfers.models import Transfer
+
+    year = _year(year)
+    month = _int(month, "month", low=1, high=12)
+    if organization_id is None or organization_id == actor.organization_id:
+        if actor.organization is None:
+            raise Invalid.field("organization_id", _("name the producer"))
+        org = actor.organization
+    else:
+        org = visible_organizations(actor).filter(pk=organization_id).first()  # type: ignore[assignment]
+        if org is None:
+            raise NotFound(_("organization %(id)s not found") % {"id": organization_id})
+    first = date(year, month, 1)
+    last_day = date.fromordinal(date(year + (month == 12), month % 12 + 1, 1).toordinal() - 1)
+    from zerowaste.declarations.services import effective_lines
+
+    declared: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    rows = list(
+        effective_lines(actor.zone_id)
+        .filter(
+            declaration__organization_id=org.pk,
+            declaration__stream="hw",
+            declaration__period_kind="month",
+            declaration__period_start=first,
+        )
+        .values_list(
+            "declaration__version", "waste_code", "generated_t", "transferred_disp_t", "transferred_util_t"
+        )
+    )
+    top = max((r[0] for r in rows), default=0)
+    for version, code, generated, disp, util in rows:
+        if version != top:
+            continue
+        declared[code]["generated_t"] += generated
+        declared[code]["handed_t"] += disp + util
+    collected: dict[str, int] = defaultdict(int)
+    for code, kg in Container.objects.filter(
+        zone_id=actor.zone_id, producer_id=org.pk, collected_on__range=(first, last_day)
+    ).values_list("waste_code", "quantity_kg"):
+        collected[code] += kg
+    manifests = [
+        {
+            "id": t.pk,
+            "number": t.number,
+            "state": t.state,
+            "consignee": t.consignee.name,
+            "estimated_t": str(t.estimated_t),
+        }
+        for t in Transfer.objects.filter(
+            zone_id=actor.zone_id, stream="hw", consignor_id=org.pk, planned_date__range=(first, last_day)
+        )
+        .exclude(state__in=["draft", "cancelled"])
+        .select_related("consignee")
+        .order_by("planned_date", "pk")
+    ]
+    codes = sorted(set(declared) | set(collected))
+    lines = []
+    for code in codes:
+        handed_kg = rules.t_to_kg(declared[code]["handed_t"]) if code in declared else None
+        lines.append(
+            {
+                "code": code,
+                "declared_generated_t": str(declared[code]["generated_t"]) if code in declared else None,
+                "declared_handed_kg": handed_kg,
+                "collected_kg": collected.get(code, 0),
+                "reconciled": handed_kg is not None and handed_kg == collected.get(code, 0),
+            }
+        )
+    return {
+        "organization": org.name,
+        "organization_id": org.pk,
+        "year": year,
+        "month": month,
+        "lines": lines,
+        "collected_kg": sum(collected.values()),
+        "manifests": manifests,
+        "declared": bool(rows),
+        "reconciled": bool(lines) and all(line["reconciled"] for line in lines),
+    }
+
+
+@transaction.atomic
+def return_to_store(actor: Actor, store_id: int, transfer_id: int) -> list[Container]:
+    """The containers of a manifest that was cancelled, or refused whole, are back in store: the
+    manifest is kept (and stays in the register); the containers' ship-out is undone and audited."""
+    from zerowaste.transfers.models import Transfer
+
+    store = _own_store(actor, store_id, "return containers to the store")
+    store = Store.objects.select_for_update().get(pk=store.pk)
+    t = Transfer.objects.filter(zone_id=actor.zone_id, pk=transfer_id, consignor_id=store.operator_id).first()
+    if t is None:
+        raise NotFound(_("transfer %(id)s not found") % {"id": transfer_id})
+    if t.state not in ("cancelled", "refused"):
+        raise Conflict(
+            _("manifest %(n)s is %(s)s: only a cancelled or refused manifest brings its containers back")
+            % {"n": t.number or t.pk, "s": t.state}
+        )
+    containers = list(
+        Container.objects.select_for_update().filter(zone_id=actor.zone_id, store=store, transfer=t)
+    )
+    if not containers:
+        raise Conflict(_("no container of this store left on manifest %(n)s") % {"n": t.number or t.pk})
+    for c in containers:
+        c.state, c.shipped_on, c.transfer, c.out_number = Container.State.IN_STORE, None, None, ""
+    Container.objects.bulk_update(containers, ["state", "shipped_on", "transfer", "out_number"])
+    audit.record(
+        actor,
+        "hazardous.return_to_store",
+        store,
+        {"transfer": t.pk, "containers": [c.number for c in containers]},
+    )
+    return containers
+
+
+LEDGER_HEADERS = {
+    "in": [
+        "序号",
+        "入库批次编码",
+        "入库时间",
+        "容器/包装编码",
+        "容器/包装类型",
+        "容器/包装数量",
+        "危险废物名称/行业俗称/单位内部名称",
+        "危险废物名称/国家危险废物名录名称",
+        "危险废物类别",
+        "危险废物代码",
+        "入库量",
+        "计量单位",
+        "贮存设施编码",
+        "贮存设施类型",
+        "运送部门经办人",
+        "贮存部门经办人",
+        "产生批次编码",
+    ],
+    "out": [
+        "序号",
+        "出库批次编码",
+        "出库时间",
+        "容器/包装编码",
+        "容器/包装类型",
+        "容器/包装数量",
+        "危险废物名称/行业俗称/单位内部名称",
+        "危险废物名称/国家危险废物名录名称",
+        "危险废物类别",
+        "危险废物代码",
+        "出库量",
+        "计量单位",
+        "贮存设施编码",
+        "贮存设施类型",
+        "出库部门经办人",
+        "运送部门经办人",
+        "入库批次编码",
+        "去向",
+    ],
+}
+
+
+def ledger_rows(
+    actor: Actor, store_id: int, year: int, kind: str = "in"
+) -> tuple[list[str], list[list[Any]]]:
+    """The store's ledger of a year in the national format: HJ 1259 table B.2 (into store, `in`) or
+    B.3 (out of store, `out`), one row per container, quantities in kilograms."""
+    store = get_store(actor, store_id)
+    if not (actor.is_system or actor.is_regulator or store.operator_id == actor.organization_id):
+        raise Forbidden(_("the store's ledger is its operator's"))
+    if kind not in LEDGER_HEADERS:
+        raise Invalid.field("kind", _("in or out"))
+    year = _year(year)
+    qs = Container.objects.filter(zone_id=store.zone_id, store=store).select_related(
+        "producer", "transfer__consignee"
+    )
+    if kind == "in":
+        qs = qs.filter(collected_on__year=year).order_by("collected_on", "number")
+    else:
+        qs = qs.filter(shipped_on__year=year).order_by("shipped_on", "out_number", "number")
+    rows: list[list[Any]] = []
+    for n, c in enumerate(qs.iterator(chunk_size=2000), start=1):
+        common = [c.number, c.packaging, 1, c.waste_name, c.waste_name, c.category, c.waste_code]
+        if kind == "in":
+            rows.append(
+                [
+                    n,
+                    c.number,
+                    c.collected_on.isoformat(),
+                    *common,
+                    c.quantity_kg,
+                    "kg",
+                    f"{store.code}-{c.bay}",
+                    "贮存库",
+                    c.producer.name,
+                    c.collected_by,
+                    "",
+                ]
+            )
+        else:
+            destination = c.transfer.consignee.name if c.transfer_id and c.transfer else ""
+            rows.append(
+                [
+                    n,
+                    c.out_number,
+                    c.shipped_on.isoformat() if c.shipped_on else "",
+                    *common,
+                    c.quantity_kg,
+                    "kg",
+                    f"{store.code}-{c.bay}",
+                    "贮存库",
+                    store.operator.name,
+                    "",
+                    c.number,
+                    destination,
+                ]
+            )
+    return LEDGER_HEADERS[kind], rows
 
 
 def annual_figures(actor: Actor, store_id: int, year: int) -> dict[str, Any]:

@@ -104,8 +104,23 @@ def _store_context(actor: Actor, store_id: int, request: HttpRequest) -> dict[st
         if is_operator
         else []
     )
+    from zerowaste.transfers.models import Transfer
+
+    returnable = (
+        list(
+            Transfer.objects.filter(
+                zone_id=actor.zone_id,
+                consignor_id=store.operator_id,
+                state__in=["cancelled", "refused"],
+                pk__in=services.Container.objects.filter(store=store, state="shipped").values("transfer_id"),
+            ).order_by("-pk")[:50]
+        )
+        if is_operator
+        else []
+    )
     return {
         "store": store,
+        "returnable": returnable,
         "inv": inv,
         "is_operator": is_operator,
         "producers": producers,
@@ -147,6 +162,12 @@ def store_view(request: HttpRequest, actor: Actor, hw_store_id: int) -> HttpResp
                 messages.success(
                     request, _("Container %(n)s collected into bay %(bay)s.") % {"n": c.number, "bay": c.bay}
                 )
+                return redirect("hazardous:store", hw_store_id=hw_store_id)
+            if action == "return":
+                back = services.return_to_store(
+                    actor, hw_store_id, services._int(request.POST.get("transfer_id"), "transfer_id")
+                )
+                messages.success(request, _("%(n)d containers are back in store.") % {"n": len(back)})
                 return redirect("hazardous:store", hw_store_id=hw_store_id)
             if action == "ship":
                 t = services.ship_out(
@@ -210,6 +231,32 @@ def label_view(request: HttpRequest, actor: Actor, hw_container_id: int) -> Http
     response = HttpResponse(labels.render(c), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="label-{c.number}.pdf"'
     return response
+
+
+@with_actor
+def ledger_view(request: HttpRequest, actor: Actor, hw_store_id: int) -> HttpResponse:
+    from .api import _ledger_response
+
+    year = _int(request.GET.get("year"), timezone.localdate().year, 2000, 2100)
+    kind = request.GET.get("kind") or "in"
+    fmt = request.GET.get("format") or "xlsx"
+    try:
+        return _ledger_response(services.ledger_rows(actor, hw_store_id, year, kind), kind, year, fmt)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("hazardous:store", hw_store_id=hw_store_id)
+
+
+@with_actor
+def producer_summary_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    today = timezone.localdate()
+    year = _int(request.GET.get("year"), today.year, 2000, 2100)
+    month = _int(request.GET.get("month"), today.month, 1, 12)
+    org = request.GET.get("organization_id")
+    s = services.producer_summary(actor, year, month, int(org) if org and org.isdigit() else None)
+    return render(request, "hazardous/producer_summary.html", {"s": s, "year": year, "month": month})
 
 
 @with_actor

@@ -256,3 +256,36 @@ def test_regulator_pages_record_inspection_and_extension(park: Park, english: No
     assert c.extended_until == date(2021, 2, 28)
     page = client.get(reverse("hazardous:home")).content.decode()
     assert "Standardized-management pass rate" in page
+
+
+def test_ledger_return_and_producer_summary_over_api_and_pages(park: Park) -> None:
+    c = park.collect(quantity_kg=75, collected_on="2021-04-01")
+    op = parties.api_client(park.operator)
+    x = op.get(f"/api/hazardous/stores/{park.store.pk}/ledger", year=2021, kind="in")
+    assert x.status_code == 200 and x.content[:2] == b"PK"
+    csv = op.get(f"/api/hazardous/stores/{park.store.pk}/ledger", year=2021, kind="in", format="csv")
+    assert c.number in csv.content.decode("utf-8-sig")
+    assert op.get(f"/api/hazardous/stores/{park.store.pk}/ledger", year=2021, format="pdf").status_code == 422
+    prod = parties.api_client(park.producer)
+    assert prod.get(f"/api/hazardous/stores/{park.store.pk}/ledger", year=2021).status_code == 403
+    assert prod.get(f"/api/hazardous/stores/{park.store.pk}/summary", year=2021, month=4).status_code == 403
+    mine = prod.get("/api/hazardous/producer-summary", year=2021, month=4).json()
+    assert mine["collected_kg"] == 75 and not mine["reconciled"]  # nothing declared for April
+    ship = op.post(
+        f"/api/hazardous/stores/{park.store.pk}/ship",
+        {"container_ids": [c.pk], "consignee_id": park.receiver.pk, "carrier_id": park.carrier.pk},
+    ).json()
+    assert (
+        op.post(f"/api/hazardous/stores/{park.store.pk}/return?transfer_id={ship['transfer_id']}").status_code
+        == 409
+    )
+    client = Client()
+    client.force_login(parties.make_member(park.producer).user)
+    assert (
+        client.get(reverse("hazardous:producer_summary"), {"year": "2021", "month": "4"}).status_code == 200
+    )
+    client.force_login(parties.make_member(park.operator).user)
+    r = client.get(
+        reverse("hazardous:ledger", kwargs={"hw_store_id": park.store.pk}), {"year": "2021", "kind": "out"}
+    )
+    assert r.status_code == 200 and r["Content-Disposition"].endswith('B3-2021.xlsx"')

@@ -68,6 +68,14 @@ def test_cli_storage_and_plans(park: Park) -> None:
     assert "reconciled" in summary and "collected 120 kg" in summary
 
 
+def test_cli_ledger(park: Park, tmp_path: Any) -> None:
+    park.collect(collected_on="2021-05-05")
+    out = tmp_path / "b2.csv"
+    text = run("ledger", "--year", "2021", "--output", str(out), "--zone", park.zone.code)
+    assert text.strip() == f"1 rows written to {out}"
+    assert out.read_text(encoding="utf-8-sig").splitlines()[0].startswith("序号,入库批次编码,入库时间")
+
+
 def test_cli_errors_are_one_line(park: Park, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         call_command("hazardous", "summary", "--year", "2020", "--month", "13", "--zone", park.zone.code)

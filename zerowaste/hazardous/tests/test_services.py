@@ -510,3 +510,102 @@ def test_database_refuses_deletion_on_postgresql(park: Park, is_postgres: bool) 
     ):
         cursor.execute("DELETE FROM hazardous_container WHERE id = %s", [c.pk])
     assert Container.objects.filter(pk=c.pk).exists()
+
+
+def test_producer_sees_its_own_side_of_the_month(park: Park) -> None:
+    declare(park.producer, 2021, [("0", "0.5", "0.1"), ("0.1", "0.2", "0")])
+    park.collect(quantity_kg=150, collected_on="2021-01-10")
+    park.collect(quantity_kg=250, collected_on="2021-01-25")
+    park.collect(quantity_kg=300, collected_on="2021-02-03")
+    park.collect(producer_id=park.producer2.pk, quantity_kg=999, collected_on="2021-01-11")
+    mine = park.actor(park.producer)
+    jan = services.producer_summary(mine, 2021, 1)
+    assert jan["lines"] == [
+        {
+            "code": "900-041-49",
+            "declared_generated_t": "0.500",
+            "declared_handed_kg": 400,
+            "collected_kg": 400,
+            "reconciled": True,
+        }
+    ]
+    assert jan["reconciled"] and jan["collected_kg"] == 400  # the other producer's 999 kg is not here
+    feb = services.producer_summary(mine, 2021, 2)
+    assert feb["lines"][0]["declared_handed_kg"] == 300 and feb["reconciled"]
+    park.collect(quantity_kg=1, collected_on="2021-02-28")
+    assert not services.producer_summary(mine, 2021, 2)["reconciled"]
+    # The store's own summary is the operator's (and the regulator's), not the producer's.
+    with pytest.raises(Forbidden):
+        services.monthly_summary(mine, park.store.pk, 2021, 1)
+    with pytest.raises(NotFound):
+        services.producer_summary(mine, 2021, 1, organization_id=park.producer2.pk)
+    assert (
+        services.producer_summary(park.actor(park.regulator), 2021, 1, park.producer2.pk)["collected_kg"]
+        == 999
+    )
+
+
+def test_cancelled_manifest_brings_its_containers_back(park: Park) -> None:
+    op = park.actor(park.operator)
+    c = park.collect(quantity_kg=70)
+    data = {"container_ids": [c.pk], "consignee_id": park.receiver.pk, "carrier_id": park.carrier.pk}
+    t = services.ship_out(op, park.store.pk, data=data)
+    with pytest.raises(Conflict):
+        services.return_to_store(op, park.store.pk, t.pk)  # still issued
+    transfers.perform(op, t.pk, "cancel", reason="车辆故障")
+    back = services.return_to_store(op, park.store.pk, t.pk)
+    assert [x.pk for x in back] == [c.pk]
+    c.refresh_from_db()
+    assert (c.state, c.shipped_on, c.transfer_id) == ("in_store", None, None)
+    today = date.today()
+    s = services.monthly_summary(op, park.store.pk, today.year, today.month)
+    assert s["shipped_kg"] == 0 and s["closing_kg"] == 70 and s["balanced"] and s["manifests_reconciled"]
+    t2 = services.ship_out(op, park.store.pk, data=data)
+    assert t2.pk != t.pk
+    with pytest.raises(Conflict):
+        services.return_to_store(op, park.store.pk, t.pk)  # nothing left on the cancelled one
+
+
+def test_ledger_in_the_national_format(park: Park) -> None:
+    op = park.actor(park.operator)
+    a = park.collect(quantity_kg=120, collected_on="2021-03-01")
+    park.collect(quantity_kg=80, collected_on="2021-03-02", bay="B")
+    services.ship_out(
+        op,
+        park.store.pk,
+        data={
+            "container_ids": [a.pk],
+            "consignee_id": park.receiver.pk,
+            "carrier_id": park.carrier.pk,
+            "planned_date": "2021-03-10",
+        },
+    )
+    headers, rows = services.ledger_rows(op, park.store.pk, 2021, "in")
+    assert headers[:3] == ["序号", "入库批次编码", "入库时间"] and len(headers) == 17
+    assert [r[1] for r in rows] == [a.number, "HWRK20210302001"] and rows[0][10] == 120
+    headers, rows = services.ledger_rows(op, park.store.pk, 2021, "out")
+    assert headers[-2:] == ["入库批次编码", "去向"] and len(headers) == 18
+    assert rows == [
+        [
+            1,
+            "HWCK20210310001",
+            "2021-03-10",
+            a.number,
+            "吨桶",
+            1,
+            a.waste_name,
+            a.waste_name,
+            "HW49",
+            "900-041-49",
+            120,
+            "kg",
+            f"{park.store.code}-A",
+            "贮存库",
+            park.operator.name,
+            "",
+            a.number,
+            park.receiver.name,
+        ]
+    ]
+    with pytest.raises(Forbidden):
+        services.ledger_rows(park.actor(park.producer), park.store.pk, 2021, "in")
