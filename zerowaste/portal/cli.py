@@ -95,7 +95,7 @@ def _text(data: dict[str, Any]) -> str:
         lines.append("  indicators: not available")
     a = data["alerts"]
     lines.append(
-        f"  alerts: storage {len(a['storage'])}, overdue steps {len(a['overdue'])}, "
+        f"  alerts: storage {len(a['storage'])}, overdue steps {a['overdue_count']}, "
         f"producers without an accepted declaration {len(a['missing'])}"
     )
     top = data["intensity"]["rows"][:3]

@@ -37,6 +37,7 @@ STREAMS = ("isw", "hw")
 MIN_YEAR, MAX_YEAR = 2000, 2100
 TOP_INTENSITY = 10
 DRILL_ROWS = 500
+ALERT_ROWS = 50  # overdue steps listed on the cockpit (all are counted; the drill-down lists more)
 SECTIONS = ("tonnages", "flows", "backlog", "indicators", "alerts", "intensity")
 # Each chart's table and download; alerts have three lists.
 TABLES = (
@@ -197,15 +198,18 @@ def indicators(actor: Actor, *, year: int) -> dict[str, Any]:
     return {"year": year, "available": True, **summary(actor.zone_id, year)}
 
 
-def alerts(actor: Actor, *, year: int, month: int | None = None) -> dict[str, Any]:
-    """Storage past its age limit (at the period's end, or today), overdue manifest steps (today),
-    producers with no accepted declaration for the period."""
+def alerts(
+    actor: Actor, *, year: int, month: int | None = None, overdue_rows: int = ALERT_ROWS
+) -> dict[str, Any]:
+    """Storage past its age limit (at the period's end, or today), overdue manifest steps (today: all
+    counted, the first `overdue_rows` listed), producers with no accepted declaration for the period."""
     require_regulator(actor)
     _start, end = period_bounds(year, month)
     on_date = min(end, timezone.localdate())
     storage_fn = optional("zerowaste.hazardous.services", "storage_alerts")
     storage = storage_fn(actor.zone_id, on_date) if storage_fn else None
-    overdue = transfers.overdue_alerts(actor)
+    overdue_register = transfers.register(actor, overdue=True)
+    overdue = transfers.overdue_alerts(actor, limit=overdue_rows)
     missing = declarations.missing_declarations(actor, year=year, month=month)
     return {
         "year": year,
@@ -213,8 +217,9 @@ def alerts(actor: Actor, *, year: int, month: int | None = None) -> dict[str, An
         "storage_on": on_date,
         "storage_available": storage is not None,
         "storage": storage or [],
+        "overdue_count": overdue_register.count(),
+        "overdue_confirmations": overdue_register.filter(due_step="confirmation").count(),
         "overdue": overdue,
-        "overdue_confirmations": sum(1 for a in overdue if a["step"] == "confirmation"),
         "missing": missing,
     }
 
@@ -523,7 +528,7 @@ def drill(actor: Actor, chart: str, key: str, *, year: int, month: int | None = 
     elif chart in ("storage", "overdue", "missing", "indicators", "intensity"):
         name = chart
         data = (
-            alerts(actor, year=year, month=month)
+            alerts(actor, year=year, month=month, overdue_rows=DRILL_ROWS)
             if chart in ("storage", "overdue", "missing")
             else section(actor, chart, year=year)
         )
