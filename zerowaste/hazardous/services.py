@@ -1653,17 +1653,19 @@ def visible_inspections(actor: Actor) -> QuerySet[Inspection]:
     return base.filter(organization_id=actor.organization_id)
 
 
-def inspection_rates(zone_id: int, year: int) -> dict[str, Any]:
+def inspection_rates(zone_id: int, year: int, *, subject: str | None = None) -> dict[str, Any]:
     """Counts of the year's standardized-management inspections (indicator 31 takes its rate from
-    them with weight 0.7 for "basically passed"). A re-inspection of the same organization in the same
-    year replaces the earlier one: the sample counts each inspected unit once, with its latest result."""
+    them with weight 0.7 for "basically passed"), of every subject or of `producer` / `operator` only.
+    A re-inspection of the same organization in the same year replaces the earlier one: the sample
+    counts each inspected unit once, with its latest result."""
     latest: dict[tuple[int, str], str] = {}
-    for org_id, subject, result in (
-        Inspection.objects.filter(zone_id=zone_id, inspected_on__year=year)
-        .order_by("inspected_on", "pk")
-        .values_list("organization_id", "subject", "result")
+    qs = Inspection.objects.filter(zone_id=zone_id, inspected_on__year=year)
+    if subject:
+        qs = qs.filter(subject=subject)
+    for org_id, subject_, result in qs.order_by("inspected_on", "pk").values_list(
+        "organization_id", "subject", "result"
     ):
-        latest[(org_id, subject)] = result
+        latest[(org_id, subject_)] = result
     counts = {rules.PASSED: 0, rules.BASICALLY_PASSED: 0, rules.FAILED: 0}
     for result in latest.values():
         counts[result] += 1

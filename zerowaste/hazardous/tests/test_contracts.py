@@ -61,6 +61,13 @@ def test_inspection_rates_count_each_unit_once_with_its_latest_result(park: Park
     assert detail["producer"]["rate_percent"] == "56.67"
     assert detail["operator"]["rate_percent"] == "100.00"
     assert detail["all"]["rate_percent"] == "67.50"
+    assert services.inspection_rates(park.zone.pk, 2020, subject="producer") == {
+        "passed": 1,
+        "basically_passed": 1,
+        "failed": 1,
+        "total": 3,
+    }
+    assert services.inspection_rates(park.zone.pk, 2020, subject="operator")["total"] == 1
     assert services.inspection_rates(park.zone.pk, 2019)["total"] == 1
     assert services.inspection_rates(park.zone.pk, 2021)["total"] == 0
 
