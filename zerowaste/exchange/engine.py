@@ -384,7 +384,9 @@ def _mip(
         arc = problem.arcs[k]
         q = int(problem.supply_kg[arc.supply])
         if problem.divisible[arc.supply]:
-            var = solver.IntVar(0, min(q, int(problem.capacity_kg[arc.demand])), "")
+            # Continuous: for the lots the MIP chooses, the best divisible part is a min-cost flow,
+            # integral in kilograms; it is recomputed exactly below.
+            var = solver.NumVar(0, min(q, int(problem.capacity_kg[arc.demand])), "")
             unit = 1
             hint_vals.append(float(hint.get(k, 0)))
         else:
@@ -413,9 +415,43 @@ def _mip(
     status = solver.Solve(params)
     if status not in (solver.OPTIMAL, solver.FEASIBLE):
         return incumbent, value_of(problem, incumbent), 2**62, False
-    result = []
-    for k, var, unit in variables:
-        amount = round(var.solution_value()) * unit
-        if amount:
-            result.append(Assignment(k, amount))
+    lots = [
+        Assignment(k, unit)
+        for k, var, unit in variables
+        if not problem.divisible[problem.arcs[k].supply] and var.solution_value() > 0.5
+    ]
+    result = lots + _divisible_flow(problem, [k for k, _v, _u in variables], lots)
     return result, value_of(problem, result), int(objective.BestBound()), status == solver.OPTIMAL
+
+
+def _divisible_flow(problem: Problem, arcs: list[int], lots: list[Assignment]) -> list[Assignment]:
+    """The best integral split of the divisible supplies over `arcs`, given the lots already placed."""
+    from ortools.graph.python import min_cost_flow
+
+    left = list(problem.capacity_kg)
+    for a in lots:
+        left[problem.arcs[a.arc].demand] -= a.kg
+    usable = [k for k in arcs if problem.divisible[problem.arcs[k].supply]]
+    if not usable:
+        return []
+    n_s, n_d = len(problem.supply_kg), len(problem.capacity_kg)
+    source, sink = n_s + n_d, n_s + n_d + 1
+    mcf = min_cost_flow.SimpleMinCostFlow()
+    suppliers = sorted({problem.arcs[k].supply for k in usable})
+    total = sum(int(problem.supply_kg[i]) for i in suppliers)
+    for i in suppliers:
+        mcf.add_arc_with_capacity_and_unit_cost(source, i, int(problem.supply_kg[i]), 0)
+    first = mcf.num_arcs()
+    for k in usable:
+        arc = problem.arcs[k]
+        mcf.add_arc_with_capacity_and_unit_cost(
+            arc.supply, n_s + arc.demand, int(problem.supply_kg[arc.supply]), -arc.value_fen_per_t
+        )
+    for j in range(n_d):
+        mcf.add_arc_with_capacity_and_unit_cost(n_s + j, sink, max(int(left[j]), 0), 0)
+    mcf.add_arc_with_capacity_and_unit_cost(source, sink, total, 0)
+    mcf.set_node_supply(source, total)
+    mcf.set_node_supply(sink, -total)
+    if mcf.solve() != mcf.OPTIMAL:
+        raise RuntimeError("min-cost flow of the divisible part failed")
+    return [Assignment(k, int(mcf.flow(first + n))) for n, k in enumerate(usable) if mcf.flow(first + n) > 0]
