@@ -212,6 +212,11 @@ def export_parquet(directory: Path) -> dict[str, int]:
     return sizes
 
 
+def _one(result: Any) -> Any:
+    row = result.fetchone()
+    return row[0] if row else None
+
+
 def duckdb_values(directory: Path, zone_id: int, year: int) -> dict[str, Decimal | None]:
     """The derivations' figures computed by DuckDB over the Parquet files (same rules as the services)."""
     import duckdb
@@ -244,22 +249,28 @@ def duckdb_values(directory: Path, zone_id: int, year: int) -> dict[str, Decimal
             "stock_t": stock or Decimal(0),
             "lines": Decimal(n),
         }
-    value_added = db.execute(
-        f"SELECT sum(value_added_wan) FROM {p['prod']} WHERE zone_id = ? AND year = ?",
-        [zone_id, year],
-    ).fetchone()[0]
-    operators = db.execute(
-        f"SELECT count(DISTINCT organization_id) FROM {p['licence']} "
-        "WHERE zone_id = ? AND kind = 'hw_operating' "
-        "AND NOT is_revoked AND valid_from <= make_date(?, 12, 31) AND valid_to >= make_date(?, 1, 1)",
-        [zone_id, year, year],
-    ).fetchone()[0]
-    manifested = db.execute(
-        f"SELECT sum(received_t) FROM {p['transfer']} "
-        "WHERE zone_id = ? AND stream = 'hw' AND state = 'closed' "
-        "AND year(planned_date) = ?",
-        [zone_id, year],
-    ).fetchone()[0]
+    value_added = _one(
+        db.execute(
+            f"SELECT sum(value_added_wan) FROM {p['prod']} WHERE zone_id = ? AND year = ?",
+            [zone_id, year],
+        )
+    )
+    operators = _one(
+        db.execute(
+            f"SELECT count(DISTINCT organization_id) FROM {p['licence']} "
+            "WHERE zone_id = ? AND kind = 'hw_operating' "
+            "AND NOT is_revoked AND valid_from <= make_date(?, 12, 31) AND valid_to >= make_date(?, 1, 1)",
+            [zone_id, year, year],
+        )
+    )
+    manifested = _one(
+        db.execute(
+            f"SELECT sum(received_t) FROM {p['transfer']} "
+            "WHERE zone_id = ? AND stream = 'hw' AND state = 'closed' "
+            "AND year(planned_date) = ?",
+            [zone_id, year],
+        )
+    )
     db.close()
 
     def total(stream: str, *fields: str) -> Decimal | None:

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Q, Sum, Value
+from django.db.models.functions import Coalesce, ExtractYear
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
@@ -175,6 +176,9 @@ def sets_of(actor: Actor) -> list[IndicatorSetVersion]:
 # --- Derivations from platform data ----------------------------------------------------------------
 
 
+DECLARED_FIELDS = ("generated_t", "utilized_t", "disposed_t", "transferred_util_t", "transferred_disp_t")
+
+
 class Derivation:
     """Platform figures of one zone-year, fetched once each and shared by the inputs that need them."""
 
@@ -190,29 +194,42 @@ class Derivation:
         return self._cache[key]
 
     def declared(self, stream: str, year: int | None = None) -> dict[str, Decimal]:
-        """Zone totals of a stream-year from the declarations app's statistics (accepted lines)."""
+        """Zone totals of a stream-year over the lines that count (accepted versions, first versions
+        while submitted: the declarations app's `effective_lines`, as its `statistics` uses them).
+
+        One scan for both streams and both years the derivations need (this year, and last year for
+        the stock drawdown); tests check the totals against `declarations.services.statistics`."""
         year = self.year if year is None else year
+        empty = {f: Decimal(0) for f in (*DECLARED_FIELDS, "stock_t", "lines")}
+        return self.memo("declared", self._declared_totals).get((stream, year), empty)  # type: ignore[no-any-return]
 
-        def make() -> dict[str, Decimal]:
-            from zerowaste.declarations import services as declarations
+    def _declared_totals(self) -> dict[tuple[str, int], dict[str, Decimal]]:
+        from zerowaste.declarations import services as declarations
 
-            stats = declarations.statistics(self.actor, year=year, by="category", stream=stream)
-            fields = (
-                "generated_t",
-                "utilized_t",
-                "disposed_t",
-                "transferred_util_t",
-                "transferred_disp_t",
-                "stock_t",
+        zero = Value(Decimal(0))
+        year_end = Q(declaration__period_end__month=12, declaration__period_end__day=31)
+        rows = (
+            declarations.effective_lines(self.zone_id)
+            .filter(
+                declaration__period_start__gte=date(self.year - 1, 1, 1),
+                declaration__period_start__lte=date(self.year, 12, 31),
             )
-            totals = {f: Decimal(0) for f in fields}
-            for row in stats["rows"]:
-                for f in fields:
-                    totals[f] += Decimal(row[f])
-            totals["lines"] = Decimal(len(stats["rows"]))
-            return totals
-
-        return self.memo(("declared", stream, year), make)  # type: ignore[no-any-return]
+            .values("declaration__stream", y=ExtractYear("declaration__period_start"))
+            .annotate(
+                **{f: Coalesce(Sum(f), zero) for f in DECLARED_FIELDS},
+                stock_t=Coalesce(Sum("closing_t", filter=year_end), zero),
+                lines=Count("id"),
+            )
+            .order_by()
+        )
+        kg = Decimal("0.001")
+        out: dict[tuple[str, int], dict[str, Decimal]] = {}
+        for row in rows:
+            # SQLite sums decimals as floats: back to the kilogram, as the declarations app does.
+            totals = {f: Decimal(row[f]).quantize(kg) for f in (*DECLARED_FIELDS, "stock_t")}
+            totals["lines"] = Decimal(row["lines"])
+            out[(row["declaration__stream"], int(row["y"]))] = totals
+        return out
 
     def has_declarations(self, stream: str) -> bool:
         return self.declared(stream)["lines"] > 0
@@ -261,19 +278,28 @@ class Derivation:
         ).aggregate(t=Sum("received_t"))
         return Decimal(row["t"]) if row["t"] is not None else None
 
-    def inspections(self) -> dict[str, int] | None:
+    def inspections(self, subject: str) -> dict[str, int] | None:
+        """Standardized-management inspection counts of the year for `producer` or `operator`.
+
+        The hazardous app's `pass_rates` gives them per subject; without it, its `inspection_rates`
+        (all subjects together) stands for the producers' figure only. Absent both: entered."""
+
         def make() -> dict[str, int] | None:
             try:
                 from zerowaste.hazardous import services as hazardous
             except ImportError:
                 return None
-            rates = getattr(hazardous, "inspection_rates", None)
-            if rates is None:
-                return None
-            result = rates(self.zone_id, self.year)
-            return {k: int(result.get(k, 0)) for k in ("passed", "basically_passed", "failed", "total")}
+            by_subject = getattr(hazardous, "pass_rates", None)
+            if by_subject is not None:
+                result = by_subject(self.actor, self.year).get(subject) or {}
+            else:
+                rates = getattr(hazardous, "inspection_rates", None)
+                if rates is None or subject != "producer":
+                    return None
+                result = rates(self.zone_id, self.year)
+            return {k: int(result.get(k, 0) or 0) for k in ("passed", "basically_passed", "failed", "total")}
 
-        return self.memo("inspections", make)  # type: ignore[no-any-return]
+        return self.memo(("inspections", subject), make)  # type: ignore[no-any-return]
 
 
 def _declared(stream: str, *fields: str) -> Callable[[Derivation], Decimal | None]:
@@ -286,9 +312,9 @@ def _declared(stream: str, *fields: str) -> Callable[[Derivation], Decimal | Non
     return derive
 
 
-def _inspection(field_name: str) -> Callable[[Derivation], Decimal | None]:
+def _inspection(subject: str, field_name: str) -> Callable[[Derivation], Decimal | None]:
     def derive(d: Derivation) -> Decimal | None:
-        counts = d.inspections()
+        counts = d.inspections(subject)
         if not counts or not counts.get("total"):
             return None
         return Decimal(counts[field_name])
@@ -311,9 +337,12 @@ DERIVATIONS: dict[str, Callable[[Derivation], Decimal | None]] = {
     "declarations.production.value_added": lambda d: d.value_added(),
     "licences.hw_operating": lambda d: d.hw_operators(),
     "transfers.hw.received": lambda d: d.hw_manifested(),
-    "hazardous.inspections.total": _inspection("total"),
-    "hazardous.inspections.passed": _inspection("passed"),
-    "hazardous.inspections.basically_passed": _inspection("basically_passed"),
+    "hazardous.inspections.total": _inspection("producer", "total"),
+    "hazardous.inspections.passed": _inspection("producer", "passed"),
+    "hazardous.inspections.basically_passed": _inspection("producer", "basically_passed"),
+    "hazardous.inspections.operators.total": _inspection("operator", "total"),
+    "hazardous.inspections.operators.passed": _inspection("operator", "passed"),
+    "hazardous.inspections.operators.basically_passed": _inspection("operator", "basically_passed"),
 }
 
 

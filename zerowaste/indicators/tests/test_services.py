@@ -219,3 +219,60 @@ def test_query_count_does_not_grow_with_rows(world: World) -> None:
     with CaptureQueriesContext(connection) as second:
         services.evaluate_zone(world.zone.pk, 2020)
     assert len(second.captured_queries) == len(first.captured_queries) <= 20
+
+
+def test_declared_totals_equal_the_declarations_statistics(world: World) -> None:
+    from zerowaste.declarations import services as declarations
+
+    from .conftest import declare
+
+    declare(world.producer, "hw", 2019, generated_t="150.125", transferred_disp_t="150.125", closing_t="3.5")
+    derivation = services.Derivation(world.zone.pk, 2020)
+    for stream in ("isw", "hw"):
+        for year in (2019, 2020):
+            stats = declarations.statistics(world.system, year=year, by="category", stream=stream)
+            ours = derivation.declared(stream, year)
+            for field in (
+                "generated_t",
+                "utilized_t",
+                "disposed_t",
+                "transferred_util_t",
+                "transferred_disp_t",
+            ):
+                assert ours[field] == sum((Decimal(r[field]) for r in stats["rows"]), Decimal(0)), (
+                    stream,
+                    year,
+                )
+            assert ours["stock_t"] == sum((Decimal(r["stock_t"]) for r in stats["rows"]), Decimal(0))
+
+
+def test_inspections_from_the_hazardous_app(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zerowaste.hazardous import services as hazardous
+
+    def pass_rates(actor: object, year: int) -> dict[str, object]:
+        return {
+            "year": year,
+            "producer": {"passed": 18, "basically_passed": 2, "failed": 0, "total": 20},
+            "operator": {"passed": 3, "basically_passed": 0, "failed": 0, "total": 3},
+        }
+
+    monkeypatch.setattr(hazardous, "pass_rates", pass_rates, raising=False)
+    rows = {r["number"]: r for r in services.report_rows(world.zone.pk, 2020)}
+    producers, operators = rows["31"]["parts"]
+    assert producers["achieved"] == "97" and operators["achieved"] == "100"  # (18 + 0.7 × 2) ÷ 20
+    assert rows["31"]["inputs"]["hw_producers_inspected"]["origin"] == "derived"
+    # Without per-subject figures, `inspection_rates` (all subjects) stands for the producers only.
+    monkeypatch.delattr(hazardous, "pass_rates", raising=False)
+    monkeypatch.setattr(
+        hazardous,
+        "inspection_rates",
+        lambda zone_id, year: {"passed": 19, "basically_passed": 0, "failed": 1, "total": 20},
+        raising=False,
+    )
+    rows = {r["number"]: r for r in services.report_rows(world.zone.pk, 2020)}
+    producers, operators = rows["31"]["parts"]
+    assert producers["achieved"] == "95" and operators["achieved"] is None
+    # Neither: entered.
+    monkeypatch.delattr(hazardous, "inspection_rates", raising=False)
+    rows = {r["number"]: r for r in services.report_rows(world.zone.pk, 2020)}
+    assert rows["31"]["parts"][0]["achieved"] is None
