@@ -148,3 +148,28 @@ def test_query_counts_do_not_grow_with_the_rows(cockpit: Cockpit) -> None:
     assert after == before
     assert before["cockpit"] <= 80 and before["public"] <= 40 and before["drill"] <= 15, before
     assert date(2020, 3, 1)
+
+
+def test_pages_work_while_an_app_service_is_absent(cockpit: Cockpit, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Indicators, exchange and hazardous were built alongside: without their services the panels
+    say so and the rest stands."""
+    monkeypatch.setattr(services, "optional", lambda module, name: None)
+    html = _logged_in(cockpit.regulator_org).get("/cockpit/", {"year": "2020"}).content.decode()
+    assert 'data-chart="flows"' in html and 'data-chart="indicators"' not in html
+    assert services.indicators(cockpit.regulator, year=2020) == {"year": 2020, "available": False}
+    assert services.alerts(cockpit.regulator, year=2020)["storage_available"] is False
+    public = services.public_data(cockpit.zone)
+    assert public["indicators"] is None and public["exchange"] is None
+    assert Client().get("/open-data/", {"zone": cockpit.zone.code}).status_code == 200
+
+
+def test_present_services_are_the_ones_called(cockpit: Cockpit) -> None:
+    from zerowaste.indicators.services import completion_summary
+
+    assert services.optional("zerowaste.indicators.services", "completion_summary") is completion_summary
+    data = services.indicators(cockpit.regulator, year=2020)
+    assert data["available"] is True
+    assert {k: data[k] for k in ("total", "met", "not_met", "unknown")} == {
+        k: completion_summary(cockpit.zone.pk, 2020)[k] for k in ("total", "met", "not_met", "unknown")
+    }
+    assert services.optional("zerowaste.nothing", "x") is None

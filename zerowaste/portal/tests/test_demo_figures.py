@@ -4,6 +4,7 @@ the Sankey balances; the pages render in well under a second."""
 from __future__ import annotations
 
 import time
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -53,6 +54,21 @@ def test_cockpit_equals_api_and_indicator_engine_on_the_demo(demo_zone: Zone) ->
     flows = cockpit["flows"]
     assert flows["balanced"] is True
     assert Decimal(flows["generated_t"]) == Decimal(isw["generated_t"]) + Decimal(hw["generated_t"])
+
+    # Storage-age alerts are the hazardous pilot's; the exchange board is the exchange's.
+    from zerowaste.exchange.services import public_board
+    from zerowaste.hazardous.services import storage_alerts
+
+    later = services.alerts(regulator, year=2021)
+    assert later["storage_available"] is True
+    assert later["storage"] == storage_alerts(demo_zone.pk, date(2021, 12, 31))
+    assert later["storage"], "the demo has containers past their age limit by the end of 2021"
+    page = client.get("/cockpit/", {"year": "2021"}).content.decode()
+    assert str(later["storage"][0]["container"]) in page
+    board = public_board(demo_zone.pk)
+    assert board and services.public_data(demo_zone)["exchange"] == board
+    public_page = Client().get("/open-data/").content.decode()
+    assert f'<td class="mono">{board[0]["code"]}</td>' in public_page
 
     # Pages render fast on the demo zone: bench/cockpit.py prints the times (well under 1 s); here a
     # loose bound that a shared CI machine keeps, and that caught a 55 s overdue register once.
