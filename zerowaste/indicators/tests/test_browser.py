@@ -47,3 +47,11 @@ def test_regulator_opens_the_2020_report_and_downloads_excel(live_server, page, 
     page.locator("#records").wait_for()
     assert page.locator("#records tbody tr").count() > 10
     screenshot(page, "indicators-input-records")
+
+    # Years side by side with a trend chart per indicator.
+    page.goto(f"{base}/indicators/compare/?years=2018&years=2019&years=2020")
+    page.locator("#trend-chart canvas").wait_for()
+    page.select_option("#trend-indicator", "9")
+    assert page.locator("#trend-chart").get_attribute("data-indicator") == "9"
+    assert page.locator("#compare-table tbody tr").count() == 43
+    screenshot(page, "indicators-compare")
