@@ -1425,7 +1425,7 @@ def material_flows(
         row = {k: (Decimal(str(v)).quantize(rules.KILOGRAM) if k in FLOW_SUMS else v) for k, v in raw.items()}
         industry = f"industry:{row['declaration__organization__industry'] or NOT_STATED}"
         category = f"category:{row['category_code'] or NOT_STATED}"
-        receiver = f"receiver:{(row['destination'] or '').strip() or NOT_STATED}"
+        receiver = f"receiver:{str(row['destination'] or '').strip() or NOT_STATED}"
         links[(industry, category)] += Decimal(row["generated"])
         for way in ("utilized", "disposed", "transferred_util", "transferred_disp"):
             links[(category, f"way:{way}")] += Decimal(row[way])
