@@ -90,7 +90,7 @@ def build_pilot_park(ctx: DemoContext) -> None:
     from zerowaste.transfers.models import NumberCounter, Transfer, TransferLeg, TransferLine
 
     from . import services
-    from .models import Container, StorageExtension, TransferPlan
+    from .models import Container, ManagementPlan, StorageExtension, TransferPlan
     from .testing import REPORT_DATA
 
     park = ctx.areas.get("biomed")
@@ -569,35 +569,61 @@ def build_pilot_park(ctx: DemoContext) -> None:
     services.compute_tiers(actor, 2020, park_id=park.pk, trigger="january")
     services.compute_tiers(actor, 2021, park_id=park.pk, trigger="january")
 
-    # --- Plans: 2021 Q1 transfer plans (due 2020-12-06) and 2021 management plans ----------------------
-    plans = []
+    # --- Plans: the quarterly transfer plans of 2020 and 2021 Q1, the management plans of 2020-2021 ---
+    # Every tenth producer files none of 2021's (`zerowaste hazardous plans --due` lists them); some
+    # file a few days late.
+    plans: list[TransferPlan] = []
+    mplans: list[ManagementPlan] = []
     for n, (org, _kind) in enumerate(producers):
-        if n % 10 == 9:
-            continue  # a few are missing: `zerowaste hazardous plans --due` lists them
         wastes = codes_of[org.pk]
-        filed = date(2020, 11, 20) + timedelta(days=rng.randint(0, 20))
-        plans.append(
-            TransferPlan(
-                zone_id=zone_id,
-                organization=org,
-                year=2021,
-                quarter=1,
-                lines=[
-                    {
-                        "waste_code": WASTES[w][0],
-                        "category": WASTES[w][1],
-                        "quantity_t": str(rules.kg_to_t(gen[org.pk] // 4 // len(wastes))),
-                        "destination": operator.name,
-                    }
-                    for w in wastes
-                ],
-                due_on=rules.transfer_plan_due(2021, 1),
-                filed_at=_moment(filed, 10),
-                filed_by="demo",
-                late=filed > rules.transfer_plan_due(2021, 1),
+        for year, quarter in ((2020, 1), (2020, 2), (2020, 3), (2020, 4), (2021, 1)):
+            if year == 2021 and n % 10 == 9:
+                continue
+            due = rules.transfer_plan_due(year, quarter)
+            filed = due - timedelta(days=rng.randint(-3, 15))
+            plans.append(
+                TransferPlan(
+                    zone_id=zone_id,
+                    organization=org,
+                    year=year,
+                    quarter=quarter,
+                    lines=[
+                        {
+                            "waste_code": WASTES[w][0],
+                            "category": WASTES[w][1],
+                            "quantity_t": str(rules.kg_to_t(gen[org.pk] // 4 // len(wastes))),
+                            "destination": operator.name,
+                        }
+                        for w in wastes
+                    ],
+                    due_on=due,
+                    filed_at=_moment(filed, 10),
+                    filed_by="demo",
+                    late=filed > due,
+                )
             )
-        )
+        for year in (2020, 2021):
+            if year == 2021 and n % 10 == 9:
+                continue
+            largest = rules.kg_to_t(gen[org.pk])
+            klass = rules.management_class(largest)
+            tables = rules.CLASS_TABLES[klass]
+            filed = date(year, 3, 1) + timedelta(days=rng.randint(0, 35))
+            mplans.append(
+                ManagementPlan(
+                    zone_id=zone_id,
+                    organization=org,
+                    year=year,
+                    management_class=klass,
+                    largest_annual_t=largest,
+                    content={t: f"{org.name} {year} 年危险废物管理计划 表{t}" for t in tables},
+                    filed_at=_moment(filed, 10),
+                    filed_by="demo",
+                    late=filed > rules.annual_plan_due(year),
+                )
+            )
     TransferPlan.objects.bulk_create(plans)
+    ManagementPlan.objects.bulk_create(mplans)
     services.file_management_plan(
         actor,
         data={
