@@ -1,0 +1,83 @@
+"""Issue 7 point 8: a producer lists, a recycler lists, the regulator runs the matching, both accept,
+and the transfer appears in the producer's outgoing register — each party in its own browser."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from zerowaste.core.demo import DEMO_PASSWORD
+from zerowaste.exchange.models import Agreement, DemandListing, Proposal, SupplyListing
+from zerowaste.testing.browser import log_in, screenshot
+
+# Waste glass (ISW11): no demo producer declares it, so the new listings meet only each other.
+CODE = "99-11-01"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_list_match_accept_transfer(live_server, browser, demo_zone) -> None:  # type: ignore[no-untyped-def]
+    base = live_server.url
+    contexts = []
+
+    def page_for(username: str):  # type: ignore[no-untyped-def]
+        context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30000)
+        log_in(page, base, username, DEMO_PASSWORD)
+        return page
+
+    try:
+        producer = page_for("producer")
+        producer.goto(f"{base}/exchange/mine/")
+        producer.fill("#waste_code", CODE)
+        producer.select_option("#kind", "lot")
+        producer.fill("#quantity_t", "6.5")
+        producer.fill("#price_cny_per_t", "50")
+        producer.check("#anonymous")
+        producer.click("#publish-supply")
+        producer.wait_for_selector("#supply-table")
+        supply = SupplyListing.objects.get(zone=demo_zone, waste_code=CODE)
+        assert supply.quantity_t == Decimal("6.5") and not supply.divisible and supply.anonymous
+
+        recycler = page_for("recycler")
+        recycler.goto(f"{base}/exchange/mine/")
+        recycler.fill("#capacity_t_per_month", "20")
+        recycler.fill("#service_radius_km", "60")
+        recycler.fill("#price_code_1", CODE)
+        recycler.fill("#price_value_1", "400")
+        recycler.click("#publish-demand")
+        recycler.wait_for_selector("#demand-table")
+        demand = DemandListing.objects.get(zone=demo_zone, prices__waste_code=CODE)
+
+        regulator = page_for("regulator")
+        regulator.goto(f"{base}/exchange/runs/")
+        regulator.fill("#period", "2020-06")
+        regulator.click("#run-matching")
+        regulator.wait_for_selector("#run-facts")
+        screenshot(regulator, "exchange-run")
+        proposal = Proposal.objects.get(supply=supply, status="proposed")
+        assert proposal.demand_id == demand.pk and proposal.quantity_t == supply.quantity_t
+
+        producer.goto(f"{base}/exchange/proposals/")
+        row = producer.locator(f"#proposal-{proposal.pk}")
+        assert "6.500" in row.inner_text()
+        row.locator("button.accept").click()
+        producer.wait_for_selector(".messages")
+        recycler.goto(f"{base}/exchange/proposals/")
+        row = recycler.locator(f"#proposal-{proposal.pk}")
+        assert "anonymous producer" in row.inner_text()  # hidden until both accept
+        row.locator("button.accept").click()
+        recycler.wait_for_selector(".messages")
+        agreement = Agreement.objects.get(proposal=proposal)
+        assert agreement.transfer_id is not None
+
+        producer.goto(f"{base}/transfers/?register=outgoing")
+        producer.wait_for_selector(f"#transfer-table a[href='/transfers/{agreement.transfer_id}/']")
+        screenshot(producer, "exchange-outgoing-register")
+    finally:
+        for context in contexts:
+            context.close()
