@@ -222,12 +222,13 @@ class PoolRun(ZonedModel):
 
 
 class PoolStop(ZonedModel):
-    """One producer visited by one vehicle of a pooled run, in route order."""
+    """One producer visited by one vehicle of a pooled run, in route order (all its small listings)."""
 
     run = models.ForeignKey(PoolRun, on_delete=models.PROTECT, related_name="stops")
     vehicle = models.PositiveIntegerField()
     seq = models.PositiveIntegerField()
     supply = models.ForeignKey(SupplyListing, on_delete=models.PROTECT, related_name="+")
+    supply_ids = models.JSONField(default=list, help_text="every listing picked up at this stop")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     quantity_t = _tonnes(_("quantity (t)"))
     load_after_t = _tonnes(_("load after the stop (t)"))

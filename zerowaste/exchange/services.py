@@ -889,29 +889,43 @@ def plan_pool(
             zone_id=zone.pk,
             status=rules.STATUS_OPEN,
             waste_code=code.code,
-            quantity_t__lte=min(t.small_supply_t, capacity),
+            quantity_t__lte=t.small_supply_t,
         )
         .exclude(organization=receiver)
         .select_related("site", "organization")
         .order_by("pk")
     )
-    if len(supplies) < 2:
+    # One stop per producer: its small listings of the code are picked up together, at its first site.
+    per_org: dict[int, list[SupplyListing]] = defaultdict(list)
+    for s in supplies:
+        per_org[s.organization_id].append(s)
+    groups = [
+        listings
+        for listings in per_org.values()
+        if sum((x.quantity_t for x in listings), Decimal(0)) <= capacity
+    ]
+    if len(groups) < 2:
         raise Invalid.field(
             "waste_code",
-            _("fewer than two small open supplies of %(code)s (at most %(t)s t each) to pool")
+            _("fewer than two small producers of %(code)s (at most %(t)s t each) to pool")
             % {"code": code.code, "t": min(t.small_supply_t, capacity)},
         )
     assert site.latitude is not None and site.longitude is not None
     depot = (float(site.latitude), float(site.longitude))
     stops = [
-        routing.Stop(s.pk, float(s.site.latitude), float(s.site.longitude), rules.to_kg(s.quantity_t))  # type: ignore[arg-type]
-        for s in supplies
+        routing.Stop(
+            g[0].pk,
+            float(g[0].site.latitude),  # type: ignore[arg-type]
+            float(g[0].site.longitude),  # type: ignore[arg-type]
+            sum(rules.to_kg(x.quantity_t) for x in g),
+        )
+        for g in groups
     ]
     plan = routing.plan(depot, stops, capacity_kg=rules.to_kg(capacity), t=t, time_limit_s=int(time_limit_s))
     alone = {s.key: routing.alone_cost(depot, s, t) for s in stops}
     alone_total = sum(alone.values(), Decimal(0))
     pooled = rules.trip_cost(plan.road_km, t, trips=len(plan.routes))
-    total_t = sum((s.quantity_t for s in supplies), Decimal(0))
+    total_t = sum((x.quantity_t for g in groups for x in g), Decimal(0))
     run = PoolRun.objects.create(
         zone=zone,
         waste_code=code.code,
@@ -930,7 +944,8 @@ def plan_pool(
         settings=t.as_dict(),
         created_by=actor.username,
     )
-    by_pk = {s.pk: s for s in supplies}
+    by_pk = {g[0].pk: g[0] for g in groups}
+    listings_of = {g[0].pk: [x.pk for x in g] for g in groups}
     PoolStop.objects.bulk_create(
         [
             PoolStop(
@@ -939,6 +954,7 @@ def plan_pool(
                 vehicle=v + 1,
                 seq=n + 1,
                 supply=by_pk[visit.key],
+                supply_ids=listings_of[visit.key],
                 organization_id=by_pk[visit.key].organization_id,
                 quantity_t=Decimal(visit.kg) / 1000,
                 load_after_t=Decimal(visit.load_after_kg) / 1000,
@@ -1040,6 +1056,9 @@ def execute_pool(actor: Actor, run_id: int) -> PoolRun:
         )
         stop.transfer = transfer
         stop.save(update_fields=["transfer"])
+        SupplyListing.objects.filter(pk__in=stop.supply_ids or [stop.supply_id], kind=rules.KIND_LOT).update(
+            status=rules.STATUS_MATCHED
+        )
     run.status = rules.POOL_EXECUTED
     run.executed_at = timezone.now()
     run.save(update_fields=["status", "executed_at"])

@@ -136,3 +136,20 @@ def test_licence_revoked_after_listing_excludes_hw_pairing(market: Market) -> No
     assert services.run_matching(Actor.system(market.zone), period="2020-06").proposals.count() == 1
     Licence.objects.filter(pk=lic.pk).update(is_revoked=True)
     assert services.run_matching(Actor.system(market.zone), period="2020-06").proposals.count() == 0
+
+
+def test_pool_visits_a_producer_with_two_listings_once(market: Market) -> None:
+    org = parties.make_org(market.zone, roles=("producer",))
+    site = site_for(org, "0.01", "0.01")
+    supply(org, tonnes="0.4", site=site)
+    supply(org, tonnes="0.7", site=site, kind="lot")
+    supply(parties.make_org(market.zone, roles=("producer",)), tonnes="0.9", dlat="0.03")
+    demand(market.receiver)
+    run = services.plan_pool(Actor.system(market.zone), waste_code=ISW_CODE, time_limit_s=1)
+    stops = list(run.stops.all())
+    assert len(stops) == 2
+    mine = next(s for s in stops if s.organization_id == org.pk)
+    assert mine.quantity_t == Decimal("1.100") and len(mine.supply_ids) == 2
+    services.execute_pool(Actor.system(market.zone), run.pk)
+    mine.refresh_from_db()
+    assert mine.transfer is not None and mine.transfer.estimated_t == Decimal("1.100")
