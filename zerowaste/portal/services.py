@@ -466,6 +466,30 @@ def _transfer_rows(qs: Any) -> tuple[list[tuple[str, str]], list[list[Any]]]:
     return head, rows
 
 
+INDICATOR_STATES: dict[str, bool | None] = {"met": True, "not_met": False, "unknown": None}
+
+
+def _indicator_rows(
+    actor: Actor, year: int, met: bool | None
+) -> tuple[list[tuple[str, str]], list[list[Any]]]:
+    """The indicators of one slice of the completion chart (`indicators.report_rows`)."""
+    rows_fn = optional("zerowaste.indicators.services", "report_rows")
+    head = _headers(
+        ("number", _("No.")),
+        ("name", _("Indicator")),
+        ("class", _("Class")),
+        ("unit", _("Unit")),
+        ("target", _("Target")),
+        ("achieved", _("Achieved")),
+        ("reason", _("Why not met")),
+    )
+    if rows_fn is None:
+        return head, []
+    return head, [
+        [r.get(k) for k, _label in head] for r in rows_fn(actor.zone_id, year) if r.get("met") is met
+    ]
+
+
 def drill(actor: Actor, chart: str, key: str, *, year: int, month: int | None = None) -> dict[str, Any]:
     """The rows behind one element of a chart: declaration lines, manifests or organizations."""
     require_regulator(actor)
@@ -525,19 +549,19 @@ def drill(actor: Actor, chart: str, key: str, *, year: int, month: int | None = 
         else:
             raise Invalid.field("key", _("issued, closed, open, overdue, discrepancies or a month"))
         head, rows = _transfer_rows(qs)
+    elif chart == "indicators" and key in INDICATOR_STATES:
+        head, rows = _indicator_rows(actor, year, INDICATOR_STATES[key])
     elif chart in ("storage", "overdue", "missing", "indicators", "intensity"):
-        name = chart
         data = (
             alerts(actor, year=year, month=month, overdue_rows=DRILL_ROWS)
             if chart in ("storage", "overdue", "missing")
             else section(actor, chart, year=year)
         )
-        head, rows = table(actor, name, year=year, month=month, data=data)
+        head, rows = table(actor, chart, year=year, month=month, data=data)
         if chart == "intensity" and key:
+            # Intensity is annual: the producer's lines of the whole year.
             head, rows = _line_rows(
-                declarations.flow_lines(actor, year=year, month=month).filter(
-                    declaration__organization__name=key
-                )
+                declarations.flow_lines(actor, year=year).filter(declaration__organization__name=key)
             )
     else:
         raise Invalid.field("chart", _("one of %(all)s") % {"all": ", ".join(TABLES)})
@@ -628,6 +652,54 @@ def public_data(zone: Zone, *, year: int | None = None) -> dict[str, Any]:
             if r["intensity_t_per_wan"] is not None
         ][:TOP_INTENSITY]
     return out
+
+
+PUBLIC_TABLES = ("tonnages", "indicators", "exchange")
+
+
+def public_table(zone: Zone, name: str, *, year: int | None = None) -> tuple[list[str], list[list[Any]]]:
+    """One published table of the open-data page, as (headers, rows); NotFound if not published."""
+    from zerowaste.core.errors import NotFound
+
+    if name not in PUBLIC_TABLES:
+        raise Invalid.field("table", _("one of %(all)s") % {"all": ", ".join(PUBLIC_TABLES)})
+    data = public_data(zone, year=year)
+    rows = data.get(name)
+    if not data["published"][name] or rows is None:
+        raise NotFound(_("not published"))
+    keys = {
+        "tonnages": ("year", "stream", "generated_t", "utilized_t", "disposed_t"),
+        "indicators": ("number", "name", "class", "unit", "baseline", "target", "achieved", "met"),
+        "exchange": (
+            "category",
+            "code",
+            "name",
+            "supply_t_per_month",
+            "demand_t_per_month",
+            "price_min_cny_per_t",
+            "price_max_cny_per_t",
+            "listings",
+        ),
+    }[name]
+    return list(keys), [[r.get(k) for k in keys] for r in rows]
+
+
+def public_export(
+    zone: Zone, name: str, *, year: int | None = None, fmt: str = "csv"
+) -> tuple[bytes, str, str]:
+    if fmt not in ("csv", "xlsx"):
+        raise Invalid.field("format", _("csv or xlsx"))
+    headers, rows = public_table(zone, name, year=year)
+    filename = f"open-data-{zone.code}-{name}.{fmt}"
+    if fmt == "csv":
+        return declarations.to_csv(headers, rows), "text/csv; charset=utf-8", filename
+    from zerowaste.core.tabular import write_xlsx
+
+    return (
+        write_xlsx(name, headers, [[_cell(c) for c in row] for row in rows]),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename,
+    )
 
 
 def _public_indicator(row: dict[str, Any]) -> dict[str, Any]:

@@ -35,4 +35,5 @@ urlpatterns = [
     path("cockpit/publication/", views.publication, name="publication"),
     path("open-data/", views.public, name="public"),
     path("open-data/verify/", views.public_verify, name="public_verify"),
+    path("open-data/export/", views.public_export, name="public_export"),
 ]

@@ -671,6 +671,25 @@ def public(request: HttpRequest) -> HttpResponse:
     )
 
 
+def public_export(request: HttpRequest) -> HttpResponse:
+    """A published table of the open-data page as CSV or Excel (no login)."""
+    zone = cockpit_services.public_zone((request.GET.get("zone") or "")[:32] or None)
+    if zone is None:
+        raise Http404(_("no such zone"))
+    try:
+        year = cockpit_services.period_args(request.GET["year"])[0] if request.GET.get("year") else None
+        content, content_type, name = cockpit_services.public_export(
+            zone, request.GET.get("table", ""), year=year, fmt=request.GET.get("format", "csv")
+        )
+    except Invalid as exc:
+        return HttpResponse(exc.message, status=422)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 def public_verify(request: HttpRequest) -> HttpResponse:
     """The QR verification form: to the manifest's public page (the code proves the QR was seen)."""
     from django.urls import reverse

@@ -173,3 +173,28 @@ def test_present_services_are_the_ones_called(cockpit: Cockpit) -> None:
         k: completion_summary(cockpit.zone.pk, 2020)[k] for k in ("total", "met", "not_met", "unknown")
     }
     assert services.optional("zerowaste.nothing", "x") is None
+
+
+def test_public_tables_download_only_when_published(cockpit: Cockpit) -> None:
+    client = Client()
+    params = {"zone": cockpit.zone.code, "table": "tonnages", "format": "csv"}
+    response = client.get("/open-data/export/", params)
+    assert response.status_code == 200
+    rows = response.content.decode("utf-8-sig").splitlines()
+    assert rows[0] == "year,stream,generated_t,utilized_t,disposed_t"
+    assert "2020,isw,24.750,23.500,1.250" in rows[1:]
+    xlsx = client.get("/open-data/export/", {**params, "format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert client.get("/open-data/export/", {**params, "table": "companies"}).status_code == 422
+    services.set_publication(cockpit.system, tonnages=False)
+    assert client.get("/open-data/export/", params).status_code == 404
+
+
+def test_indicator_slices_drill_down_to_their_indicators(cockpit: Cockpit) -> None:
+    from zerowaste.indicators.services import report_rows
+
+    rows = report_rows(cockpit.zone.pk, 2020)
+    for key, met in (("met", True), ("not_met", False), ("unknown", None)):
+        data = services.drill(cockpit.regulator, "indicators", key, year=2020)
+        assert [r[0] for r in data["rows"]] == [r["number"] for r in rows if r["met"] is met]
+    assert len(rows) == 43
