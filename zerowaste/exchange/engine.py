@@ -147,7 +147,37 @@ def greedy(problem: Problem) -> list[Assignment]:
 class _Flow:
     bound: int
     flow: np.ndarray  # per problem arc, kilograms
-    reduced: np.ndarray  # per problem arc: loss per kilogram of forcing flow on it (>= 0 when unused)
+    graph: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # tails, heads, cap, cost, flow
+    n_nodes: int
+    first: int  # index of the first problem arc in the graph
+    _reduced: np.ndarray | None = None
+
+    @property
+    def reduced(self) -> np.ndarray:
+        """Per problem arc: loss of the bound per kilogram forced onto it (>= 0 when unused).
+
+        Node potentials are shortest distances in the optimal flow's residual graph from a virtual
+        root (Bellman-Ford, vectorized); computed only when a core is needed.
+        """
+        if self._reduced is None:
+            t, h, u, c, f = self.graph
+            fwd = f < u
+            bwd = f > 0
+            rt = np.concatenate([t[fwd], h[bwd]])
+            rh = np.concatenate([h[fwd], t[bwd]])
+            rc = np.concatenate([c[fwd], -c[bwd]])
+            dist = np.zeros(self.n_nodes, dtype=np.int64)
+            for _ in range(self.n_nodes + 1):
+                new = dist.copy()
+                np.minimum.at(new, rh, dist[rt] + rc)
+                if np.array_equal(new, dist):
+                    break
+                dist = new
+            else:  # pragma: no cover - an optimal flow has no negative cycle
+                raise RuntimeError("residual graph has a negative cycle")
+            last = self.first + len(self.flow)
+            self._reduced = c[self.first : last] + dist[t[self.first : last]] - dist[h[self.first : last]]
+        return self._reduced
 
 
 def _relaxation(problem: Problem) -> _Flow:
@@ -189,27 +219,49 @@ def _relaxation(problem: Problem) -> _Flow:
     status = mcf.solve()
     if status != mcf.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed: {status}")
-    f = np.array([mcf.flow(k) for k in range(len(tails))], dtype=np.int64)
-    # Potentials: shortest distances in the residual graph from a virtual root (Bellman-Ford, vectorized).
-    fwd = f < u
-    bwd = f > 0
-    rt = np.concatenate([t[fwd], h[bwd]])
-    rh = np.concatenate([h[fwd], t[bwd]])
-    rc = np.concatenate([c[fwd], -c[bwd]])
-    dist = np.zeros(n_s + n_d + 2, dtype=np.int64)
-    for _ in range(n_s + n_d + 3):
-        cand = dist[rt] + rc
-        new = dist.copy()
-        np.minimum.at(new, rh, cand)
-        if np.array_equal(new, dist):
-            break
-        dist = new
-    else:  # pragma: no cover - an optimal flow has no negative cycle
-        raise RuntimeError("residual graph has a negative cycle")
+    f = np.array(mcf.flows(np.arange(len(tails), dtype=np.int64)), dtype=np.int64)
     first = n_s
-    last = n_s + len(problem.arcs)
-    reduced = c[first:last] + dist[t[first:last]] - dist[h[first:last]]
-    return _Flow(bound=-int(mcf.optimal_cost()), flow=f[first:last], reduced=reduced)
+    return _Flow(
+        bound=-int(mcf.optimal_cost()),
+        flow=f[first : first + len(problem.arcs)],
+        graph=(t, h, u, c, f),
+        n_nodes=n_s + n_d + 2,
+        first=first,
+    )
+
+
+def _repaired(problem: Problem, flow: np.ndarray) -> list[Assignment]:
+    """The relaxation repaired: whole lots kept, each split lot placed whole on its best arc with room
+    (most valuable first), then the divisible supply split optimally around them (a min-cost flow)."""
+    left = list(problem.capacity_kg)
+    lots: list[Assignment] = []
+    split: set[int] = set()
+    for nz in np.nonzero(flow)[0]:
+        k = int(nz)
+        arc = problem.arcs[k]
+        if problem.divisible[arc.supply]:
+            continue
+        if int(flow[k]) == problem.supply_kg[arc.supply]:
+            lots.append(Assignment(k, int(flow[k])))
+            left[arc.demand] -= int(flow[k])
+        else:
+            split.add(arc.supply)
+    by_supply: dict[int, list[int]] = {}
+    for k, arc in enumerate(problem.arcs):
+        if arc.supply in split:
+            by_supply.setdefault(arc.supply, []).append(k)
+    order = sorted(
+        split,
+        key=lambda i: -max(problem.arcs[k].value_fen_per_t for k in by_supply[i]) * problem.supply_kg[i],
+    )
+    for i in order:
+        q = int(problem.supply_kg[i])
+        room = [k for k in by_supply[i] if left[problem.arcs[k].demand] >= q]
+        if room:
+            k = max(room, key=lambda k: problem.arcs[k].value_fen_per_t)
+            lots.append(Assignment(k, q))
+            left[problem.arcs[k].demand] -= q
+    return lots + _divisible_flow(problem, list(range(len(problem.arcs))), lots)
 
 
 def _rounded(problem: Problem, flow: np.ndarray) -> list[Assignment]:
@@ -254,8 +306,8 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0, workers: int = 2) -> 
     if not problem.arcs:
         return Solution([], 0, 0, 0, 0, True, time.perf_counter() - started)
     relax = _relaxation(problem)
-    rounded = _rounded(problem, relax.flow)
-    incumbent = max((base, rounded), key=lambda s: value_of(problem, s))
+    candidates = [base, _rounded(problem, relax.flow), _repaired(problem, relax.flow)]
+    incumbent = max(candidates, key=lambda s: value_of(problem, s))
     best = value_of(problem, incumbent)
     stats: dict[str, object] = {
         "arcs": len(problem.arcs),
