@@ -305,7 +305,10 @@ def compute_tiers(
             raise Forbidden(_("your organization runs no pilot-park store"))
         parks = own_parks if not park_id else {park_id}
     else:
-        parks = set(park_areas(actor.zone_id).values_list("pk", flat=True))
+        stores = Store.objects.filter(zone_id=actor.zone_id)
+        if not actor.is_system:  # a street regulator: the parks whose operator is in its jurisdiction
+            stores = stores.filter(operator_id__in=visible_organizations(actor).values("pk"))
+        parks = set(stores.values_list("park_id", flat=True))
         if park_id:
             if park_id not in parks:
                 raise NotFound(_("park %(id)s not found") % {"id": park_id})

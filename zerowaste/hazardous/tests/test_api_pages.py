@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from zerowaste.hazardous import services
 from zerowaste.hazardous.models import Container, IdentificationReport, Inspection
 from zerowaste.hazardous.testing import REPORT_DATA, Park, make_park
 from zerowaste.testing import parties
@@ -289,3 +290,49 @@ def test_ledger_return_and_producer_summary_over_api_and_pages(park: Park) -> No
         reverse("hazardous:ledger", kwargs={"hw_store_id": park.store.pk}), {"year": "2021", "kind": "out"}
     )
     assert r.status_code == 200 and r["Content-Disposition"].endswith('B3-2021.xlsx"')
+
+
+def test_every_hazardous_route_needs_authentication(park: Park) -> None:
+    from zerowaste.api import api
+
+    schema = api.get_openapi_schema()
+    client = Client()
+    checked = 0
+    for path, ops in schema["paths"].items():
+        if not path.startswith("/api/hazardous"):
+            continue
+        url = path.replace("{hw_store_id}", str(park.store.pk)).replace("{hw_container_id}", "1")
+        url = url.replace("{hw_report_id}", "1").replace("{hw_inspection_id}", "1")
+        for method in ops:
+            response = getattr(client, method)(url, content_type="application/json")
+            assert response.status_code == 401, (method, path)
+            checked += 1
+    assert checked >= 30
+
+
+def test_page_and_list_query_counts_do_not_grow(park: Park) -> None:
+    client = Client()
+    client.force_login(parties.make_member(park.operator).user)
+    store_url = reverse("hazardous:store", kwargs={"hw_store_id": park.store.pk})
+    park.collect(collected_on="2020-01-01")
+    client.get(store_url)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(store_url).status_code == 200
+    reg = parties.api_client(park.regulator)
+    services.record_inspection(park.system, data={"organization_id": park.producer.pk, "result": "passed"})
+    reg.get("/api/hazardous/inspections")
+    with CaptureQueriesContext(connection) as insp_one:
+        reg.get("/api/hazardous/inspections")
+    for i in range(9):
+        park.collect(
+            collected_on=f"2020-01-{i + 2:02d}", producer_id=park.producer2.pk if i % 2 else park.producer.pk
+        )
+        org = parties.make_org(park.zone)
+        services.record_inspection(park.system, data={"organization_id": org.pk, "result": "passed"})
+    with CaptureQueriesContext(connection) as ten:
+        page = client.get(store_url)
+        assert page.content.decode().count("label-link") == 10
+    assert len(one.captured_queries) == len(ten.captured_queries)
+    with CaptureQueriesContext(connection) as insp_ten:
+        assert reg.get("/api/hazardous/inspections").json()["count"] == 10
+    assert len(insp_one.captured_queries) == len(insp_ten.captured_queries)
