@@ -8,6 +8,7 @@ import pytest
 from zerowaste.core.demo import DEMO_PASSWORD, build_demo
 from zerowaste.testing.browser import log_in, screenshot
 
+NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth + 1"
 SIZES = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
 # Whether the chart's canvas has pixels drawn (not only a blank surface).
@@ -46,6 +47,7 @@ def test_cockpit_and_open_data_at_both_sizes(live_server, browser) -> None:  # t
         page.wait_for_selector('[data-chart="yearly"][data-rendered="1"]')
         assert page.evaluate(CANVAS_DRAWN, "yearly")
         assert page.locator("#public-indicators table tbody tr").count() >= 40
+        assert page.evaluate(NO_SIDEWAYS_SCROLL), "the open-data page is wider than the screen"
         screenshot(page, f"portal-public-{size}")
 
         log_in(page, base, "regulator", DEMO_PASSWORD)
@@ -54,6 +56,7 @@ def test_cockpit_and_open_data_at_both_sizes(live_server, browser) -> None:  # t
             page.wait_for_selector(f'[data-chart="{name}"][data-rendered="1"]')
             assert page.evaluate(CANVAS_DRAWN, name), name
         assert page.locator("#flows-balanced").is_visible()
+        assert page.evaluate(NO_SIDEWAYS_SCROLL), "the cockpit is wider than the screen"
         screenshot(page, f"portal-cockpit-{size}")
 
         # A click on the first bar (ISW, the first category) opens the declaration lines behind it.
