@@ -501,6 +501,7 @@ def drill(actor: Actor, chart: str, key: str, *, year: int, month: int | None = 
         if stream not in STREAMS:
             raise Invalid.field("key", _("stream:category, e.g. isw:ISW01"))
         qs = declarations.flow_lines(actor, year=year, month=month, stream=stream, category=category)
+        title = category
         head, rows = _line_rows(qs)
     elif chart == "flows":
         kind, _sep, value = key.partition(":")
