@@ -200,6 +200,11 @@ class TierAssessment(KeptModel):
         indexes = [models.Index(fields=["zone", "year", "park"], name="hwtier_zone_year_park_idx")]
         ordering = ["producer__name"]
 
+    @property
+    def reason(self) -> str:
+        """Why this tier, in the reader's language (the stored evidence keeps the figures)."""
+        return rules.tier_reason(self.generated_t, self.max_stock_t)
+
 
 class ManagementPlan(KeptModel):
     """The annual HW management plan (管理计划, seed:4033; HJ 1259 tables A.1-A.7), in versions."""

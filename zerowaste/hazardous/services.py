@@ -44,6 +44,7 @@ from .models import (
 )
 
 WRITE_ROLES = frozenset({"admin", "clerk"})
+GROUP_LABELS = dict(rules.GROUP_CHOICES)
 
 
 # --- Access ----------------------------------------------------------------------------------------
@@ -278,7 +279,7 @@ def _tier_row(a: TierAssessment) -> dict[str, Any]:
         "generated_t": str(a.generated_t),
         "max_stock_t": str(a.max_stock_t),
         "tier": a.tier,
-        "reason": a.evidence.get("reason", ""),
+        "reason": a.reason,
         "trigger": a.trigger,
         "computed_at": a.computed_at.isoformat(),
     }
@@ -845,7 +846,13 @@ def inventory(actor: Actor, store_id: int, on: date | None = None) -> dict[str, 
         row["bands"][rules.age_band(age)] += c.quantity_kg
         row["oldest_days"] = max(row["oldest_days"], age)
         containers.append(
-            {**_alert(c, on, store.warnings), "bay": c.bay, "group": c.group, "quantity_kg": c.quantity_kg}
+            {
+                **_alert(c, on, store.warnings),
+                "bay": c.bay,
+                "group": c.group,
+                "group_label": str(GROUP_LABELS[c.group]),
+                "quantity_kg": c.quantity_kg,
+            }
         )
     codes = sorted(by_code.values(), key=lambda r: r["code"])
     for r in codes:
