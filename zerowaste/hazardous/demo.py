@@ -85,6 +85,7 @@ def _days_of(year: int, month: int, rng: random.Random, n: int) -> list[date]:
 
 @demo_step("hazardous.pilot_park", order=40)
 def build_pilot_park(ctx: DemoContext) -> None:
+    from zerowaste.declarations.demo_data import UTILIZATION
     from zerowaste.declarations.models import Declaration, DeclarationLine
     from zerowaste.transfers import rules as transfer_rules
     from zerowaste.transfers.models import NumberCounter, Transfer, TransferLeg, TransferLine
@@ -93,6 +94,7 @@ def build_pilot_park(ctx: DemoContext) -> None:
     from .models import Container, ManagementPlan, StorageExtension, TransferPlan
     from .testing import REPORT_DATA
 
+    hw_utilization = UTILIZATION["hw"]
     park = ctx.areas.get("biomed")
     operators = ctx.organizations.get("park_operator", [])
     receivers = ctx.organizations.get("receiver", [])[:3]
@@ -194,6 +196,7 @@ def build_pilot_park(ctx: DemoContext) -> None:
         )
         for position, line in enumerate(lines):
             code, category, name, *_rest = WASTES[line["waste"]]
+            utilized = int(line["handed"] * hw_utilization[start.year])
             decl_lines.append(
                 (
                     len(declarations) - 1,
@@ -204,7 +207,10 @@ def build_pilot_park(ctx: DemoContext) -> None:
                         category_code=category,
                         opening_t=rules.kg_to_t(line["opening"]),
                         generated_t=rules.kg_to_t(line["generated"]),
-                        transferred_disp_t=rules.kg_to_t(line["handed"]),
+                        # What the park's receivers make of it, at the zone's utilization share
+                        # (the declarations demo's), so that the zone's HW utilization rate holds.
+                        transferred_util_t=rules.kg_to_t(utilized),
+                        transferred_disp_t=rules.kg_to_t(line["handed"] - utilized),
                         closing_t=rules.kg_to_t(line["closing"]),
                         position=position,
                         destination=operator.name,
