@@ -57,7 +57,7 @@ def test_compute_without_inputs_uses_platform_data(world: World, capsys: pytest.
 
 
 def test_evaluate_lists_reasons_and_claims(
-    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], english: None
 ) -> None:
     path = tmp_path / "inputs.json"
     path.write_text(json.dumps(SEED_2020), encoding="utf-8")
@@ -105,7 +105,9 @@ def test_enter_and_load_set(world: World, tmp_path: Path, capsys: pytest.Capture
     assert services.active_set(world.zone.pk).version == "2019.1"
 
 
-def test_one_line_errors(world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_line_errors(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], english: None
+) -> None:
     path = tmp_path / "inputs.json"
     path.write_text(json.dumps({"nope": "1"}), encoding="utf-8")
     with pytest.raises(SystemExit) as info:

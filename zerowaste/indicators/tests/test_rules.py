@@ -68,7 +68,7 @@ def test_anything_but_arithmetic_is_refused(text: str) -> None:
         expr.parse(text)
 
 
-def test_division_by_zero_is_unknown_not_an_error() -> None:
+def test_division_by_zero_is_unknown_not_an_error(english: None) -> None:
     with pytest.raises(expr.Unknown, match="division by zero"):
         expr.evaluate(expr.parse("a / b"), lambda k: Decimal({"a": 1, "b": 0}[k]))
 
@@ -229,7 +229,7 @@ def test_utilization_counts_prior_year_stock(bda: rules.IndicatorSet) -> None:
     assert result["9"].parts[0].exact.quantize(Decimal("0.01")) == Decimal("96.09")
 
 
-def test_pass_rate_weights_basically_passed_at_0_7(bda: rules.IndicatorSet) -> None:
+def test_pass_rate_weights_basically_passed_at_0_7(bda: rules.IndicatorSet, english: None) -> None:
     raw = {
         **SEED_2020,
         "hw_producers_passed": "18",
@@ -269,7 +269,9 @@ def test_hazardous_waste_per_vehicle(seed_2020: dict[str, rules.IndicatorResult]
 # --- Evaluation by direction ------------------------------------------------------------------------
 
 
-def test_evaluation_of_the_seeds_2020_figures(bda: rules.IndicatorSet, seed_2020: dict[str, Any]) -> None:
+def test_evaluation_of_the_seeds_2020_figures(
+    bda: rules.IndicatorSet, seed_2020: dict[str, Any], english: None
+) -> None:
     results = list(seed_2020.values())
     summary = rules.summary(results)
     # The rules find 3 misses: 9 (96 < 97, as the report says), 13 (2 % < 5 %) and 18 (8,611 t
@@ -287,7 +289,7 @@ def test_evaluation_of_the_seeds_2020_figures(bda: rules.IndicatorSet, seed_2020
     assert rules.claim_notes(bda, results, 2019) == []
 
 
-def test_range_and_ordinal_and_zero(bda: rules.IndicatorSet) -> None:
+def test_range_and_ordinal_and_zero(bda: rules.IndicatorSet, english: None) -> None:
     raw = {**SEED_2020, "hw_licensed_disposal_t": "12000", "coordination_mechanism_status": "初步建立",
            "sw_pollution_incidents": "1", "construction_landfilled_t": "700000"}  # fmt: skip
     result = {r.indicator.number: r for r in rules.compute(bda, values_of(bda, raw))}
