@@ -314,7 +314,7 @@ def duckdb_evaluate(directory: Path, zone_id: int, year: int, entered: dict[str,
         if value is None and definition.derive:
             value = derived.get(definition.derive)
         values[key] = value
-    return rules.compute(indicator_set, values)
+    return rules.compute(indicator_set, values, year)
 
 
 def main() -> None:

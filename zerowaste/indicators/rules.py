@@ -14,7 +14,7 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -188,6 +188,14 @@ class Measure:
     range_min: expr.Node | None
     published: str  # the achieved figure the seed publishes for the claims' year
     line: int
+    targets: dict[int, Value] = field(default_factory=dict)  # a year's own target, if the set gives one
+
+    def for_year(self, year: int | None) -> Measure:
+        """The measure with the year's own target when the set gives one (else the one target)."""
+        if year is None or year not in self.targets:
+            return self
+        target = self.targets[year]
+        return replace(self, target=target, target_text="" if target is None else str(target))
 
     @property
     def inputs(self) -> list[str]:
@@ -655,6 +663,17 @@ class _Loader:
         if target is None and direction != "range":
             self.fault(self.lines.of(*path, "target") or line, f"{what}: a target is needed")
         target_max = part.get("target_max")
+        targets: dict[int, Value] = {}
+        raw_targets = part.get("targets", {})
+        tline = self.lines.of(*path, "targets")
+        if not isinstance(raw_targets, dict):
+            self.fault(tline, f"{what}: targets is a table {{ year = value }}")
+            raw_targets = {}
+        for raw_year, raw_value in raw_targets.items():
+            if not str(raw_year).isdigit():
+                self.fault(tline, f"{what}: targets: {raw_year!r} is not a year")
+                continue
+            targets[int(raw_year)] = self._value(raw_value, unit, scale, tline, f"{what} target {raw_year}")
         return Measure(
             label=_text(part, "label"),
             label_en=_text(part, "label_en"),
@@ -673,6 +692,7 @@ class _Loader:
             range_min=range_min,
             published=_text(part, "published"),
             line=line,
+            targets=targets,
         )
 
 
@@ -858,13 +878,18 @@ def judge(direction: str, value: Decimal, measure: Measure, floor: Decimal | Non
     return False, _("%(a)s is above the target %(t)s") % args
 
 
-def compute(indicator_set: IndicatorSet, values: Mapping[str, Value]) -> list[IndicatorResult]:
-    """Every indicator of the set from resolved input values (numbers in the input's unit, or words)."""
+def compute(
+    indicator_set: IndicatorSet, values: Mapping[str, Value], year: int | None = None
+) -> list[IndicatorResult]:
+    """Every indicator of the set from resolved input values (numbers in the input's unit, or words),
+    against the year's own targets where the set gives them."""
     return [
         IndicatorResult(
             indicator,
             [
-                evaluate_measure(indicator, m, indicator_set.inputs, values, indicator_set.scales)
+                evaluate_measure(
+                    indicator, m.for_year(year), indicator_set.inputs, values, indicator_set.scales
+                )
                 for m in indicator.measures
             ],
         )

@@ -628,7 +628,7 @@ def evaluate_zone(
     year = _year(year)
     indicator_set = active_set(zone_id)
     states = resolve_inputs(zone_id, year, overrides=overrides, indicator_set=indicator_set)
-    results = rules.compute(indicator_set, {k: s.value for k, s in states.items()})
+    results = rules.compute(indicator_set, {k: s.value for k, s in states.items()}, year)
     return Evaluation(zone_id, year, indicator_set, states, results)
 
 

@@ -327,3 +327,23 @@ def test_parse_value() -> None:
             rules.parse_value(bda.inputs["isw_generated_t"], bad, bda.scales)
     with pytest.raises(ValueError):
         rules.parse_value(bda.inputs["public_satisfaction"], "ecstatic", bda.scales)
+
+
+def test_a_year_may_have_its_own_target() -> None:
+    text = SET_TEXT.replace(
+        'target = "97"\npublished = "96"', 'target = "97"\ntargets = { 2019 = "95" }\npublished = "96"', 1
+    )
+    indicator_set = rules.load_set(text, derivations=DERIVATIONS)
+    values = values_of(indicator_set, SEED_2020)
+    by_year = {
+        year: {r.indicator.number: r for r in rules.compute(indicator_set, values, year)}
+        for year in (2019, 2020)
+    }
+    assert by_year[2019]["9"].met is True and by_year[2019]["9"].parts[0].measure.target == Decimal("95")
+    assert by_year[2020]["9"].met is False
+    bad = SET_TEXT.replace(
+        'target = "97"\npublished = "96"', 'target = "97"\ntargets = { twenty = "95" }\npublished = "96"', 1
+    )
+    with pytest.raises(rules.SetError) as info:
+        rules.load_set(bad, derivations=DERIVATIONS)
+    assert "not a year" in info.value.faults[0].message and info.value.faults[0].line > 0
