@@ -751,9 +751,6 @@ def accept_proposal(actor: Actor, proposal_id: int) -> Proposal:
         .select_related("supply", "demand", "supplier", "receiver")
         .get(pk=p.pk)
     )
-    if p.status != rules.PROPOSED:
-        raise Conflict(_("this proposal is %(status)s") % {"status": p.get_status_display()})
-    now = timezone.now()
     sides = []
     if actor.is_system or actor.organization_id == p.supplier_id:
         sides.append("supplier")
@@ -762,6 +759,9 @@ def accept_proposal(actor: Actor, proposal_id: int) -> Proposal:
     if not sides:
         raise Forbidden(_("only the two parties accept a proposal"))
     _require_writer(actor)
+    if p.status != rules.PROPOSED:
+        raise Conflict(_("this proposal is %(status)s") % {"status": p.get_status_display()})
+    now = timezone.now()
     if "supplier" in sides and p.supplier_accepted_at is None:
         p.supplier_accepted_at = now
     if "receiver" in sides and p.receiver_accepted_at is None:
