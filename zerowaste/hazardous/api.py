@@ -424,6 +424,48 @@ def producer_summary(request: HttpRequest, year: int, month: int, organization_i
     return services.producer_summary(actor_of(request), year, month, organization_id)
 
 
+class HazardousOperatorRecordIn(Schema):
+    kind: str = Field(..., description="technician, training, emergency_plan or drill")
+    on: date | None = None
+    title: str = Field(..., max_length=200)
+    document: str = Field("", max_length=200)
+    people: int = Field(0, ge=0, le=100_000)
+
+
+class HazardousOperatorRecordOut(Schema):
+    id: int
+    kind: str
+    on: date
+    title: str
+    document: str
+    people: int
+
+
+class HazardousOperatorFaultOut(Schema):
+    rule: str
+    message: str
+
+
+class HazardousOperatorStatusOut(Schema):
+    technicians: int
+    last: dict[str, str | None]
+    faults: list[HazardousOperatorFaultOut]
+    records: list[HazardousOperatorRecordOut]
+
+
+@router.get(
+    "/hazardous/stores/{hw_store_id}/operator", response={200: HazardousOperatorStatusOut, 404: ErrorOut}
+)
+def operator_status(request: HttpRequest, hw_store_id: int, on: date | None = None) -> Any:
+    """Staffing, training, emergency plan and drills of the store's operator, with what is missing."""
+    return services.operator_status(actor_of(request), hw_store_id, on)
+
+
+@router.post("/hazardous/stores/{hw_store_id}/records", response={201: HazardousOperatorRecordOut, **ERRORS})
+def add_operator_record(request: HttpRequest, hw_store_id: int, data: HazardousOperatorRecordIn) -> Any:
+    return 201, services.add_operator_record(actor_of(request), hw_store_id, data=data.dict())
+
+
 @router.post("/hazardous/stores/{hw_store_id}/ship", response={201: HazardousShipOut, **ERRORS})
 def ship(request: HttpRequest, hw_store_id: int, data: HazardousShipIn) -> Any:
     """Containers leave on one HW manifest (issued at once) to a contracted, licensed receiver."""

@@ -304,9 +304,27 @@ def build_pilot_park(ctx: DemoContext) -> None:
             "technicians": 4,
         },
     )
-    services.configure_store(
-        actor, store.pk, data={"emergency_plan_on": "2020-03-15", "last_drill_on": "2020-10-20"}
-    )
+    for kind, on, title, document, people in (
+        ("technician", "2019-06-01", "张工（环境工程 高级工程师）", "职称证书 京高工2012-0331", 0),
+        ("technician", "2019-06-01", "李工（环境工程 工程师）", "职称证书 京工2014-1177", 0),
+        ("technician", "2019-06-01", "王工（化学工程 工程师）", "职称证书 京工2015-0862", 0),
+        ("technician", "2020-02-10", "赵工（环境科学 工程师）", "职称证书 京工2016-0419", 0),
+        (
+            "emergency_plan",
+            "2020-03-15",
+            "突发环境事件应急预案（2020年修订）",
+            "备案编号 110115-2020-031-L",
+            0,
+        ),
+        ("training", "2020-05-12", "危险废物规范化管理培训", "培训签到表", 23),
+        ("drill", "2020-10-20", "危险废物泄漏应急演练", "演练总结及预案回顾性评估", 31),
+        ("training", "2020-11-18", "危险货物运输及标签填写培训", "培训签到表", 18),
+    ):
+        services.add_operator_record(
+            actor,
+            store.pk,
+            data={"kind": kind, "on": on, "title": title, "document": document, "people": people},
+        )
     route: dict[str, Organization] = {
         "HW49": receivers[0],
         "HW17": receivers[0],

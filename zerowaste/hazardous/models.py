@@ -295,3 +295,21 @@ class Inspection(KeptModel):
     class Meta:
         indexes = [models.Index(fields=["zone", "inspected_on"], name="hwinsp_zone_date_idx")]
         ordering = ["-inspected_on", "-pk"]
+
+
+class OperatorRecord(KeptModel):
+    """The operator's staffing, training, emergency plan and drill records (seed:4025, 4037-4043),
+    each with its date and document."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="records")
+    kind = models.CharField(_("kind"), max_length=20, choices=rules.RECORD_KINDS)
+    on = models.DateField(_("date"))
+    title = models.CharField(_("title or name"), max_length=200)
+    document = models.CharField(_("document"), max_length=200, blank=True)
+    people = models.PositiveIntegerField(_("participants"), default=0)
+    recorded_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["zone", "store", "kind", "on"], name="hwoprec_zone_store_kind_idx")]
+        ordering = ["-on", "-pk"]

@@ -47,6 +47,10 @@ RULES: dict[str, Rule] = {
         Rule("R-QUARTER-PLAN", "园区危险废物管理：每季度末25天前报送下一季度转移计划", "seed:5423, 5463"),
         Rule("R-ANNUAL-PLAN", "试点园区管理方案第八条(1)", "seed:4033"),
         Rule("R-INSPECTION", "指标31 危险废物规范化管理合格率", "seed:1829-1839"),
+        Rule("R-STAFF", "试点园区管理方案第七条(3)、第八条(3)", "seed:4025, 4037"),
+        Rule("R-TRAINING", "试点园区管理方案第八条(4)", "seed:4039"),
+        Rule("R-EMERGENCY-PLAN", "试点园区管理方案第八条(5)", "seed:4041"),
+        Rule("R-DRILL", "试点园区管理方案第八条(6)", "seed:4043"),
     )
 }
 
@@ -411,3 +415,33 @@ def t_to_kg(t: Decimal) -> int:
 def batch_number(prefix: str, on: date, seq: int) -> str:
     """HJ 1259 batch codes: `HWRK20211031001` (into store), `HWCK…` (out of store)."""
     return f"{prefix}{on:%Y%m%d}{seq:03d}"
+
+
+# --- The operator's own obligations (seed:4025, 4037-4043) --------------------------------------------
+
+RECORD_KINDS = [
+    ("technician", gettext_lazy("qualified technician")),
+    ("training", gettext_lazy("training")),
+    ("emergency_plan", gettext_lazy("emergency plan")),
+    ("drill", gettext_lazy("emergency drill")),
+]
+MIN_TECHNICIANS = 3
+
+
+def operator_faults(technicians: int, last: dict[str, date | None], on: date) -> list[tuple[str, str]]:
+    """What an operator lacks on `on`: at least 3 qualified technicians, an emergency plan, a drill
+    and a training within the last year. `last` maps a record kind to its latest date. (rule, text)."""
+    year_ago = date(on.year - 1, on.month, 28 if (on.month, on.day) == (2, 29) else on.day)
+    faults = []
+    if technicians < MIN_TECHNICIANS:
+        faults.append(("R-STAFF", _("%(n)d qualified technicians, at least 3 required") % {"n": technicians}))
+    if last.get("emergency_plan") is None:
+        faults.append(("R-EMERGENCY-PLAN", _("no emergency plan on record")))
+    for kind, rule, text in (
+        ("drill", "R-DRILL", _("no emergency drill within the last year")),
+        ("training", "R-TRAINING", _("no training within the last year")),
+    ):
+        when = last.get(kind)
+        if when is None or when < year_ago:
+            faults.append((rule, text))
+    return faults

@@ -37,6 +37,7 @@ from .models import (
     IdentificationReport,
     Inspection,
     ManagementPlan,
+    OperatorRecord,
     StorageExtension,
     Store,
     TierAssessment,
@@ -1711,3 +1712,55 @@ def pass_rates(actor: Actor, year: int) -> dict[str, Any]:
             "rate_percent": str(rate) if rate is not None else None,
         }
     return out
+
+
+# --- The operator's obligations (seed:4025, 4037-4043) ------------------------------------------------
+
+
+@transaction.atomic
+def add_operator_record(actor: Actor, store_id: int, *, data: Mapping[str, Any]) -> OperatorRecord:
+    """A technician, a training, the emergency plan or a drill, with its date and document."""
+    store = _own_store(actor, store_id, "keep the operator's records")
+    kind = data.get("kind")
+    if kind not in dict(rules.RECORD_KINDS):
+        raise Invalid.field("kind", _("must be one of: %(k)s") % {"k": ", ".join(dict(rules.RECORD_KINDS))})
+    on = _date(data.get("on"), "on", default=timezone.localdate())
+    if on > timezone.localdate():
+        raise Invalid.field("on", _("must not be in the future"))
+    record = OperatorRecord.objects.create(
+        zone_id=store.zone_id,
+        store=store,
+        kind=kind,
+        on=on,
+        title=check_text(data.get("title"), "title", max_length=200, required=True),
+        document=check_text(data.get("document"), "document", max_length=200),
+        people=_int(data.get("people") or 0, "people", low=0, high=100_000),
+        recorded_by=actor.username,
+    )
+    if kind == "emergency_plan":
+        Store.objects.filter(pk=store.pk).update(emergency_plan_on=on)
+    elif kind == "drill":
+        Store.objects.filter(pk=store.pk).update(last_drill_on=on)
+    audit.record(actor, "hazardous.operator_record", record, {"kind": kind, "on": on, "title": record.title})
+    return record
+
+
+def operator_status(actor: Actor, store_id: int, on: date | None = None) -> dict[str, Any]:
+    """The operator's records and what it lacks on `on`, each fault with its rule."""
+    store = get_store(actor, store_id)
+    on = on or timezone.localdate()
+    records = list(OperatorRecord.objects.filter(zone_id=store.zone_id, store=store, on__lte=on)[:200])
+    last: dict[str, date | None] = {}
+    for r in records:
+        last[r.kind] = max(last.get(r.kind) or r.on, r.on)
+    last.setdefault("emergency_plan", store.emergency_plan_on)
+    last.setdefault("drill", store.last_drill_on)
+    # Technicians: the store's staffing figure, or the roster on record if that names more.
+    technicians = max(store.technicians, sum(1 for r in records if r.kind == "technician"))
+    faults = rules.operator_faults(technicians, last, on)
+    return {
+        "technicians": technicians,
+        "last": {k: v.isoformat() if v else None for k, v in last.items()},
+        "faults": [{"rule": rule, "message": rules.refusal(rule, text)} for rule, text in faults],
+        "records": records,
+    }

@@ -120,6 +120,8 @@ def _store_context(actor: Actor, store_id: int, request: HttpRequest) -> dict[st
     )
     return {
         "store": store,
+        "operator": services.operator_status(actor, store_id),
+        "record_kinds": rules.RECORD_KINDS,
         "returnable": returnable,
         "inv": inv,
         "is_operator": is_operator,
@@ -162,6 +164,14 @@ def store_view(request: HttpRequest, actor: Actor, hw_store_id: int) -> HttpResp
                 messages.success(
                     request, _("Container %(n)s collected into bay %(bay)s.") % {"n": c.number, "bay": c.bay}
                 )
+                return redirect("hazardous:store", hw_store_id=hw_store_id)
+            if action == "record":
+                services.add_operator_record(
+                    actor,
+                    hw_store_id,
+                    data={k: request.POST.get(k, "") for k in ("kind", "on", "title", "document", "people")},
+                )
+                messages.success(request, _("Record saved."))
                 return redirect("hazardous:store", hw_store_id=hw_store_id)
             if action == "return":
                 back = services.return_to_store(

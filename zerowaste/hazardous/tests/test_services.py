@@ -609,3 +609,33 @@ def test_ledger_in_the_national_format(park: Park) -> None:
     ]
     with pytest.raises(Forbidden):
         services.ledger_rows(park.actor(park.producer), park.store.pk, 2021, "in")
+
+
+def test_operator_obligations_name_their_rules(park: Park) -> None:
+    op = park.actor(park.operator)
+    services.configure_store(park.system, park.store.pk, data={"technicians": 2})
+    status = services.operator_status(op, park.store.pk, date(2021, 6, 1))
+    assert [f["rule"] for f in status["faults"]] == ["R-STAFF", "R-EMERGENCY-PLAN", "R-DRILL", "R-TRAINING"]
+    assert "seed:4025, 4037" in status["faults"][0]["message"]
+    for kind, on in (
+        ("technician", "2021-01-05"),
+        ("emergency_plan", "2021-02-01"),
+        ("drill", "2020-06-01"),
+        ("training", "2021-03-01"),
+    ):
+        services.add_operator_record(op, park.store.pk, data={"kind": kind, "on": on, "title": kind})
+    status = services.operator_status(op, park.store.pk, date(2021, 6, 1))
+    assert status["technicians"] == 2 and [f["rule"] for f in status["faults"]] == ["R-STAFF"]
+    services.configure_store(park.system, park.store.pk, data={"technicians": 3})
+    assert services.operator_status(op, park.store.pk, date(2021, 6, 1))["faults"] == []
+    # A year after the drill, it is due again (seed:4043).
+    assert [f["rule"] for f in services.operator_status(op, park.store.pk, date(2021, 6, 2))["faults"]] == [
+        "R-DRILL"
+    ]
+    with pytest.raises(Forbidden):
+        services.add_operator_record(
+            park.actor(park.producer), park.store.pk, data={"kind": "drill", "title": "x"}
+        )
+    with pytest.raises(Invalid) as exc:
+        services.add_operator_record(op, park.store.pk, data={"kind": "party", "title": "x"})
+    assert exc.value.errors[0]["field"] == "kind"
