@@ -524,7 +524,13 @@ def _charts(data: dict[str, Any], categories: dict[str, str] | None = None) -> d
     }
 
 
-def _tables(actor: Actor, data: dict[str, Any], year: int, month: int | None) -> dict[str, Any]:
+def _tables(actor: Actor, data: dict[str, Any], year: int, month: int | None, query: str) -> dict[str, Any]:
+    """Each chart's table; rows that drill down carry their link (built once here, not per template tag)."""
+    from urllib.parse import quote
+
+    from django.urls import reverse
+
+    drill_url = reverse("portal:cockpit_drill")
     out = {}
     for name in cockpit_services.TABLES:
         section = name if name in cockpit_services.SECTIONS else "alerts"
@@ -532,7 +538,15 @@ def _tables(actor: Actor, data: dict[str, Any], year: int, month: int | None) ->
         keys = DRILL_KEY.get(name)
         out[name] = {
             "headers": [label for _key, label in head],
-            "rows": [{"cells": row, "key": keys(row) if keys else None} for row in rows],
+            "rows": [
+                {
+                    "cells": row,
+                    "href": f"{drill_url}?chart={name}&key={quote(keys(row), safe='')}&{query}"
+                    if keys
+                    else None,
+                }
+                for row in rows
+            ],
         }
     return out
 
@@ -551,6 +565,7 @@ def cockpit(request: HttpRequest, actor: Actor) -> HttpResponse:
     cockpit_services.require_regulator(actor)
     year, month = _cockpit_period(request, actor)
     data = cockpit_services.cockpit(actor, year=year, month=month)
+    query = f"year={year}" + (f"&month={month}" if month else "")
     years = cockpit_services.public_years(cockpit_services.zone_of(actor))
     categories = cockpit_services.category_names(
         actor.zone_id, cockpit_services.period_bounds(year, month)[1], translation.get_language() == "en"
@@ -563,12 +578,12 @@ def cockpit(request: HttpRequest, actor: Actor) -> HttpResponse:
         {
             "data": data,
             "charts": _charts(data, categories),
-            "tables": _tables(actor, data, year, month),
+            "tables": _tables(actor, data, year, month, query),
             "year": year,
             "month": month,
             "years": years,
             "months": MONTH_CHOICES,
-            "query": f"year={year}" + (f"&month={month}" if month else ""),
+            "query": query,
             "backlog_links": [
                 (key, label, data["backlog"][key])
                 for key, label in (
