@@ -1748,6 +1748,8 @@ def add_operator_record(actor: Actor, store_id: int, *, data: Mapping[str, Any])
 def operator_status(actor: Actor, store_id: int, on: date | None = None) -> dict[str, Any]:
     """The operator's records and what it lacks on `on`, each fault with its rule."""
     store = get_store(actor, store_id)
+    if not (actor.is_system or actor.is_regulator or store.operator_id == actor.organization_id):
+        raise Forbidden(_("the operator's records are its own and its regulator's"))
     on = on or timezone.localdate()
     records = list(OperatorRecord.objects.filter(zone_id=store.zone_id, store=store, on__lte=on)[:200])
     last: dict[str, date | None] = {}

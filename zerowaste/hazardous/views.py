@@ -120,7 +120,7 @@ def _store_context(actor: Actor, store_id: int, request: HttpRequest) -> dict[st
     )
     return {
         "store": store,
-        "operator": services.operator_status(actor, store_id),
+        "operator": services.operator_status(actor, store_id) if is_operator or actor.is_regulator else None,
         "record_kinds": rules.RECORD_KINDS,
         "returnable": returnable,
         "inv": inv,

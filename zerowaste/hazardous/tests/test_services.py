@@ -636,6 +636,8 @@ def test_operator_obligations_name_their_rules(park: Park) -> None:
         services.add_operator_record(
             park.actor(park.producer), park.store.pk, data={"kind": "drill", "title": "x"}
         )
+    with pytest.raises(Forbidden):
+        services.operator_status(park.actor(park.producer), park.store.pk)
     with pytest.raises(Invalid) as exc:
         services.add_operator_record(op, park.store.pk, data={"kind": "party", "title": "x"})
     assert exc.value.errors[0]["field"] == "kind"
