@@ -279,22 +279,22 @@ class Derivation:
         return Decimal(row["t"]) if row["t"] is not None else None
 
     def inspections(self, subject: str) -> dict[str, int] | None:
-        """Standardized-management inspection counts of the year for `producer` or `operator`.
-
-        The hazardous app's `pass_rates` gives them per subject; without it, its `inspection_rates`
-        (all subjects together) stands for the producers' figure only. Absent both: entered."""
+        """Standardized-management inspection counts of the year for `producer` or `operator`, from the
+        hazardous app's `inspection_rates(zone_id, year, subject=...)`. Its first version counted every
+        subject together: then it stands for the producers only. Absent: entered."""
 
         def make() -> dict[str, int] | None:
             try:
                 from zerowaste.hazardous import services as hazardous
             except ImportError:
                 return None
-            by_subject = getattr(hazardous, "pass_rates", None)
-            if by_subject is not None:
-                result = by_subject(self.actor, self.year).get(subject) or {}
-            else:
-                rates = getattr(hazardous, "inspection_rates", None)
-                if rates is None or subject != "producer":
+            rates = getattr(hazardous, "inspection_rates", None)
+            if rates is None:
+                return None
+            try:
+                result = rates(self.zone_id, self.year, subject=subject)
+            except TypeError:
+                if subject != "producer":
                     return None
                 result = rates(self.zone_id, self.year)
             return {k: int(result.get(k, 0) or 0) for k in ("passed", "basically_passed", "failed", "total")}
