@@ -705,6 +705,5 @@ def public_export(
 
 def _public_indicator(row: dict[str, Any]) -> dict[str, Any]:
     """An indicator row without its inputs (they may name enterprises)."""
-    return {
-        k: row.get(k) for k in ("number", "name", "class", "unit", "baseline", "target", "achieved", "met")
-    }
+    keys = ("number", "name", "name_en", "class", "unit", "baseline", "target", "achieved", "met")
+    return {k: row.get(k) for k in keys}
