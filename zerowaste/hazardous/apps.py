@@ -8,3 +8,6 @@ class HazardousConfig(AppConfig):
 
     def ready(self) -> None:
         from . import demo  # noqa: F401 - registers the demo step
+        from .services import register_with_declarations
+
+        register_with_declarations()

@@ -1766,3 +1766,30 @@ def operator_status(actor: Actor, store_id: int, on: date | None = None) -> dict
         "faults": [{"rule": rule, "message": rules.refusal(rule, text)} for rule, text in faults],
         "records": records,
     }
+
+
+# --- The declarations' reconciliation (the seam) -----------------------------------------------------
+
+
+def collected_quantities(
+    zone_id: int, organization_id: int, period_start: date, period_end: date
+) -> dict[str, Decimal]:
+    """Tonnes per waste code the park store collected from a producer in the period: its hand-overs
+    inside the park, which are not manifests but are what the producer declares as sent out."""
+    totals: dict[str, int] = defaultdict(int)
+    for code, kg in Container.objects.filter(
+        zone_id=zone_id, producer_id=organization_id, collected_on__range=(period_start, period_end)
+    ).values_list("waste_code", "quantity_kg"):
+        totals[code] += kg
+    return {code: rules.kg_to_t(kg) for code, kg in totals.items()}
+
+
+def register_with_declarations() -> None:
+    """Collections count beside closed manifests in a declaration's reconciliation."""
+    try:
+        from zerowaste.declarations import services as declarations
+    except ImportError:  # pragma: no cover - the declarations app is not installed
+        return
+    register = getattr(declarations, "register_transfer_provider", None)
+    if register is not None:
+        register(collected_quantities)

@@ -641,3 +641,19 @@ def test_operator_obligations_name_their_rules(park: Park) -> None:
     with pytest.raises(Invalid) as exc:
         services.add_operator_record(op, park.store.pk, data={"kind": "party", "title": "x"})
     assert exc.value.errors[0]["field"] == "kind"
+
+
+def test_declaration_reconciliation_counts_park_collections(park: Park) -> None:
+    from zerowaste.declarations import services as declarations
+
+    assert services.collected_quantities in declarations.TRANSFER_PROVIDERS
+    declare(park.producer, 2021, [("0", "0.5", "0.1")])  # hands over 0.4 t in January
+    park.collect(quantity_kg=150, collected_on="2021-01-10")
+    park.collect(quantity_kg=250, collected_on="2021-01-25")
+    park.collect(quantity_kg=99, collected_on="2021-02-01")  # another month
+    decl = Declaration.objects.get(organization=park.producer, period_start=date(2021, 1, 1))
+    rows = {r.waste_code: r for r in declarations.reconcile(decl) or []}
+    assert rows["900-041-49"].transferred_t == D("0.400") and not rows["900-041-49"].flagged
+    assert services.collected_quantities(
+        park.zone.pk, park.producer.pk, date(2021, 2, 1), date(2021, 2, 28)
+    ) == {"900-041-49": D("0.099")}
