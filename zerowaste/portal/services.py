@@ -560,10 +560,13 @@ def drill(actor: Actor, chart: str, key: str, *, year: int, month: int | None = 
         )
         head, rows = table(actor, chart, year=year, month=month, data=data)
         if chart == "intensity" and key:
-            # Intensity is annual: the producer's lines of the whole year.
+            # Intensity is annual: the producer's lines of the whole year (key: organization id).
+            if not key.isdigit():
+                raise Invalid.field("key", _("an organization id"))
             head, rows = _line_rows(
-                declarations.flow_lines(actor, year=year).filter(declaration__organization__name=key)
+                declarations.flow_lines(actor, year=year).filter(declaration__organization_id=int(key))
             )
+            title = next((r[0] for r in rows), key)
     else:
         raise Invalid.field("chart", _("one of %(all)s") % {"all": ", ".join(TABLES)})
     return {"chart": chart, "key": key, "title": title, "headers": head, "rows": rows, "limit": DRILL_ROWS}

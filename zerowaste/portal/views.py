@@ -517,6 +517,7 @@ def _charts(data: dict[str, Any], categories: dict[str, str] | None = None) -> d
             "unknown": indicators.get("unknown", 0),
         },
         "intensity": {
+            "ids": [str(r["organization_id"]) for r in intensity["rows"]],
             "names": [r["organization"] for r in intensity["rows"]],
             "values": [r["intensity_t_per_wan"] for r in intensity["rows"]],
             "target": intensity["target_t_per_wan"],
@@ -536,16 +537,18 @@ def _tables(actor: Actor, data: dict[str, Any], year: int, month: int | None, qu
         section = name if name in cockpit_services.SECTIONS else "alerts"
         head, rows = cockpit_services.table(actor, name, year=year, month=month, data=data[section])
         keys = DRILL_KEY.get(name)
+        if name == "intensity":  # a producer is drilled by its id (names need not be unique)
+            row_keys: list[str | None] = [str(r["organization_id"]) for r in data["intensity"]["rows"]]
+        else:
+            row_keys = [keys(row) if keys else None for row in rows]
         out[name] = {
             "headers": [label for _key, label in head],
             "rows": [
                 {
                     "cells": row,
-                    "href": f"{drill_url}?chart={name}&key={quote(keys(row), safe='')}&{query}"
-                    if keys
-                    else None,
+                    "href": f"{drill_url}?chart={name}&key={quote(key, safe='')}&{query}" if key else None,
                 }
-                for row in rows
+                for row, key in zip(rows, row_keys, strict=True)
             ],
         }
     return out
@@ -556,7 +559,6 @@ DRILL_KEY: dict[str, Callable[[list[Any]], str]] = {
     "tonnages": lambda row: f"{row[0]}:{row[1]}",
     "flows": lambda row: str(row[1]),
     "backlog": lambda row: str(row[0]),
-    "intensity": lambda row: str(row[0]),
 }
 
 

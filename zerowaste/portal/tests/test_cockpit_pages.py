@@ -198,3 +198,19 @@ def test_indicator_slices_drill_down_to_their_indicators(cockpit: Cockpit) -> No
         data = services.drill(cockpit.regulator, "indicators", key, year=2020)
         assert [r[0] for r in data["rows"]] == [r["number"] for r in rows if r["met"] is met]
     assert len(rows) == 43
+
+
+def test_intensity_bar_drills_to_the_producers_lines_by_id(cockpit: Cockpit) -> None:
+    from zerowaste.declarations import services as declarations
+
+    declarations.save_production_data(
+        cockpit.system, year=2020, value_added_wan="100", organization_id=cockpit.it.pk
+    )
+    top = services.intensity(cockpit.regulator, year=2020)["rows"]
+    assert [(r["organization"], r["intensity_t_per_wan"]) for r in top] == [(cockpit.it.name, "0.1375")]
+    data = services.drill(cockpit.regulator, "intensity", str(cockpit.it.pk), year=2020)
+    assert {r[0] for r in data["rows"]} == {cockpit.it.name} and len(data["rows"]) == 3
+    assert data["title"] == cockpit.it.name
+    html = _logged_in(cockpit.regulator_org).get("/cockpit/", {"year": "2020"}).content.decode()
+    assert f"chart=intensity&amp;key={cockpit.it.pk}&amp;year=2020" in html
+    assert _chart_data(html, "cockpit-data")["intensity"]["ids"] == [str(cockpit.it.pk)]

@@ -131,7 +131,7 @@
     var chart = bars("intensity", n.names.slice().reverse(), [{
       name: label("intensity"), type: "bar", data: n.values.slice().reverse().map(num),
       markLine: n.target ? { symbol: "none", data: [{ xAxis: num(n.target), name: label("target") }] } : undefined
-    }], function (p) { drill("intensity", n.names[n.names.length - 1 - p.dataIndex]); }, true);
+    }], function (p) { drill("intensity", n.ids[n.ids.length - 1 - p.dataIndex]); }, true);
     if (chart) { chart.setOption({ legend: { show: false } }); }
   }
 
