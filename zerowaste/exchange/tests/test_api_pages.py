@@ -163,3 +163,29 @@ def test_proposal_list_query_count_does_not_grow(market: Market) -> None:
     services.run_matching(Actor.system(market.zone), period="2020-06")
     assert client.get("/api/exchange/proposals", status="proposed").json()["count"] == 10
     assert count() == one
+
+
+@pytest.mark.parametrize("path", ["/api/exchange/supply", "/api/exchange/demand"])
+def test_listing_lists_query_count_does_not_grow(market: Market, path: str) -> None:
+    org = market.producer if "supply" in path else market.receiver
+    client = parties.api_client(org)
+    site = site_for(org)
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            if "supply" in path:
+                supply(org, tonnes="1", site=site)
+            else:
+                demand(org, site=site)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(path).status_code == 200
+        return len(ctx.captured_queries)
+
+    add(1)
+    client.get(path)
+    one = count()
+    add(49)
+    assert client.get(path).json()["count"] == 50
+    assert count() == one
