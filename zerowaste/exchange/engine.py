@@ -425,7 +425,7 @@ def _mip(
 
     solver = pywraplp.Solver.CreateSolver("SCIP")
     assert solver is not None
-    solver.SetTimeLimit(int(max(time_limit_s, 1.0) * 1000))
+    deadline = time.perf_counter() + time_limit_s
     per_supply: dict[int, list[tuple[object, int]]] = {}
     per_demand: dict[int, list[tuple[object, int]]] = {}
     variables = []
@@ -462,6 +462,8 @@ def _mip(
             c.SetCoefficient(v, a)
     objective.SetMaximization()
     solver.SetHint(hint_vars, hint_vals)
+    # The time left after building the model (the build counts against the caller's limit too).
+    solver.SetTimeLimit(int(max(deadline - time.perf_counter(), 0.5) * 1000))
     params = pywraplp.MPSolverParameters()
     params.SetDoubleParam(params.RELATIVE_MIP_GAP, 0.0)
     status = solver.Solve(params)
