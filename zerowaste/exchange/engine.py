@@ -26,6 +26,8 @@ import numpy as np
 
 VALUE_UNIT = Decimal("0.00001")  # CNY per value unit (fen per tonne × kilogram)
 CORE_ARCS_PER_SUPPLY = 4
+RENS_SHARE = 0.4  # of the time limit, for the small MIP around the relaxation
+RENS_MAX_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -306,7 +308,10 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0, workers: int = 2) -> 
     if not problem.arcs:
         return Solution([], 0, 0, 0, 0, True, time.perf_counter() - started)
     relax = _relaxation(problem)
-    candidates = [base, _rounded(problem, relax.flow), _repaired(problem, relax.flow)]
+    repaired = _repaired(problem, relax.flow)
+    candidates = [base, _rounded(problem, relax.flow), repaired]
+    if value_of(problem, max(candidates, key=lambda s: value_of(problem, s))) < relax.bound:
+        candidates.append(_rens(problem, relax, min(RENS_SHARE * time_limit_s, RENS_MAX_S), repaired))
     incumbent = max(candidates, key=lambda s: value_of(problem, s))
     best = value_of(problem, incumbent)
     stats: dict[str, object] = {
@@ -476,6 +481,44 @@ def _mip(
     ]
     result = lots + _divisible_flow(problem, [k for k, _v, _u in variables], lots)
     return result, value_of(problem, result), int(objective.BestBound()), status == solver.OPTIMAL
+
+
+def _rens(problem: Problem, relax: _Flow, time_limit_s: float, start: list[Assignment]) -> list[Assignment]:
+    """A small MIP around the relaxation (RENS): lots whole in the relaxation stay where they are,
+    the split lots choose among the arcs the relaxation or `start` used for them, the divisible supply
+    moves over the arcs
+    of zero reduced cost; then the divisible part is re-split optimally over every arc."""
+    left = list(problem.capacity_kg)
+    fixed: list[Assignment] = []
+    split: set[int] = set()
+    for nz in np.nonzero(relax.flow)[0]:
+        k = int(nz)
+        arc = problem.arcs[k]
+        if problem.divisible[arc.supply]:
+            continue
+        if int(relax.flow[k]) == problem.supply_kg[arc.supply]:
+            fixed.append(Assignment(k, int(relax.flow[k])))
+            left[arc.demand] -= int(relax.flow[k])
+        else:
+            split.add(arc.supply)
+    if not split:
+        return []
+    reduced = relax.reduced
+    started = {a.arc for a in start}
+    keep = [
+        k
+        for k, arc in enumerate(problem.arcs)
+        if (problem.divisible[arc.supply] and reduced[k] <= 0)
+        or (arc.supply in split and (relax.flow[k] > 0 or k in started))
+    ]
+    sub = Problem(problem.supply_kg, problem.divisible, left, [problem.arcs[k] for k in keep])
+    position = {k: n for n, k in enumerate(keep)}
+    hint = [Assignment(position[a.arc], a.kg) for a in start if a.arc in position]
+    found, _value, _bound, _solved = _mip(sub, [(n, 0) for n in range(len(keep))], hint, time_limit_s, 1)
+    lots = fixed + [
+        Assignment(keep[a.arc], a.kg) for a in found if not problem.divisible[sub.arcs[a.arc].supply]
+    ]
+    return lots + _divisible_flow(problem, list(range(len(problem.arcs))), lots)
 
 
 def _divisible_flow(problem: Problem, arcs: list[int], lots: list[Assignment]) -> list[Assignment]:
