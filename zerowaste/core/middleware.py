@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.translation import gettext as _
 
 from .context import origin
 from .models import IdempotencyRecord
@@ -47,6 +48,24 @@ class RequestContextMiddleware:
             response = self.get_response(request)
         response.headers["X-Request-Id"] = request_id
         return response
+
+
+class RejectNulMiddleware:
+    """A query parameter holding a NUL character is refused before any view: PostgreSQL cannot store or
+    compare NUL in text, so without this every filter would fail with a server error."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                field = name.replace("\x00", "")
+                message = _("%(field)s: a NUL character is not allowed") % {"field": field}
+                if request.path.startswith("/api/"):
+                    return _problem(422, message, field=field)
+                return HttpResponseBadRequest(message)
+        return self.get_response(request)
 
 
 def _principal(request: HttpRequest) -> str | None:
