@@ -135,6 +135,7 @@ class ExchangeRunOut(Schema):
     period: str
     value: str
     greedy_value: str
+    gain_over_greedy: str
     bound: str
     gap: str
     optimal: bool

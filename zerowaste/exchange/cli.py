@@ -62,7 +62,8 @@ class ExchangeCommand(PlatformCommand):
             data = cli_match_object(match)
             text = (
                 f"period {options['period']}: {len(data['proposals'])} proposals, value {data['value']} CNY, "
-                f"greedy {data['greedy_value']} CNY, LP bound {data['bound']} CNY, gap {data['gap']}, "
+                f"greedy {data['greedy_value']} CNY (gain {match.value_cny - match.greedy_value_cny}), "
+                f"LP bound {data['bound']} CNY, gap {data['gap']}, "
                 f"{data['seconds']} s (run {match.pk})"
             )
             self.emit(options, data, text)

@@ -657,6 +657,7 @@ def match_result(run: MatchRun) -> dict[str, Any]:
         "period": run.period.strftime("%Y-%m"),
         "value": str(run.value_cny),
         "greedy_value": str(run.greedy_value_cny),
+        "gain_over_greedy": str(run.value_cny - run.greedy_value_cny),
         "bound": str(run.bound_cny),
         "gap": str(run.gap.normalize()) if run.gap else "0",
         "optimal": run.optimal,

@@ -196,7 +196,11 @@ def runs_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 def run_view(request: HttpRequest, actor: Actor, match_run_id: int) -> HttpResponse:
     run = services.get_run(actor, match_run_id)
     proposals = list(run.proposals.select_related("supplier", "receiver").order_by("-value_cny")[:500])
-    return render(request, "exchange/run.html", {"run": run, "proposals": proposals})
+    return render(
+        request,
+        "exchange/run.html",
+        {"run": run, "proposals": proposals, "gain": run.value_cny - run.greedy_value_cny},
+    )
 
 
 @with_actor
