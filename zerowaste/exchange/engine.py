@@ -334,7 +334,7 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0, workers: int = 2) -> 
         problem, relax, incumbent, best, started, time_limit_s, workers, stats
     )
     proven = relax.bound if not optimal else value
-    if value < best:  # the solver returned less than it was given: keep the incumbent
+    if value < best or violations(problem, assignments):  # never return less, nor anything infeasible
         assignments, value = incumbent, best
     proven = min(proven, relax.bound)
     return Solution(
@@ -479,6 +479,18 @@ def _mip(
         for k, var, unit in variables
         if not problem.divisible[problem.arcs[k].supply] and var.solution_value() > 0.5
     ]
+    # Floating-point tolerances could let rounded lots overfill a demand by a few grams: never keep that.
+    load = [0] * len(problem.capacity_kg)
+    for lot in lots:
+        load[problem.arcs[lot.arc].demand] += lot.kg
+    for j, kg in enumerate(load):
+        while kg > problem.capacity_kg[j]:
+            drop = min(
+                (lot for lot in lots if problem.arcs[lot.arc].demand == j),
+                key=lambda lot: problem.arcs[lot.arc].value_fen_per_t * lot.kg,
+            )
+            lots.remove(drop)
+            kg -= drop.kg
     result = lots + _divisible_flow(problem, [k for k, _v, _u in variables], lots)
     return result, value_of(problem, result), int(objective.BestBound()), status == solver.OPTIMAL
 
