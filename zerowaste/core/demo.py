@@ -50,9 +50,21 @@ class DemoContext:
     organizations: dict[str, list[Organization]] = field(default_factory=dict)
     accounts: list[dict[str, str]] = field(default_factory=list)
     areas: dict[str, Area] = field(default_factory=dict)
+    # Tonnes of a zone total that a later step builds itself, keyed like "declared:hw:2020" or
+    # "manifested:hw". The seed's totals are the zone's: a step that spreads a seed total over the
+    # zone's producers subtracts what other steps reserved, so the zone as a whole matches the seed.
+    reservations: dict[str, Decimal] = field(default_factory=dict)
 
     def rng(self, step: str) -> random.Random:
         return random.Random(f"{self.seed}:{step}")
+
+    def reserve(self, key: str, tonnes: Decimal) -> None:
+        """Set aside `tonnes` of the zone total `key` for the calling step (reservations add up)."""
+        self.reservations[key] = self.reserved(key) + Decimal(tonnes)
+
+    def reserved(self, key: str) -> Decimal:
+        """Tonnes of the zone total `key` that steps reserved so far (0 when none)."""
+        return self.reservations.get(key, Decimal(0))
 
 
 DemoStep = Callable[[DemoContext], None]
