@@ -14,12 +14,20 @@ each producer's 2020 collections equal what it declared as handed over, and the 
 from them show every case: A, B, C by quantity, C by stock, and the boundaries (exactly 1 t, exactly
 10 t with exactly 3 t stored). History is bulk-loaded with one summarizing audit entry, like the other
 demo steps; the tiers are computed through the service.
+
+The seed's zone totals (HW declared per year, HW manifested) are the zone's and include the park's
+producers: `plan_park` works the park out from the demo seed alone, and the `hazardous.reserve`
+pre-step (order 5) reserves its declared tonnes (2019: a constant 2,431.9 t apportioned among the
+producers; 2020: the 2,431.9 t collected) and its manifested tonnes (every ship-out, 2020 and 2021) on
+the demo context, so that the declarations and manifests steps spread only the rest of the seed's
+totals over the other producers.
 """
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -83,6 +91,244 @@ def _days_of(year: int, month: int, rng: random.Random, n: int) -> list[date]:
     return sorted(first + timedelta(days=rng.randrange(days)) for _ in range(n))
 
 
+DECLARED_2019_KG = COLLECTED_KG  # the seed's one year of the store (seed:1293), declared for 2019 too
+
+
+@dataclass
+class ParkPlan:
+    """What the pilot park's step builds, worked out before any row is written: a pure function of
+    the demo seed, so that the reservation pre-step and the step itself agree to the kilogram.
+    Producers are named by their index; `rng` is left where the step continues drawing from it."""
+
+    rng: random.Random
+    producers: list[tuple[str, int, str]]  # (name, building number, kind A/B/C)
+    gen: dict[int, int]  # 2020 generation, kg
+    stock_peak: dict[int, int]
+    codes_of: dict[int, list[int]]
+    declarations: list[tuple[int, str, date, date, list[dict[str, int]]]]
+    containers: list[tuple[date, int, int, int]]  # FIFO: (collected on, producer, waste, kg)
+    shipments: list[tuple[date, list[int]]]  # (ship-out day, container indexes)
+    forgotten: set[int]
+
+    def declared_kg(self, year: int) -> int:
+        return sum(
+            line["generated"]
+            for _i, _k, start, _e, lines in self.declarations
+            if start.year == year
+            for line in lines
+        )
+
+    def manifested_kg(self) -> int:
+        return sum(self.containers[i][3] for _day, batch in self.shipments for i in batch)
+
+
+def plan_park(seed: int) -> ParkPlan:
+    rng = random.Random(f"{seed}:hazardous.pilot_park")
+
+    # --- The park's producers -------------------------------------------------------------------
+    first = "康瑞博安泰华恒普诺君益济同昌科元"
+    second = "生医药诊检试剂化学细胞基因"
+    # Names begin with 北京亦庄 + a character none of core's demo names has there: no collisions.
+    names: set[str] = set()
+    producers: list[tuple[str, int, str]] = []
+    for i in range(SMALL_A + SMALL_B + LARGE):
+        kind = "A" if i < SMALL_A else "B" if i < SMALL_A + SMALL_B else "C"
+        while True:
+            name = (
+                "北京亦庄"
+                + rng.choice(first)
+                + rng.choice(second)
+                + rng.choice(("生物科技有限公司", "医药科技有限公司", "检测技术有限公司", "生物制药有限公司"))
+            )
+            if name not in names:
+                names.add(name)
+                break
+        producers.append((name, rng.randint(1, 88), kind))
+
+    # Yearly generation in kilograms: A up to 1 t, B 1-10 t, C the rest of the store's 2,431.9 t.
+    gen: dict[int, int] = {}
+    stock_peak: dict[int, int] = {}  # a month-end stock to show, kg
+    for i, (_name, _no, kind) in enumerate(producers):
+        if kind == "A":
+            gen[i] = rng.randint(50, 950)
+        elif kind == "B":
+            gen[i] = rng.randint(1_200, 9_500)
+    smalls = [i for i, p in enumerate(producers) if p[2] in "AB"]
+    larges = [i for i, p in enumerate(producers) if p[2] == "C"]
+    # The boundaries, on purpose: exactly 1 t (A); exactly 10 t with exactly 3 t stored (B);
+    # 8 t with 3.5 t stored (C by its stock).
+    gen[smalls[0]] = 1_000
+    gen[smalls[SMALL_A]] = 10_000
+    stock_peak[smalls[SMALL_A]] = 3_000
+    gen[smalls[SMALL_A + 1]] = 8_000
+    stock_peak[smalls[SMALL_A + 1]] = 3_500
+    rest = COLLECTED_KG - sum(gen.values())
+    for i, kg in zip(larges, apportion(rest, [rng.lognormvariate(0, 0.4) for _ in larges]), strict=True):
+        gen[i] = kg
+
+    codes_of: dict[int, list[int]] = {}
+    for i, (_name, _no, kind) in enumerate(producers):
+        if kind == "C":
+            codes_of[i] = rng.sample(range(len(WASTES)), k=3)
+        elif i in stock_peak:
+            codes_of[i] = [0]  # one waste, so that the line's stock is the producer's
+        else:
+            codes_of[i] = [0, 1, 2] if gen[i] > 2_000 else [rng.choice([0, 1])]
+
+    # --- Declarations: 2019 yearly, 2020 monthly; what is handed over is what the park collects ---
+    declarations: list[tuple[int, str, date, date, list[dict[str, int]]]] = []
+    handed: dict[tuple[int, int, int], int] = {}  # (producer, month, waste) → kg collected in 2020
+    weights_2019: list[tuple[int, int, float]] = []  # (producer, waste, weight)
+    for i in range(len(producers)):
+        wastes = codes_of[i]
+        split = apportion(gen[i], [1.0 / (n + 1) for n in range(len(wastes))])
+        # 2019 near 2020 for each producer; the park's 2019 total is a constant (reserved ahead).
+        weights_2019 += [(i, w, kg * rng.uniform(0.85, 1.15)) for w, kg in zip(wastes, split, strict=True)]
+        monthly = {
+            w: apportion(kg, [rng.uniform(0.8, 1.2) for _ in range(12)])
+            for w, kg in zip(wastes, split, strict=True)
+        }
+        carry = dict.fromkeys(wastes, 0)
+        peak = stock_peak.get(i)
+        reached = False
+        for m in range(1, 13):
+            lines = []
+            for w in wastes:
+                opening = carry[w]
+                generated = monthly[w][m - 1]
+                available = opening + generated
+                if m == 12:
+                    closing = 0
+                elif peak is not None and not reached:
+                    # Keep it in the producer's store until the intended peak is reached exactly.
+                    closing = peak if available >= peak else available
+                    reached = available >= peak
+                else:
+                    closing = int(available * rng.uniform(0.0, 0.3))
+                    if peak is not None:
+                        closing = min(closing, peak - 1)
+                carry[w] = closing
+                handed[(i, m, w)] = available - closing
+                lines.append(
+                    {
+                        "waste": w,
+                        "opening": opening,
+                        "generated": generated,
+                        "handed": available - closing,
+                        "closing": closing,
+                    }
+                )
+            declarations.append(
+                (
+                    i,
+                    "month",
+                    date(2020, m, 1),
+                    date(2020 + (m == 12), m % 12 + 1, 1) - timedelta(days=1),
+                    lines,
+                )
+            )
+    year_2019: dict[int, list[dict[str, int]]] = defaultdict(list)
+    for (i, w, _weight), kg in zip(
+        weights_2019, apportion(DECLARED_2019_KG, [wt for _i, _w, wt in weights_2019]), strict=True
+    ):
+        year_2019[i].append({"waste": w, "opening": 0, "generated": kg, "handed": kg, "closing": 0})
+    for i in range(len(producers)):
+        declarations.append((i, "year", date(2019, 1, 1), date(2019, 12, 31), year_2019[i]))
+
+    # --- Containers: Q4 2019 (the opening stock) and 2020 --------------------------------------------
+    plan: list[tuple[date, int, int, int]] = []  # (day, producer, waste, kg)
+    opening_by_org = apportion(OPENING_KG, [float(gen[i]) for i in range(len(producers))])
+    for i, kg in enumerate(opening_by_org):
+        wastes = codes_of[i]
+        for w, part in zip(wastes, apportion(kg, [1.0 / (n + 1) for n in range(len(wastes))]), strict=True):
+            for m, mkg in zip((10, 11, 12), apportion(part, [1.0, 1.0, 1.0]), strict=True):
+                qtys = _split(mkg, WASTES[w][4], rng)
+                for day, q in zip(_days_of(2019, m, rng, len(qtys)), qtys, strict=True):
+                    plan.append((day, i, w, q))
+    for (i, m, w), kg in sorted(handed.items()):
+        qtys = _split(kg, WASTES[w][4], rng)
+        for day, q in zip(_days_of(2020, m, rng, len(qtys)), qtys, strict=True):
+            plan.append((day, i, w, q))
+    plan.sort(key=lambda p: (p[0], p[1], p[2]))
+    # Whole containers leave; the one that crosses the year's shipped total is two packages.
+    fifo: list[tuple[date, int, int, int]] = []
+    running = 0
+    crossing_done = False
+    for item in plan:
+        day, i, w, q = item
+        if not crossing_done and running < SHIPPED_KG < running + q:
+            first_part = SHIPPED_KG - running
+            fifo.append((day, i, w, first_part))
+            fifo.append((day, i, w, q - first_part))
+            running += q
+            crossing_done = True
+            continue
+        running += q
+        fifo.append(item)
+
+    # --- Ship-outs: every Wednesday, oldest first, at least a week in store --------------------------
+    wednesdays = [date(2020, 1, 1) + timedelta(days=d) for d in range(366)]
+    wednesdays = [d for d in wednesdays if d.weekday() == 2 and d.year == 2020]
+    wednesdays_2021 = [date(2021, 1, 6) + timedelta(weeks=k) for k in range(12)]
+    order = list(range(len(fifo)))  # containers are in FIFO order already
+    cumulative = 0
+    cursor = 0
+    shipments: list[tuple[date, list[int]]] = []
+    total_weeks = len(wednesdays)
+    for k, day in enumerate(wednesdays, start=1):
+        goal = SHIPPED_KG * k // total_weeks
+        batch = []
+        while cursor < len(order) and cumulative < goal:
+            collected_on, _i, _w, q = fifo[order[cursor]]
+            if collected_on > day - timedelta(days=7):
+                break
+            batch.append(order[cursor])
+            cumulative += q
+            cursor += 1
+        if batch:
+            shipments.append((day, batch))
+    assert cumulative == SHIPPED_KG, cumulative  # the crossing container was split at the total
+    forgotten = set(order[cursor : cursor + 4])
+    leftover = [i for i in order[cursor:] if i not in forgotten]
+    per_week = -(-len(leftover) // len(wednesdays_2021))
+    for k, day in enumerate(wednesdays_2021):
+        batch = leftover[k * per_week : (k + 1) * per_week]
+        if batch:
+            shipments.append((day, batch))
+    return ParkPlan(
+        rng=rng,
+        producers=producers,
+        gen=gen,
+        stock_peak=stock_peak,
+        codes_of=codes_of,
+        declarations=declarations,
+        containers=fifo,
+        shipments=shipments,
+        forgotten=forgotten,
+    )
+
+
+def _park_ready(ctx: DemoContext) -> bool:
+    return (
+        "biomed" in ctx.areas
+        and bool(ctx.organizations.get("park_operator"))
+        and len(ctx.organizations.get("receiver", [])) >= 3
+        and bool(ctx.organizations.get("carrier"))
+    )
+
+
+@demo_step("hazardous.reserve", order=5)
+def reserve_pilot_park(ctx: DemoContext) -> None:
+    """Reserve the park's share of the zone's HW totals before the declarations (order 20) and the
+    manifests (order 30) spread the seed's zone totals over the other producers."""
+    if not _park_ready(ctx):
+        return
+    plan = plan_park(ctx.seed)
+    for year in (2019, 2020):
+        ctx.reserve(f"declared:hw:{year}", rules.kg_to_t(plan.declared_kg(year)))
+    ctx.reserve("manifested:hw", rules.kg_to_t(plan.manifested_kg()))
+
+
 @demo_step("hazardous.pilot_park", order=40)
 def build_pilot_park(ctx: DemoContext) -> None:
     from zerowaste.declarations.demo_data import UTILIZATION
@@ -99,9 +345,10 @@ def build_pilot_park(ctx: DemoContext) -> None:
     operators = ctx.organizations.get("park_operator", [])
     receivers = ctx.organizations.get("receiver", [])[:3]
     carriers = ctx.organizations.get("carrier", [])
-    if park is None or not operators or len(receivers) < 3 or not carriers:
+    if park is None or not _park_ready(ctx):
         return
-    rng = ctx.rng("hazardous.pilot_park")
+    plan = plan_park(ctx.seed)
+    rng = plan.rng  # where the plan left it: the plans and inspections below draw on
     zone_id = ctx.zone.pk
     actor = ctx.actor
     operator = operators[0]
@@ -110,24 +357,9 @@ def build_pilot_park(ctx: DemoContext) -> None:
 
     # --- The park's producers -------------------------------------------------------------------
     uscc = _UsccFactory(random.Random(f"{ctx.seed}:hazardous.uscc"))
-    used = set(Organization.objects.filter(zone_id=zone_id).values_list("uscc", flat=True))
-    uscc.used.update(used)
-    first = "康瑞博安泰华恒普诺君益济同昌科元"
-    second = "生医药诊检试剂化学细胞基因"
-    names: set[str] = set(Organization.objects.filter(zone_id=zone_id).values_list("name", flat=True))
+    uscc.used.update(Organization.objects.filter(zone_id=zone_id).values_list("uscc", flat=True))
     producers: list[tuple[Organization, str]] = []
-    for i in range(SMALL_A + SMALL_B + LARGE):
-        kind = "A" if i < SMALL_A else "B" if i < SMALL_A + SMALL_B else "C"
-        while True:
-            name = (
-                "北京亦庄"
-                + rng.choice(first)
-                + rng.choice(second)
-                + rng.choice(("生物科技有限公司", "医药科技有限公司", "检测技术有限公司", "生物制药有限公司"))
-            )
-            if name not in names:
-                names.add(name)
-                break
+    for name, building, kind in plan.producers:
         org = core.register_organization(
             actor,
             uscc=uscc("91"),
@@ -135,47 +367,19 @@ def build_pilot_park(ctx: DemoContext) -> None:
             roles=["producer"],
             area_id=park.pk,
             industry="生物技术和大健康",
-            address=f"{park.name}{rng.randint(1, 88)}号楼",
+            address=f"{park.name}{building}号楼",
         )
         producers.append((org, kind))
         ctx.organizations.setdefault("producer", []).append(org)
         ctx.organizations.setdefault("hazardous:park_producer", []).append(org)
-
-    # Yearly generation in kilograms: A up to 1 t, B 1-10 t, C the rest of the store's 2,431.9 t.
-    gen: dict[int, int] = {}
-    stock_peak: dict[int, int] = {}  # a month-end stock to show, kg
-    for org, kind in producers:
-        if kind == "A":
-            gen[org.pk] = rng.randint(50, 950)
-        elif kind == "B":
-            gen[org.pk] = rng.randint(1_200, 9_500)
+    gen = {producers[i][0].pk: kg for i, kg in plan.gen.items()}
+    codes_of = {producers[i][0].pk: wastes for i, wastes in plan.codes_of.items()}
     smalls = [o for o, k in producers if k in "AB"]
-    larges = [o for o, k in producers if k == "C"]
-    # The boundaries, on purpose: exactly 1 t (A); exactly 10 t with exactly 3 t stored (B);
-    # 8 t with 3.5 t stored (C by its stock).
-    gen[smalls[0].pk] = 1_000
-    gen[smalls[SMALL_A].pk] = 10_000
-    stock_peak[smalls[SMALL_A].pk] = 3_000
-    gen[smalls[SMALL_A + 1].pk] = 8_000
-    stock_peak[smalls[SMALL_A + 1].pk] = 3_500
-    rest = COLLECTED_KG - sum(gen.values())
-    for org, kg in zip(larges, apportion(rest, [rng.lognormvariate(0, 0.4) for _ in larges]), strict=True):
-        gen[org.pk] = kg
 
-    codes_of: dict[int, list[int]] = {}
-    for org, kind in producers:
-        if kind == "C":
-            codes_of[org.pk] = rng.sample(range(len(WASTES)), k=3)
-        elif org.pk in stock_peak:
-            codes_of[org.pk] = [0]  # one waste, so that the line's stock is the producer's
-        else:
-            codes_of[org.pk] = [0, 1, 2] if gen[org.pk] > 2_000 else [rng.choice([0, 1])]
-
-    # --- Declarations: 2019 yearly, 2020 monthly; what is handed over is what the park collects ---
+    # --- Declarations: 2019 yearly, 2020 monthly (the plan's); written in bulk ---------------------
     now = timezone.now()
     declarations: list[Declaration] = []
     decl_lines: list[tuple[int, DeclarationLine]] = []
-    handed: dict[tuple[int, int, int], int] = {}  # (org, month, waste index) → kg collected in 2020
 
     def declare(org: Organization, kind: str, start: date, end: date, lines: list[dict[str, Any]]) -> None:
         declarations.append(
@@ -218,61 +422,8 @@ def build_pilot_park(ctx: DemoContext) -> None:
                 )
             )
 
-    for org, _kind in producers:
-        wastes = codes_of[org.pk]
-        split = apportion(gen[org.pk], [1.0 / (i + 1) for i in range(len(wastes))])
-        year_2019 = [int(kg * rng.uniform(0.85, 1.15)) for kg in split]
-        declare(
-            org,
-            "year",
-            date(2019, 1, 1),
-            date(2019, 12, 31),
-            [
-                {"waste": w, "opening": 0, "generated": kg, "handed": kg, "closing": 0}
-                for w, kg in zip(wastes, year_2019, strict=True)
-            ],
-        )
-        monthly = {
-            w: apportion(kg, [rng.uniform(0.8, 1.2) for _ in range(12)])
-            for w, kg in zip(wastes, split, strict=True)
-        }
-        carry = dict.fromkeys(wastes, 0)
-        peak = stock_peak.get(org.pk)
-        reached = False
-        for m in range(1, 13):
-            lines = []
-            for w in wastes:
-                opening = carry[w]
-                generated = monthly[w][m - 1]
-                available = opening + generated
-                if m == 12:
-                    closing = 0
-                elif peak is not None and not reached:
-                    # Keep it in the producer's store until the intended peak is reached exactly.
-                    closing = peak if available >= peak else available
-                    reached = available >= peak
-                else:
-                    closing = int(available * rng.uniform(0.0, 0.3))
-                    if peak is not None:
-                        closing = min(closing, peak - 1)
-                carry[w] = closing
-                handed[(org.pk, m, w)] = available - closing
-                lines.append(
-                    {
-                        "waste": w,
-                        "opening": opening,
-                        "generated": generated,
-                        "handed": available - closing,
-                        "closing": closing,
-                    }
-                )
-            declare(
-                org,
-                "month",
-                date(2020, m, 1),
-                date(2020 + (m == 12), m % 12 + 1, 1) - timedelta(days=1),
-                lines,
-            )
+    for i, kind, start, end, lines in plan.declarations:
+        declare(producers[i][0], kind, start, end, lines)
     Declaration.objects.bulk_create(declarations, batch_size=2000)
     for index, line in decl_lines:
         line.declaration_id = declarations[index].pk
@@ -344,43 +495,11 @@ def build_pilot_park(ctx: DemoContext) -> None:
             },
         )
 
-    # --- Containers: Q4 2019 (the opening stock) and 2020 --------------------------------------------
-    plan: list[tuple[date, Organization, int, int]] = []  # (day, producer, waste, kg)
-    weights = [gen[o.pk] for o, _k in producers]
-    opening_by_org = apportion(OPENING_KG, [float(w) for w in weights])
-    for (org, _kind), kg in zip(producers, opening_by_org, strict=True):
-        wastes = codes_of[org.pk]
-        for w, part in zip(wastes, apportion(kg, [1.0 / (i + 1) for i in range(len(wastes))]), strict=True):
-            for m, mkg in zip((10, 11, 12), apportion(part, [1.0, 1.0, 1.0]), strict=True):
-                qtys = _split(mkg, WASTES[w][4], rng)
-                for day, q in zip(_days_of(2019, m, rng, len(qtys)), qtys, strict=True):
-                    plan.append((day, org, w, q))
-    for (org_id, m, w), kg in sorted(handed.items()):
-        org = next(o for o, _k in producers if o.pk == org_id)
-        qtys = _split(kg, WASTES[w][4], rng)
-        for day, q in zip(_days_of(2020, m, rng, len(qtys)), qtys, strict=True):
-            plan.append((day, org, w, q))
-    plan.sort(key=lambda p: (p[0], p[1].pk, p[2]))
-    # Whole containers leave; the one that crosses the year's shipped total is two packages.
-    fifo: list[tuple[date, Organization, int, int]] = []
-    shipped_2020_target = SHIPPED_KG
-    running = 0
-    crossing_done = False
-    for item in plan:
-        day, org, w, q = item
-        if not crossing_done and running < shipped_2020_target < running + q:
-            first_part = shipped_2020_target - running
-            fifo.append((day, org, w, first_part))
-            fifo.append((day, org, w, q - first_part))
-            running += q
-            crossing_done = True
-            continue
-        running += q
-        fifo.append(item)
-
+    # --- Containers: Q4 2019 (the opening stock) and 2020, in FIFO order ---------------------------
     seq: dict[date, int] = defaultdict(int)
     containers: list[Container] = []
-    for day, org, w, q in fifo:
+    for day, i, w, q in plan.containers:
+        org = producers[i][0]
         seq[day] += 1
         code, category, name, packaging, _typical, bay = WASTES[w]
         containers.append(
@@ -410,35 +529,8 @@ def build_pilot_park(ctx: DemoContext) -> None:
             )
         )
 
-    # --- Ship-outs: every Wednesday, oldest first, at least a week in store --------------------------
-    wednesdays = [date(2020, 1, 1) + timedelta(days=d) for d in range(366)]
-    wednesdays = [d for d in wednesdays if d.weekday() == 2 and d.year == 2020]
-    wednesdays_2021 = [date(2021, 1, 6) + timedelta(weeks=k) for k in range(12)]
-    order = list(range(len(containers)))  # containers are in FIFO order already
-    cumulative = 0
-    cursor = 0
-    shipments: list[tuple[date, list[int]]] = []
-    total_weeks = len(wednesdays)
-    for k, day in enumerate(wednesdays, start=1):
-        goal = SHIPPED_KG * k // total_weeks
-        batch = []
-        while cursor < len(order) and cumulative < goal:
-            c = containers[order[cursor]]
-            if c.collected_on > day - timedelta(days=7):
-                break
-            batch.append(order[cursor])
-            cumulative += c.quantity_kg
-            cursor += 1
-        if batch:
-            shipments.append((day, batch))
-    assert cumulative == SHIPPED_KG, cumulative  # the crossing container was split at the total
-    forgotten = set(order[cursor : cursor + 4])
-    leftover = [i for i in order[cursor:] if i not in forgotten]
-    per_week = -(-len(leftover) // len(wednesdays_2021))
-    for k, day in enumerate(wednesdays_2021):
-        batch = leftover[k * per_week : (k + 1) * per_week]
-        if batch:
-            shipments.append((day, batch))
+    shipments = plan.shipments
+    forgotten = plan.forgotten
 
     # --- Manifests (bulk-loaded, closed), numbered after the manifests already in the zone ----------
     prefix = transfer_rules.counter_prefix("hw", ctx.zone.division_code or DIVISION)
@@ -515,6 +607,8 @@ def build_pilot_park(ctx: DemoContext) -> None:
                 t_lines.append(manifest_lines)
                 t_containers.append(trip)
     created = Transfer.objects.bulk_create(transfers, batch_size=500)
+    # Exactly what the pre-step reserved of the zone's manifested HW (the plan is the same).
+    assert sum((t.estimated_t for t in created), rules.ZERO) == rules.kg_to_t(plan.manifested_kg())
     TransferLine.objects.bulk_create(
         [
             TransferLine(

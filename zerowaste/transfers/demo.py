@@ -2,7 +2,8 @@
 
 General industrial (seed:484-488): 2,247 issued, 1,353 closed, ~50,000 t moved. Hazardous: ~50,350 t
 (the 2018 transferred total, seed:1229) spread over the two years by the category shares of
-seed:1229-1233 (HW06 31.96 %, HW34 23.48 %, HW49 8.87 %, HW17 8.70 %, the rest in HW08/HW09/HW12).
+seed:1229-1233 (HW06 31.96 %, HW34 23.48 %, HW49 8.87 %, HW17 8.70 %, the rest in HW08/HW09/HW12),
+less the tonnes reserved for manifests another step writes (`manifested:hw`, the pilot park's store).
 History is bulk-loaded with states set directly, under one summarizing audit entry.
 """
 
@@ -273,8 +274,11 @@ def build_manifests(ctx: DemoContext) -> None:
     # HW: tonnes by category share, ~25 t per trip.
     state_names = [s for s, _w in HW_STATE_WEIGHTS]
     weights = [w for _s, w in HW_STATE_WEIGHTS]
+    # The seed's total is the zone's: what other steps reserved for their own manifests (the hazardous
+    # pilot park's ship-outs) is left out here.
+    hw_tonnes = HW_TONNES - ctx.reserved("manifested:hw")
     for category, code, share in HW_SHARES:
-        tonnes = (HW_TONNES * share).quantize(rules.KILOGRAM)
+        tonnes = (hw_tonnes * share).quantize(rules.KILOGRAM)
         n = max(int(tonnes / HW_AVERAGE_T), 1)
         for qty in _quantities(rng, n, tonnes, 10, 38):
             b.add(

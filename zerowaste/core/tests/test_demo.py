@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db.models import QuerySet
 from django.test import Client
 
 from zerowaste.core.demo import DEMO_PASSWORD, INDUSTRY_SHARES, _apportion, build_demo
@@ -32,6 +33,21 @@ def _role_count(zone: Zone, role: str) -> int:
     return OrganizationRole.objects.filter(zone=zone, role=role).count()
 
 
+def _park_producers(zone: Zone) -> set[int]:
+    """The pilot park's small-quantity producers: those whose waste the park's store collects
+    (seed:1291-1293, 5443-5461). Not every producer in the 生物医药园 area: core places some of the
+    zone's own biotech producers there, and they count among the seed's 312."""
+    from zerowaste.hazardous.models import Container
+
+    return set(Container.objects.filter(zone=zone).values_list("producer_id", flat=True))
+
+
+def _producers_outside_park(zone: Zone) -> QuerySet[Organization]:
+    return Organization.objects.filter(zone=zone, roles__role="producer").exclude(
+        pk__in=_park_producers(zone)
+    )
+
+
 def test_apportion_largest_remainder() -> None:
     assert _apportion(312, INDUSTRY_SHARES) == {
         "it": 138,
@@ -49,10 +65,24 @@ def test_demo_shape_determinism_and_accounts() -> None:
     result = build_demo(seed=1)
     zone = result.zone
     first = _natural(zone)
-    assert _role_count(zone, "producer") == 312
+    # seed:317 累计统计产废企业312家 — the zone's producers, outside the pilot park's store ...
+    outside = _producers_outside_park(zone)
+    assert outside.count() == 312
     counts = _apportion(312, INDUSTRY_SHARES)
     for code, label, _share in INDUSTRY_SHARES:
-        assert Organization.objects.filter(zone=zone, industry=label).count() == counts[code]
+        assert outside.filter(industry=label).count() == counts[code]
+    # ... and the pilot park's 72 small-quantity producers beside them, all in the park.
+    park = _park_producers(zone)
+    assert len(park) == 72
+    assert (
+        set(
+            Organization.objects.filter(pk__in=park, area__code="biomed", roles__role="producer").values_list(
+                "pk", flat=True
+            )
+        )
+        == park
+    )
+    assert _role_count(zone, "producer") == 312 + 72
     assert _role_count(zone, "receiver") == 41 + 3
     assert _role_count(zone, "regulator") == 7
     assert Area.objects.filter(zone=zone, kind="community").count() == 32
@@ -88,4 +118,5 @@ def test_demo_other_seed_differs_and_scale_doubles() -> None:
     first = _natural(build_demo(seed=1).zone)
     result = build_demo(seed=2, scale=2, reset=True)
     assert _natural(result.zone) != first
-    assert _role_count(result.zone, "producer") == 624
+    assert _producers_outside_park(result.zone).count() == 624
+    assert len(_park_producers(result.zone)) == 72  # the park is the seed's one, at any scale
