@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -189,3 +191,51 @@ def test_listing_lists_query_count_does_not_grow(market: Market, path: str) -> N
     add(49)
     assert client.get(path).json()["count"] == 50
     assert count() == one
+
+
+def test_api_pools_and_withdrawals(market: Market) -> None:
+    for n in range(3):
+        supply(parties.make_org(market.zone, roles=("producer",)), tonnes="0.6", dlat=str(n / 40))
+    demand(market.receiver)
+    regulator = parties.api_client(market.regulator)
+    producer = parties.api_client(market.producer)
+    assert (
+        Client()
+        .post("/api/exchange/pools", {"waste_code": ISW_CODE}, content_type="application/json")
+        .status_code
+        == 401
+    )
+    assert producer.post("/api/exchange/pools", {"waste_code": ISW_CODE}).status_code == 403
+    bad = regulator.post("/api/exchange/pools", {"waste_code": "99-99-99"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "waste_code"
+    r = regulator.post(
+        "/api/exchange/pools", {"waste_code": ISW_CODE, "time_limit_s": 1}, idempotency_key="p-1"
+    )
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert len(body["stops"]) == 3 and body["saving_cny"] == str(
+        Decimal(body["alone_cost_cny"]) - Decimal(body["pooled_cost_cny"])
+    )
+    again = regulator.post(
+        "/api/exchange/pools", {"waste_code": ISW_CODE, "time_limit_s": 1}, idempotency_key="p-1"
+    )
+    assert again.json()["run"] == body["run"]
+    assert producer.get(f"/api/exchange/pools/{body['run']}").status_code == 404
+    assert producer.post(f"/api/exchange/pools/{body['run']}/execute").status_code == 404
+    done = regulator.post(f"/api/exchange/pools/{body['run']}/execute")
+    assert done.status_code == 200 and all(s["transfer_id"] for s in done.json()["stops"])
+    assert regulator.post(f"/api/exchange/pools/{body['run']}/execute").status_code == 409
+    # Withdrawals: the owner only, once.
+    own = supply(market.producer, tonnes="1")
+    other = parties.api_client(parties.make_org(market.zone, roles=("producer",)))
+    assert other.post(f"/api/exchange/supply/{own.pk}/withdraw").status_code == 404
+    assert regulator.post(f"/api/exchange/supply/{own.pk}/withdraw").status_code == 403
+    assert producer.post(f"/api/exchange/supply/{own.pk}/withdraw").json()["status"] == "withdrawn"
+    assert producer.post(f"/api/exchange/supply/{own.pk}/withdraw").status_code == 409
+    viewer = parties.api_client(market.producer, ("read",))
+    assert (
+        viewer.post(
+            "/api/exchange/supply", {"waste_code": ISW_CODE, "site_id": own.site_id, "quantity_t": "1"}
+        ).status_code
+        == 403
+    )
