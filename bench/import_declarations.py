@@ -21,6 +21,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from throwaway import create_database, drop_database  # noqa: E402
+
 HEADER = [
     "统一社会信用代码",
     "申报期",
@@ -32,28 +36,6 @@ HEADER = [
     "委托处置量",
     "期末贮存量",
 ]
-
-
-def _database(url: str) -> tuple[str, str]:
-    import dj_database_url
-    import psycopg
-
-    cfg = dj_database_url.parse(url)
-    name = f"{cfg['NAME']}_bench_{os.getpid()}"
-    admin = f"host={cfg['HOST'] or '127.0.0.1'} port={cfg['PORT'] or 5432} user={cfg['USER']} dbname=postgres"
-    if cfg.get("PASSWORD"):
-        admin += f" password={cfg['PASSWORD']}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return url.rsplit("/", 1)[0] + "/" + name, admin
-
-
-def _drop(admin: str, url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _rows(usccs: list[str], codes: list[str], n: int) -> list[list[str]]:
@@ -168,7 +150,7 @@ def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         sys.exit("set DATABASE_URL to a PostgreSQL database (the bench creates and drops its own copy)")
-    url, admin = _database(base_url)
+    url, admin = create_database(base_url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zerowaste.settings")
     try:
@@ -183,7 +165,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _drop(admin, url)
+        drop_database(admin, url)
 
 
 def _run(args: argparse.Namespace, url: str) -> None:

@@ -38,32 +38,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from throwaway import create_database, drop_database  # noqa: E402
 
 
 def emit(**data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, default=str), flush=True)
-
-
-def _database(url: str) -> tuple[str, str]:
-    import dj_database_url
-    import psycopg
-
-    cfg = dj_database_url.parse(url)
-    name = f"{cfg['NAME']}_bench_{os.getpid()}"
-    admin = f"host={cfg['HOST'] or '127.0.0.1'} port={cfg['PORT'] or 5432} user={cfg['USER']} dbname=postgres"
-    if cfg.get("PASSWORD"):
-        admin += f" password={cfg['PASSWORD']}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return url.rsplit("/", 1)[0] + "/" + name, admin
-
-
-def _drop(admin: str, url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _count(cursor: Any, table: str) -> int:
@@ -327,7 +308,7 @@ def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         sys.exit("DATABASE_URL must point at PostgreSQL")
-    url, admin = _database(base_url)
+    url, admin = create_database(base_url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zerowaste.settings")
     os.environ.setdefault("ZEROWASTE_TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
@@ -401,7 +382,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _drop(admin, url)
+        drop_database(admin, url)
         if not args.keep_dir:
             shutil.rmtree(directory, ignore_errors=True)
 
