@@ -29,6 +29,14 @@ def test_demo_manifests_match_the_seed(demo_zone: Zone) -> None:
         Transfer.objects.filter(zone=demo_zone, stream="hw").values_list("estimated_t", flat=True), Decimal(0)
     )
     assert abs(hw_total - Decimal("50349.8")) < Decimal("60")
+    # ... the pilot park store's ship-outs (2,319.6 t in 2020, the rest early in 2021) among them.
+    park_total = sum(
+        Transfer.objects.filter(
+            zone=demo_zone, stream="hw", consignor__name="北京亦庄生物医药园运营管理有限公司"
+        ).values_list("estimated_t", flat=True),
+        Decimal(0),
+    )
+    assert Decimal("2319.6") < park_total < Decimal("2319.6") + Decimal("657.7")
     assert max(shares, key=lambda k: shares[k]) == "HW06"  # 31.96 %, seed:1231
     numbers = (
         Transfer.objects.filter(zone=demo_zone, stream="hw")
