@@ -11,3 +11,9 @@ class HazardousConfig(AppConfig):
         from .services import register_with_declarations
 
         register_with_declarations()
+
+        from zerowaste.transfers.services import register_stream_check
+
+        from .services import refuse_hw_manifest_of_identified_waste
+
+        register_stream_check(refuse_hw_manifest_of_identified_waste)

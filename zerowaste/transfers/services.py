@@ -506,6 +506,34 @@ def _site(org: Organization, site_id: Any, field_name: str) -> Site | None:
     return site
 
 
+# Another app's rule on which stream a consignor's waste belongs to (the hazardous pilot's published
+# identification reports move a producer's waste out of the HW stream): (zone_id, consignor_id, stream,
+# waste_code, on) -> a refusal message, or None when the line may travel in that stream.
+StreamCheck = Callable[[int, int, str, str, date], str | None]
+_stream_checks: list[StreamCheck] = []
+
+
+def register_stream_check(check: StreamCheck) -> StreamCheck:
+    if check not in _stream_checks:
+        _stream_checks.append(check)
+    return check
+
+
+def unregister_stream_check(check: StreamCheck) -> None:
+    if check in _stream_checks:
+        _stream_checks.remove(check)
+
+
+def _check_streams(
+    zone_id: int, consignor_id: int, stream: str, codes: list[tuple[int, str]], on: date
+) -> None:
+    for position, code in codes:
+        for check in _stream_checks:
+            message = check(zone_id, consignor_id, stream, code, on)
+            if message:
+                raise Invalid.field(f"lines[{position}].waste_code", message)
+
+
 def _draft_input(actor: Actor, consignor: Organization, data: Mapping[str, Any]) -> DraftInput:
     zone = _zone(actor.zone_id)
     stream = data.get("stream")
@@ -522,6 +550,8 @@ def _draft_input(actor: Actor, consignor: Organization, data: Mapping[str, Any])
         else None
     )
     lines = _lines(actor.zone_id, stream, data.get("lines"), planned)
+    codes = [(line.position, line.waste_code) for line in lines]
+    _check_streams(actor.zone_id, consignor.pk, stream, codes, planned)
     total = sum((line.estimated_t for line in lines), rules.ZERO)
     _road_limit(zone, stream, total, "lines")
     returning = consignee.pk == consignor.pk and data.get("parent_id")
@@ -692,10 +722,14 @@ def _pre_codes_valid(s: Step) -> None:
     from zerowaste.catalog import services as catalog
 
     on = _local_date(s.at)
-    for line in s.t.lines.all():
+    lines = list(s.t.lines.all())
+    for line in lines:
         check = catalog.code_valid(s.t.zone_id, s.t.stream, line.waste_code, on)
         if not check.ok:
             raise Invalid.field(f"lines[{line.position}].waste_code", check.message)
+    _check_streams(
+        s.t.zone_id, s.t.consignor_id, s.t.stream, [(ln.position, ln.waste_code) for ln in lines], on
+    )
 
 
 def _line_inputs(t: Transfer) -> list[LineInput]:

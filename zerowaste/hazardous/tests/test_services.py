@@ -453,6 +453,31 @@ def test_published_not_hazardous_moves_the_waste_to_the_general_stream(park: Par
         services.publish_report(actor, report.pk, data={})
 
 
+def test_an_identified_waste_no_longer_travels_on_an_hw_manifest(park: Park, english: None) -> None:
+    from zerowaste.transfers import services as transfers
+
+    actor = park.actor(park.producer)
+    report = services.file_report(actor, data=REPORT_DATA)
+    services.publish_report(
+        actor, report.pk, data={"published_on": "2021-05-20", "effective_from": "2021-06-01"}
+    )
+    data = {
+        "stream": "hw",
+        "consignee_id": park.receiver.pk,
+        "carrier_id": park.carrier.pk,
+        "lines": [{"waste_code": "900-041-49", "estimated_t": "1", "packaging": "桶", "package_count": 1}],
+    }
+    assert transfers.create_transfer(actor, data={**data, "planned_date": "2021-05-31"}).stream == "hw"
+    with pytest.raises(Invalid) as exc:
+        transfers.create_transfer(actor, data={**data, "planned_date": "2021-06-01"})
+    assert exc.value.errors[0]["field"] == "lines[1].waste_code"
+    message = str(exc.value.errors[0]["message"])
+    assert "identified as not hazardous from 2021-06-01" in message and "R-IDENTIFIED" in message
+    # The report is this producer's: another producer's same waste is still hazardous.
+    other = park.actor(park.producer2)
+    assert transfers.create_transfer(other, data={**data, "planned_date": "2021-06-01"}).stream == "hw"
+
+
 def test_report_needs_every_section_and_an_eligible_waste(park: Park, english: None) -> None:
     actor = park.actor(park.producer)
     for key, _title in rules.REPORT_SECTIONS:
