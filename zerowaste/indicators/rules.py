@@ -19,11 +19,17 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import expr
 
 CLASSES = ("required", "optional", "self")
-CLASS_LABELS_ZH = {"required": "必选指标", "optional": "可选指标", "self": "自选指标"}
+CLASS_LABELS_ZH = {"required": "必选指标", "optional": "可选指标", "self": "自选指标"}  # the seed's words
+CLASS_LABELS = {
+    "required": gettext_lazy("required indicators"),
+    "optional": gettext_lazy("optional indicators"),
+    "self": gettext_lazy("self-selected indicators"),
+}
 DIRECTIONS = ("higher", "lower", "cap", "zero", "range", "ordinal")
 ABSENT_WORD = "暂无"  # "none yet": a baseline that had no value
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -990,8 +996,8 @@ def claim_notes(indicator_set: IndicatorSet, results: list[IndicatorResult], yea
         have = counts["by_class"].get(cls, {}).get("met")
         if have is not None and counts["by_class"][cls]["unknown"] == 0 and have != claimed:
             notes.append(
-                _("The report claims %(c)d %(cls)s indicators met; the figures meet %(h)d.")
-                % {"c": claimed, "cls": CLASS_LABELS_ZH.get(cls, cls), "h": have}
+                _("The report claims %(c)d %(cls)s met; the figures meet %(h)d.")
+                % {"c": claimed, "cls": str(CLASS_LABELS.get(cls, cls)), "h": have}
             )
     if claims.met is not None and counts["unknown"] == 0 and counts["met"] != claims.met:
         notes.append(

@@ -76,7 +76,7 @@ def report(request: HttpRequest, actor: Actor) -> HttpResponse:
     rows = services.rows_of(evaluation)
     summary = evaluation.summary
     classes = [
-        {"code": c, "label": rules.CLASS_LABELS_ZH[c], **summary["by_class"][c]} for c in rules.CLASSES
+        {"code": c, "label": rules.CLASS_LABELS[c], **summary["by_class"][c]} for c in rules.CLASSES
     ]
     chart = {
         "categories": [_("required"), _("optional"), _("self-selected")],
