@@ -12,6 +12,7 @@ import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, DivisionByZero, InvalidOperation, localcontext
+from typing import Protocol
 
 FUNCTIONS: dict[str, Callable[..., Decimal]] = {"min": min, "max": max, "abs": abs}
 MAX_LENGTH = 500
@@ -189,16 +190,14 @@ def infer(node: Node, unit_of: Mapping[str, object], combine: UnitAlgebra) -> ob
     return combine.mul(left, right) if node.op == "*" else combine.div(left, right)
 
 
-class UnitAlgebra:
-    """Interface `infer` needs; implemented by `rules.Units`."""
+class UnitAlgebra(Protocol):
+    """What `infer` needs of a unit system; `rules.Units` provides it."""
 
-    one: object
+    @property
+    def one(self) -> object: ...
 
-    def same(self, a: object, b: object, where: str) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    def same(self, a: object, b: object, where: str) -> None: ...
 
-    def mul(self, a: object, b: object) -> object:  # pragma: no cover - interface
-        raise NotImplementedError
+    def mul(self, a: object, b: object) -> object: ...
 
-    def div(self, a: object, b: object) -> object:  # pragma: no cover - interface
-        raise NotImplementedError
+    def div(self, a: object, b: object) -> object: ...

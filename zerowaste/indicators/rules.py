@@ -110,7 +110,7 @@ def parse_unit(text: str) -> Unit:
     return Unit(factor, tuple(sorted((d, e) for d, e in dims.items() if e)))
 
 
-class Units(expr.UnitAlgebra):
+class Units:
     """Unit inference over formulas: addition needs one dimension, products combine exponents."""
 
     one = ONE
