@@ -75,9 +75,7 @@ def report(request: HttpRequest, actor: Actor) -> HttpResponse:
     evaluation = services.evaluate(actor, year=year)
     rows = services.rows_of(evaluation)
     summary = evaluation.summary
-    classes = [
-        {"code": c, "label": rules.CLASS_LABELS[c], **summary["by_class"][c]} for c in rules.CLASSES
-    ]
+    classes = [{"code": c, "label": rules.CLASS_LABELS[c], **summary["by_class"][c]} for c in rules.CLASSES]
     chart = {
         "categories": [_("required"), _("optional"), _("self-selected")],
         "met": [c["met"] for c in classes],
