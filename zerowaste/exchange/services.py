@@ -354,44 +354,30 @@ def _check_owner(actor: Actor, org_id: int) -> None:
     _require_writer(actor)
 
 
-@transaction.atomic
-def withdraw_supply(actor: Actor, listing_id: int) -> SupplyListing:
-    listing = get_supply(actor, listing_id)
+def _withdraw(actor: Actor, listing: Any, side: str, audited: Any) -> Any:
+    """Withdraw a supply or demand listing; its open proposals are superseded."""
     _check_owner(actor, listing.organization_id)
-    listing = SupplyListing.objects.select_for_update().get(pk=listing.pk)
+    listing = type(listing).objects.select_for_update().get(pk=listing.pk)
     if listing.status == rules.STATUS_WITHDRAWN:
         raise Conflict(_("already withdrawn"))
-    before = audit.snapshot(listing, SUPPLY_AUDITED)
+    before = audit.snapshot(listing, audited)
     listing.status = rules.STATUS_WITHDRAWN
     listing.save(update_fields=["status", "updated_at"])
-    Proposal.objects.filter(supply=listing, status=rules.PROPOSED).update(status=rules.SUPERSEDED)
+    Proposal.objects.filter(**{side: listing, "status": rules.PROPOSED}).update(status=rules.SUPERSEDED)
     audit.record(
-        actor,
-        "exchange.supply.withdraw",
-        listing,
-        audit.diff(before, audit.snapshot(listing, SUPPLY_AUDITED)),
+        actor, f"exchange.{side}.withdraw", listing, audit.diff(before, audit.snapshot(listing, audited))
     )
     return listing
+
+
+@transaction.atomic
+def withdraw_supply(actor: Actor, listing_id: int) -> SupplyListing:
+    return _withdraw(actor, get_supply(actor, listing_id), "supply", SUPPLY_AUDITED)
 
 
 @transaction.atomic
 def withdraw_demand(actor: Actor, listing_id: int) -> DemandListing:
-    listing = get_demand(actor, listing_id)
-    _check_owner(actor, listing.organization_id)
-    listing = DemandListing.objects.select_for_update().get(pk=listing.pk)
-    if listing.status == rules.STATUS_WITHDRAWN:
-        raise Conflict(_("already withdrawn"))
-    before = audit.snapshot(listing, DEMAND_AUDITED)
-    listing.status = rules.STATUS_WITHDRAWN
-    listing.save(update_fields=["status", "updated_at"])
-    Proposal.objects.filter(demand=listing, status=rules.PROPOSED).update(status=rules.SUPERSEDED)
-    audit.record(
-        actor,
-        "exchange.demand.withdraw",
-        listing,
-        audit.diff(before, audit.snapshot(listing, DEMAND_AUDITED)),
-    )
-    return listing
+    return _withdraw(actor, get_demand(actor, listing_id), "demand", DEMAND_AUDITED)
 
 
 # --- The public board ------------------------------------------------------------------------------
