@@ -176,6 +176,15 @@ def _decimal_t(value: Any, field: str) -> Decimal:
     return d
 
 
+def _acting_org(actor: Actor, data: Mapping[str, Any], field: str, role: str, what: str) -> Organization:
+    """The actor's own organization, which must hold `role`; the system (demo, CLI) names it in `field`."""
+    if actor.is_system:
+        return _org(actor.zone_id, data.get(field), field, role)
+    _require_write(actor, role, what)
+    assert actor.organization is not None
+    return actor.organization
+
+
 def _org(zone_id: int, value: Any, field: str, role: str = "") -> Organization:
     pk = _int(value, field)
     org = Organization.objects.filter(zone_id=zone_id, pk=pk, is_active=True).first()
@@ -432,12 +441,7 @@ def tier_of(zone_id: int, producer: Organization, on: date) -> tuple[str, dict[s
 @transaction.atomic
 def create_store(actor: Actor, *, data: Mapping[str, Any]) -> Store:
     """A park operator opens its store (or the system, for the demo, names the operator)."""
-    if actor.is_system:
-        operator = _org(actor.zone_id, data.get("operator_id"), "operator_id", "park_operator")
-    else:
-        _require_write(actor, "park_operator", "open a store")
-        assert actor.organization is not None
-        operator = actor.organization
+    operator = _acting_org(actor, data, "operator_id", "park_operator", "open a store")
     if operator.area_id is None or not Area.objects.filter(pk=operator.area_id, kind="park").exists():
         raise Invalid.field("operator_id", _("the operator belongs to no park"))
     code = check_text(data.get("code"), "code", max_length=32, required=True)
@@ -1572,12 +1576,7 @@ def file_report(actor: Actor, *, data: Mapping[str, Any]) -> IdentificationRepor
     """A producer files an identification report with the six sections of seed:3957-3991."""
     from zerowaste.catalog import services as catalog
 
-    if actor.is_system:
-        producer = _org(actor.zone_id, data.get("producer_id"), "producer_id", "producer")
-    else:
-        _require_write(actor, "producer", "file an identification report")
-        assert actor.organization is not None
-        producer = actor.organization
+    producer = _acting_org(actor, data, "producer_id", "producer", "file an identification report")
     code = check_text(data.get("waste_code"), "waste_code", max_length=40)
     if code:
         check = catalog.code_valid(actor.zone_id, "hw", code, timezone.localdate())
