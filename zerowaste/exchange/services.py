@@ -548,9 +548,33 @@ def build_problem(
     return problem, details
 
 
-@transaction.atomic
+MATCH_ATTEMPTS = 2  # solves before a run gives up because listings keep changing under it
+
+
+def _listings_state(zone_id: int) -> tuple[tuple[tuple[int, Any], ...], tuple[tuple[int, Any], ...]]:
+    """What a matching run depends on: every open listing of the zone and when it last changed."""
+    return (
+        tuple(
+            SupplyListing.objects.filter(zone_id=zone_id, status=rules.STATUS_OPEN)
+            .order_by("pk")
+            .values_list("pk", "updated_at")
+        ),
+        tuple(
+            DemandListing.objects.filter(zone_id=zone_id, status=rules.STATUS_OPEN)
+            .order_by("pk")
+            .values_list("pk", "updated_at")
+        ),
+    )
+
+
 def run_matching(actor: Actor, *, period: str, time_limit_s: float = 60.0) -> MatchRun:
-    """Match the open listings of a month; earlier open proposals are superseded by the new ones."""
+    """Match the open listings of a month; earlier open proposals are superseded by the new ones.
+
+    The solver may run for a minute, so it runs outside any transaction (holding one would keep a
+    connection idle in transaction and block nothing useful). The result is written under a lock on
+    the zone row, and only if no open listing changed meanwhile: otherwise the run solves again, and
+    after `MATCH_ATTEMPTS` it refuses rather than propose a withdrawn or edited listing.
+    """
     _require_regulator(actor)
     try:
         start = rules.month_start(period)
@@ -558,11 +582,32 @@ def run_matching(actor: Actor, *, period: str, time_limit_s: float = 60.0) -> Ma
         raise _invalid(exc) from exc
     if not 1 <= time_limit_s <= 600:
         raise Invalid.field("time_limit_s", _("between 1 and 600 seconds"))
-    zone = _zone(actor.zone_id)
-    t = rules.tariffs(zone.settings)
-    supplies, demands = _candidates(zone.pk, start)
-    problem, details = build_problem(supplies, demands, t, start)
-    solution = engine.solve(problem, time_limit_s=time_limit_s)
+    for _attempt in range(MATCH_ATTEMPTS):
+        zone = _zone(actor.zone_id)
+        t = rules.tariffs(zone.settings)
+        state = _listings_state(zone.pk)
+        supplies, demands = _candidates(zone.pk, start)
+        problem, details = build_problem(supplies, demands, t, start)
+        solution = engine.solve(problem, time_limit_s=time_limit_s)
+        with transaction.atomic():
+            locked = Zone.objects.select_for_update().get(pk=zone.pk)
+            if locked.settings == zone.settings and _listings_state(zone.pk) == state:
+                return _record_run(actor, zone, start, t, supplies, demands, problem, details, solution)
+    raise Conflict(_("listings kept changing while the matching ran; run it again"))
+
+
+def _record_run(
+    actor: Actor,
+    zone: Zone,
+    start: date,
+    t: rules.Tariffs,
+    supplies: list[SupplyListing],
+    demands: list[DemandListing],
+    problem: engine.Problem,
+    details: list[dict[str, Decimal]],
+    solution: engine.Solution,
+) -> MatchRun:
+    """Write a solved run and its proposals (inside the caller's transaction, under the zone lock)."""
     run = MatchRun.objects.create(
         zone=zone,
         period=start,

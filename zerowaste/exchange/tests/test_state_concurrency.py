@@ -117,3 +117,83 @@ def test_both_parties_race_to_accept(is_postgres: bool) -> None:
     assert set(results) <= {"ok", "409"}, results
     assert Agreement.objects.filter(proposal=p).count() == 1
     assert Transfer.objects.filter(zone=m.zone, consignor=m.producer).count() == 1
+
+
+# --- A matching run solves outside any transaction and writes only what is still open -------------
+
+
+def _solve_then(monkeypatch: pytest.MonkeyPatch, side_effect: object, *, times: int) -> list[int]:
+    """Make `engine.solve` call `side_effect` (a listing change) after its first `times` solves."""
+    from zerowaste.exchange import engine
+
+    real = engine.solve
+    calls: list[int] = []
+
+    def solve(*args: object, **kwargs: object) -> engine.Solution:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        calls.append(1)
+        if len(calls) <= times:
+            side_effect()  # type: ignore[operator]
+        return result
+
+    monkeypatch.setattr(services.engine, "solve", solve)
+    return calls
+
+
+@pytest.mark.django_db
+def test_listing_withdrawn_while_solving_is_never_proposed(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = supply(market.producer, tonnes="3")
+    gone = supply(market.producer, tonnes="4")
+    demand(market.receiver)
+    producer = parties.actor_of(market.producer, "clerk")
+    calls = _solve_then(monkeypatch, lambda: services.withdraw_supply(producer, gone.pk), times=1)
+    run = services.run_matching(Actor.system(market.zone), period="2020-06")
+    assert len(calls) == 2  # solved again after the withdrawal
+    assert {p.supply_id for p in run.proposals.all()} == {kept.pk}
+
+
+@pytest.mark.django_db
+def test_listings_that_keep_changing_refuse_the_run(market: Market, monkeypatch: pytest.MonkeyPatch) -> None:
+    supply(market.producer, tonnes="3")
+    demand(market.receiver)
+    _solve_then(monkeypatch, lambda: supply(market.producer, tonnes="1"), times=services.MATCH_ATTEMPTS)
+    before = Proposal.objects.filter(zone=market.zone).count()
+    with pytest.raises(Conflict, match="run it again"):
+        services.run_matching(Actor.system(market.zone), period="2020-06")
+    assert Proposal.objects.filter(zone=market.zone).count() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_leave_one_set_of_open_proposals(is_postgres: bool) -> None:
+    if not is_postgres:
+        pytest.skip("row locks need PostgreSQL")
+    m = make_market()
+    for tonnes in ("3", "5", "7"):
+        supply(m.producer, tonnes=tonnes)
+    demand(m.receiver)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            services.run_matching(Actor.system(m.zone), period="2020-06")
+            outcomes.append("ok")
+        except DomainError as exc:
+            outcomes.append(f"{type(exc).__name__}: {exc.message}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert outcomes == ["ok"] * 4
+    open_runs = set(
+        Proposal.objects.filter(zone=m.zone, status=rules.PROPOSED).values_list("run_id", flat=True)
+    )
+    assert len(open_runs) == 1
+    assert Proposal.objects.filter(zone=m.zone, status=rules.PROPOSED).count() == 3
