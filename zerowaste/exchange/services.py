@@ -503,7 +503,8 @@ def build_problem(
 
     Allowed: the demand takes the code at a price at least the asking price, the supply lies inside
     its service radius, the supplier is not the receiver, and for HW the receiver holds a licence in
-    force covering the code on the period's first day. Worth something: net value per tonne > 0.
+    force covering the code on the period's first day. Worth something: net value per tonne > 0
+    (`rules.net_value_per_t`: a producer that pays a fee counts the fee it avoids).
     """
     licences = _hw_licences(supplies[0].zone_id if supplies else 0, {d.organization_id for d in demands}, on)
     by_code: dict[str, list[tuple[int, Decimal]]] = defaultdict(list)
@@ -534,7 +535,7 @@ def build_problem(
                 continue
             transport = rules.transport_cny_per_t(km, t)
             handling = t.handling(s.stream)
-            value = price - transport - handling
+            value = rules.net_value_per_t(price, km, s.stream, t, asking=s.price_cny_per_t)
             if value <= 0:
                 continue
             arcs.append(engine.Arc(i, j, rules.to_fen(value), rules.road_km(km, t)))

@@ -22,6 +22,21 @@ def test_transport_cost_is_exact_decimal() -> None:
     assert rules.net_value_per_t(Decimal("900"), Decimal("12.345"), "hw", t) == Decimal("767.65")
 
 
+@pytest.mark.parametrize(
+    ("price", "asking", "expected"),
+    [
+        ("900", "100", "857.65"),  # a seller: price − transport − handling, whatever it asked
+        ("900", "0", "857.65"),
+        ("-300", "-500", "157.65"),  # pays 300 instead of the 500 it would pay: 200 − 12.35 − 30
+        ("-500", "-500", "-42.35"),  # the fee it would pay anyway: carriage and handling are a loss
+    ],
+)
+def test_a_producer_that_pays_counts_the_fee_it_avoids(price: str, asking: str, expected: str) -> None:
+    t = rules.tariffs({"exchange": {"detour_factor": "1.25", "tariff_cny_per_tkm": "0.8"}})
+    value = rules.net_value_per_t(Decimal(price), Decimal("12.345"), "isw", t, asking=Decimal(asking))
+    assert value == Decimal(expected)
+
+
 def test_zone_settings_override_defaults() -> None:
     assert rules.tariffs({}).detour_factor == Decimal("1.3")
     assert rules.tariffs({"exchange": {"detour_factor": "1.1"}}).detour_factor == Decimal("1.1")

@@ -47,6 +47,24 @@ def test_match_accept_creates_transfer(market: Market) -> None:
     assert agreement.transfer.estimated_t == Decimal("12.500")
 
 
+def test_waste_the_producer_pays_to_place_is_matched_to_the_cheapest_taker(market: Market) -> None:
+    """A fee-paying producer (asking −500 CNY/t) goes to the receiver charging 300, not the one charging
+    450, and never to one charging more than it would pay (ADR 0035)."""
+    s = supply(market.producer, tonnes="4", price="-500")
+    cheap = demand(market.receiver, prices={ISW_CODE: "-300"})
+    dear = demand(parties.make_org(market.zone, roles=("receiver",)), prices={ISW_CODE: "-450"})
+    demand(parties.make_org(market.zone, roles=("receiver",)), prices={ISW_CODE: "-600"})
+    run = services.run_matching(Actor.system(market.zone), period="2020-06")
+    proposal = run.proposals.get()
+    assert (proposal.supply_id, proposal.demand_id) == (s.pk, cheap.pk)
+    assert proposal.alternatives and proposal.alternatives[0]["demand"] == dear.pk
+    avoided = Decimal("500") + proposal.price_cny_per_t
+    assert proposal.value_cny == (
+        (avoided - proposal.transport_cny_per_t - proposal.handling_cny_per_t) * Decimal("4")
+    ).quantize(rules.FEN)
+    assert run.optimal and run.value_cny == proposal.value_cny
+
+
 def test_pool_never_overloads_and_creates_one_transfer_per_producer(market: Market) -> None:
     producers = [parties.make_org(market.zone, roles=("producer",)) for _ in range(7)]
     for n, org in enumerate(producers):
