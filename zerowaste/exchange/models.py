@@ -246,3 +246,29 @@ class PoolStop(ZonedModel):
 
     def __str__(self) -> str:
         return f"{self.run_id}/{self.vehicle}/{self.seq}"
+
+
+class SupplyPhoto(ZonedModel):
+    """A photo of a supply listing, uploaded and re-encoded as a JPEG without metadata (ADR 34).
+
+    Seen by the listing's organization, a regulator who may see it, and a receiver with a proposal
+    for the listing; the image is stored in the database like indicator evidence.
+    """
+
+    listing = models.ForeignKey(SupplyListing, on_delete=models.PROTECT, related_name="uploaded_photos")
+    content = models.BinaryField(_("image"))
+    content_type = models.CharField(max_length=40, default="image/jpeg")
+    width = models.PositiveIntegerField(_("width (px)"))
+    height = models.PositiveIntegerField(_("height (px)"))
+    size_bytes = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(max_length=64)
+    original_name = models.CharField(_("file name"), max_length=255, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["zone", "listing"], name="exch_photo_zone_listing_idx")]
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"photo {self.pk} of supply {self.listing_id}"
