@@ -9,16 +9,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, File, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from zerowaste.api import Pagination, actor_of
 from zerowaste.core.api import ErrorOut
 from zerowaste.core.models import Zone
 
-from . import services
-from .models import DemandListing, MatchRun, PoolRun, Proposal, SupplyListing
+from . import photos, services
+from .models import DemandListing, MatchRun, PoolRun, Proposal, SupplyListing, SupplyPhoto
+from .views import photo_response
 
 router = Router(tags=["exchange"])
 
@@ -76,6 +79,23 @@ class ExchangeSupplyOut(Schema):
     anonymous: bool
     status: str
     created_at: datetime
+    photo_urls: list[str] = Field(..., description="addresses of the uploaded photos (images, JPEG)")
+
+    @staticmethod
+    def resolve_photo_urls(obj: SupplyListing) -> list[str]:
+        return [photos.url_of(p, api=True) for p in obj.uploaded_photos.all()]
+
+
+class ExchangePhotoOut(Schema):
+    id: int
+    url: str = Field(..., description="the image (JPEG); carries no name")
+    width: int
+    height: int
+    size_bytes: int
+
+    @staticmethod
+    def resolve_url(obj: SupplyPhoto) -> str:
+        return photos.url_of(obj, api=True)
 
 
 class ExchangeDemandPriceIn(Schema):
@@ -252,7 +272,11 @@ def board(request: HttpRequest, zone: str | None = None) -> Any:
 @router.get("/exchange/supply", response={200: list[ExchangeSupplyOut]})
 @paginate(Pagination)
 def list_supply(request: HttpRequest, status: str | None = None) -> Any:
-    qs = services.visible_supply(actor_of(request)).order_by("-pk")
+    qs = (
+        services.visible_supply(actor_of(request))
+        .prefetch_related(Prefetch("uploaded_photos", queryset=SupplyPhoto.objects.only("pk", "listing_id")))
+        .order_by("-pk")
+    )
     return qs.filter(status=status) if status else qs
 
 
@@ -272,6 +296,47 @@ def get_supply(request: HttpRequest, supply_listing_id: int) -> SupplyListing:
 )
 def withdraw_supply(request: HttpRequest, supply_listing_id: int) -> SupplyListing:
     return services.withdraw_supply(actor_of(request), supply_listing_id)
+
+
+# --- Photos of supply listings ---------------------------------------------------------------------
+
+
+@router.post(
+    "/exchange/supply/{supply_listing_id}/photos",
+    response={201: ExchangePhotoOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+)
+def add_photo(request: HttpRequest, supply_listing_id: int, file: File[UploadedFile]) -> Status:
+    """Upload a photo (JPEG, PNG or WebP, at most 8 MB and 40 megapixels) to your open listing.
+
+    It is stored re-encoded as a JPEG of at most 1600 px, upright, without EXIF or other metadata.
+    A listing has at most 6 photos, counting the addresses given in `photos`."""
+    photo = photos.add_photo(
+        actor_of(request), supply_listing_id, content=photos.read_upload(file), filename=file.name or ""
+    )
+    return Status(201, photo)
+
+
+@router.get(
+    "/exchange/supply/{supply_listing_id}/photos", response={200: list[ExchangePhotoOut], 404: ErrorOut}
+)
+def list_photos(request: HttpRequest, supply_listing_id: int) -> list[SupplyPhoto]:
+    """The listing's uploaded photos (its organization, its regulator, receivers it was proposed to)."""
+    return photos.photos_of(actor_of(request), supply_listing_id)
+
+
+@router.get("/exchange/photos/{photo_id}", response={200: None, 404: ErrorOut})
+def get_photo(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """The image (`image/jpeg`)."""
+    return photo_response(photos.get_photo(actor_of(request), photo_id))
+
+
+@router.delete(
+    "/exchange/photos/{photo_id}", response={204: None, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+)
+def remove_photo(request: HttpRequest, photo_id: int) -> Status:
+    """Remove a photo of your open listing."""
+    photos.remove_photo(actor_of(request), photo_id)
+    return Status(204, None)
 
 
 @router.get("/exchange/demand", response={200: list[ExchangeDemandOut]})

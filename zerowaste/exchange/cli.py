@@ -1,14 +1,17 @@
-"""`zerowaste exchange match|pool|execute-pool|board|settings`: the exchange from the command line."""
+"""`zerowaste exchange match|pool|execute-pool|board|settings|photo`: the exchange from the command line."""
 
 from __future__ import annotations
 
 from argparse import ArgumentParser
+from pathlib import Path
 from typing import Any
+
+from django.core.management.base import CommandError
 
 from zerowaste.core.authz import Actor
 from zerowaste.core.cli import PlatformCommand
 
-from . import services
+from . import photos, services
 
 
 def cli_match_object(run: Any) -> dict[str, Any]:
@@ -50,7 +53,16 @@ class ExchangeCommand(PlatformCommand):
         sub.add_parser("board", help="the public board: aggregates by code")
         settings = sub.add_parser("settings", help="show or set the zone's tariffs (name=value ...)")
         settings.add_argument("values", nargs="*", help="e.g. tariff_cny_per_tkm=0.8 detour_factor=1.25")
-        for p in (match, pool, execute, sub.choices["board"], settings):
+        photo = sub.add_parser("photo", help="photos of a supply listing: add, list")
+        photo_sub = photo.add_subparsers(dest="photo_action", required=True)
+        photo_add = photo_sub.add_parser(
+            "add", help="add photos (JPEG, PNG, WebP) to an open listing, all or none"
+        )
+        photo_add.add_argument("--supply", type=int, required=True, help="supply listing id")
+        photo_add.add_argument("files", nargs="+", metavar="FILE", help="image files")
+        photo_list = photo_sub.add_parser("list", help="the uploaded photos of a listing")
+        photo_list.add_argument("--supply", type=int, required=True, help="supply listing id")
+        for p in (match, pool, execute, sub.choices["board"], settings, photo_add, photo_list):
             self.add_format_argument(p)
             self.add_zone_argument(p)
 
@@ -123,6 +135,8 @@ class ExchangeCommand(PlatformCommand):
                 )
                 or "no open listings",
             )
+        elif action == "photo":
+            self._photo(actor, options)
         elif action == "settings":
             values = {}
             for item in options.get("values") or []:
@@ -130,3 +144,38 @@ class ExchangeCommand(PlatformCommand):
                 values[name.strip()] = value.strip()
             t = services.configure(actor, **values) if values else services.tariffs_of(actor.zone_id)
             self.emit(options, t.as_dict(), "\n".join(f"{k} = {v}" for k, v in t.as_dict().items()))
+
+    def _photo(self, actor: Actor, options: dict[str, Any]) -> None:
+        supply_id = options["supply"]
+        if options["photo_action"] == "add":
+            files = []
+            for name in options["files"]:
+                path = Path(name)
+                try:
+                    with path.open("rb") as f:
+                        files.append((path.name, photos.read_upload(f)))
+                except OSError as exc:
+                    raise CommandError(f"{name}: {exc.strerror or exc}") from exc
+            added = photos.add_photos(actor, supply_id, files)
+        else:
+            added = photos.photos_of(actor, supply_id)
+        rows = [
+            {
+                "id": p.pk,
+                "supply": p.listing_id,
+                "url": photos.url_of(p, api=True),
+                "width": p.width,
+                "height": p.height,
+                "size_bytes": p.size_bytes,
+                "sha256": p.sha256,
+                "original_name": p.original_name,
+                "created_at": p.created_at.isoformat(),
+            }
+            for p in added
+        ]
+        text = "\n".join(
+            f"photo {r['id']} of supply {r['supply']}: {r['width']}×{r['height']} px, "
+            f"{r['size_bytes']} bytes ({r['original_name']}) {r['url']}"
+            for r in rows
+        )
+        self.emit(options, rows, text or f"supply {supply_id}: no uploaded photos")

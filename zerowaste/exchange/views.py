@@ -11,15 +11,16 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from zerowaste.api import ACTIVE_ORG_SESSION_KEY
 from zerowaste.core.authz import Actor, active_memberships, actor_for_user
-from zerowaste.core.errors import DomainError
+from zerowaste.core.errors import DomainError, NotFound
 from zerowaste.core.models import Site
 from zerowaste.portal.views import with_actor
 
-from . import rules, services
+from . import photos, rules, services
+from .models import SupplyPhoto
 
 
 def _errors(exc: DomainError) -> list[dict[str, Any]]:
@@ -54,6 +55,13 @@ def _roles(actor: Actor) -> set[str]:
     return set(actor.org_roles)
 
 
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 @with_actor
 def mine_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     errors: list[dict[str, Any]] = []
@@ -61,8 +69,11 @@ def mine_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.method == "POST":
         try:
             if form == "supply":
-                listing = services.create_supply(
+                listing = photos.create_supply_with_photos(
                     actor,
+                    files=[
+                        (f.name or "", photos.read_upload(f)) for f in request.FILES.getlist("photo_files")
+                    ],
                     data={
                         "waste_code": request.POST.get("waste_code", ""),
                         "site_id": request.POST.get("site_id"),
@@ -71,7 +82,6 @@ def mine_view(request: HttpRequest, actor: Actor) -> HttpResponse:
                         "price_cny_per_t": request.POST.get("price_cny_per_t") or "0",
                         "quality_notes": request.POST.get("quality_notes", ""),
                         "packaging": request.POST.get("packaging", ""),
-                        "photos": [u for u in request.POST.get("photos", "").split() if u],
                         "pickup_from": request.POST.get("pickup_from") or None,
                         "pickup_to": request.POST.get("pickup_to") or None,
                         "anonymous": request.POST.get("anonymous") == "1",
@@ -102,16 +112,31 @@ def mine_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             elif form == "withdraw_demand":
                 services.withdraw_demand(actor, int(request.POST.get("id") or 0))
                 messages.success(request, _("Listing withdrawn."))
+            elif form == "photo_add":
+                upload = request.FILES.get("photo")
+                photos.add_photo(
+                    actor,
+                    _int(request.POST.get("id")),
+                    content=photos.read_upload(upload) if upload else b"",
+                    filename=(upload.name or "") if upload else "",
+                )
+                messages.success(request, _("Photo added."))
+            elif form == "photo_remove":
+                photos.remove_photo(actor, _int(request.POST.get("photo_id")))
+                messages.success(request, _("Photo removed."))
         except DomainError as exc:
             errors = _errors(exc)
         else:
             return redirect("exchange:mine")
     roles = _roles(actor)
+    supplies = list(services.visible_supply(actor).select_related("site")[:500])
+    shots = photos.photos_by_listing(actor, supplies)
     return render(
         request,
         "exchange/mine.html",
         {
-            "supplies": list(services.visible_supply(actor).select_related("site")[:500]),
+            "supplies": [(s, shots.get(s.pk, [])) for s in supplies],
+            "max_photos": photos.MAX_PHOTOS,
             "demands": list(
                 services.visible_demand(actor).select_related("site").prefetch_related("prices")[:200]
             ),
@@ -145,6 +170,44 @@ def proposals_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     )
 
 
+@require_GET
+@with_actor
+def proposal_view(request: HttpRequest, actor: Actor, proposal_id: int) -> HttpResponse:
+    """One proposal with what the recycler is asked to take: quality, packaging, window, photos."""
+    p = services.get_proposal(actor, proposal_id)
+    try:
+        shots = photos.photos_of(actor, p.supply_id)
+    except NotFound:  # a regulator who sees the receiver but not the producer
+        shots = []
+    return render(
+        request,
+        "exchange/proposal.html",
+        {
+            "p": p,
+            "supply": p.supply,
+            "counterpart": services.counterpart_name(actor, p),
+            "photos": shots,
+            "org_id": actor.organization_id,
+        },
+    )
+
+
+@require_GET
+@with_actor
+def photo_view(request: HttpRequest, actor: Actor, photo_id: int) -> HttpResponse:
+    """The image of a photo, for those who may see it (404 for everyone else)."""
+    return photo_response(photos.get_photo(actor, photo_id))
+
+
+def photo_response(photo: SupplyPhoto) -> HttpResponse:
+    """The image with headers for a private, cacheable, not-sniffed answer (pages and API)."""
+    response = HttpResponse(bytes(photo.content), content_type=photo.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["ETag"] = f'"{photo.sha256}"'
+    return response
+
+
 @require_POST
 @with_actor
 def decide_view(request: HttpRequest, actor: Actor, proposal_id: int, decision: str) -> HttpResponse:
@@ -166,6 +229,8 @@ def decide_view(request: HttpRequest, actor: Actor, proposal_id: int, decision: 
             messages.success(request, _("Proposal declined."))
     except DomainError as exc:
         messages.error(request, exc.message)
+    if request.POST.get("back") == "detail":
+        return redirect("exchange:proposal", proposal_id=proposal_id)
     return redirect("exchange:proposals")
 
 
