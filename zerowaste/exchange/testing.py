@@ -161,12 +161,27 @@ def _unknown() -> int:
     return 2**40
 
 
+def _owner_photo(org: Organization) -> int:
+    import io
+
+    from PIL import Image
+
+    from . import photos
+
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), "green").save(image, format="JPEG")
+    zone = Zone.objects.get(pk=org.zone_id)
+    listing = _owner_supply(org)
+    return photos.add_photo(Actor.system(zone), listing.pk, content=image.getvalue(), filename="o.jpg").pk
+
+
 ISOLATION_PARAMS: dict[str, Callable[[Organization], object]] = {
     "supply_listing_id": lambda org: _owner_supply(org).pk,
     "demand_listing_id": lambda org: _owner_demand(org).pk,
     "proposal_id": lambda org: _owner_proposal(org).pk,
     "pool_run_id": lambda org: _owner_pool(org).pk,
     "match_run_id": lambda org: _owner_proposal(org).run_id,
+    "photo_id": _owner_photo,
 }
 ISOLATION_VALUES: dict[str, Callable[[], object]] = {
     "site_id": _unknown,

@@ -155,7 +155,9 @@ def test_listing_withdrawn_while_solving_is_never_proposed(
 
 
 @pytest.mark.django_db
-def test_listings_that_keep_changing_refuse_the_run(market: Market, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_listings_that_keep_changing_refuse_the_run(
+    market: Market, monkeypatch: pytest.MonkeyPatch, english: None
+) -> None:
     supply(market.producer, tonnes="3")
     demand(market.receiver)
     _solve_then(monkeypatch, lambda: supply(market.producer, tonnes="1"), times=services.MATCH_ATTEMPTS)
