@@ -7,16 +7,17 @@ Units are integers so that the optimum is exact: quantities in kilograms, values
 The model (ADR 0020): divisible supply (a quantity per month) may be split over several buyers, a lot
 declared indivisible goes whole to one buyer or stays; each buyer takes at most its capacity. The
 relaxation where every lot is divisible is a min-cost flow (OR-Tools `SimpleMinCostFlow`): it gives
-the bound. Node potentials of the optimal flow (Bellman-Ford on its residual graph) give each arc a
-reduced cost: a solution that uses arc `e` for `q` kilograms is worth at most `bound − rc_e × q`.
-Every arc that cannot reach the best known solution (the better of the greedy baseline and the
-rounded relaxation) is removed — a proof, not a heuristic — and SCIP (OR-Tools `linear_solver`) solves
-the remaining core exactly; cores grow until the arcs that could still matter all lie inside a core
-solved to optimality. When the relaxation is already integral the core is skipped: bound = value, gap 0.
+the bound, and when it splits no lot it is the optimum. Otherwise incumbents come from repairing the
+relaxation (and, when it splits many lots, a small SCIP MIP around it), and an exact branch and bound
+over the split lots (ADR 0036) proves the optimum: each node's bound is again a min-cost flow, on a
+core of arcs made exact by pricing the others with the node potentials. At the time limit the
+largest open bound is a proven bound, and the gap is reported against it.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,8 +26,10 @@ from decimal import Decimal
 import numpy as np
 
 VALUE_UNIT = Decimal("0.00001")  # CNY per value unit (fen per tonne × kilogram)
-CORE_ARCS_PER_SUPPLY = 4
-RENS_SHARE = 0.4  # of the time limit, for the small MIP around the relaxation
+NODE_CORE_ARCS_PER_SUPPLY = 4  # arcs per supply in a node relaxation's first core
+DIVE_EVERY_NODES = 25  # a heuristic plunge from the first and every 25th node examined
+RENS_ABOVE_SPLIT_LOTS = 15  # with more split lots, first a small MIP for a good incumbent
+RENS_SHARE = 0.4  # of the time limit, for that MIP
 RENS_MAX_S = 20.0
 
 
@@ -163,73 +166,89 @@ class _Flow:
         """
         if self._reduced is None:
             t, h, u, c, f = self.graph
-            fwd = f < u
-            bwd = f > 0
-            rt = np.concatenate([t[fwd], h[bwd]])
-            rh = np.concatenate([h[fwd], t[bwd]])
-            rc = np.concatenate([c[fwd], -c[bwd]])
-            dist = np.zeros(self.n_nodes, dtype=np.int64)
-            for _ in range(self.n_nodes + 1):
-                new = dist.copy()
-                np.minimum.at(new, rh, dist[rt] + rc)
-                if np.array_equal(new, dist):
-                    break
-                dist = new
-            else:  # pragma: no cover - an optimal flow has no negative cycle
-                raise RuntimeError("residual graph has a negative cycle")
+            dist = _potentials(self.n_nodes, t, h, u, c, f)
             last = self.first + len(self.flow)
             self._reduced = c[self.first : last] + dist[t[self.first : last]] - dist[h[self.first : last]]
         return self._reduced
 
 
-def _relaxation(problem: Problem) -> _Flow:
+def _potentials(
+    n_nodes: int, t: np.ndarray, h: np.ndarray, u: np.ndarray, c: np.ndarray, f: np.ndarray
+) -> np.ndarray:
+    """Node potentials of an optimal flow: shortest distances in its residual graph from a virtual
+    root joined to every node at cost 0 (Bellman-Ford, vectorized; an optimal flow has no negative
+    cycle, so it converges)."""
+    fwd = f < u
+    bwd = f > 0
+    rt = np.concatenate([t[fwd], h[bwd]])
+    rh = np.concatenate([h[fwd], t[bwd]])
+    rc = np.concatenate([c[fwd], -c[bwd]])
+    dist = np.zeros(n_nodes, dtype=np.int64)
+    for _ in range(n_nodes + 1):
+        new = dist.copy()
+        np.minimum.at(new, rh, dist[rt] + rc)
+        if np.array_equal(new, dist):
+            return dist
+        dist = new
+    raise RuntimeError("residual graph has a negative cycle")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class _Arrays:
+    """The problem as numpy arrays: per arc its supply, demand and value; per supply and demand kg."""
+
+    supply: np.ndarray
+    demand: np.ndarray
+    value: np.ndarray
+    supply_kg: np.ndarray
+    capacity_kg: np.ndarray
+    divisible: np.ndarray
+
+    @classmethod
+    def of(cls, problem: Problem) -> _Arrays:
+        return cls(
+            supply=np.array([a.supply for a in problem.arcs], dtype=np.int64),
+            demand=np.array([a.demand for a in problem.arcs], dtype=np.int64),
+            value=np.array([a.value_fen_per_t for a in problem.arcs], dtype=np.int64),
+            supply_kg=np.array(problem.supply_kg, dtype=np.int64),
+            capacity_kg=np.array(problem.capacity_kg, dtype=np.int64),
+            divisible=np.array(problem.divisible, dtype=bool),
+        )
+
+
+def _max_value_flow(
+    arrays: _Arrays, arcs: np.ndarray, supply_kg: np.ndarray, capacity_kg: np.ndarray
+) -> tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The most valuable flow over `arcs` (indices of problem arcs) with lots divisible: an exact
+    integral min-cost flow (OR-Tools). Returns the value, the kilograms per listed arc and the graph
+    (tails, heads, capacities, costs, flows; supply arcs first, then the listed arcs)."""
     from ortools.graph.python import min_cost_flow
 
-    n_s, n_d = len(problem.supply_kg), len(problem.capacity_kg)
+    n_s, n_d = len(supply_kg), len(capacity_kg)
     source, sink = n_s + n_d, n_s + n_d + 1
-    total = int(sum(problem.supply_kg))
-    tails, heads, caps, costs = [], [], [], []
-    for i, kg in enumerate(problem.supply_kg):
-        tails.append(source)
-        heads.append(i)
-        caps.append(int(kg))
-        costs.append(0)
-    for arc in problem.arcs:
-        tails.append(arc.supply)
-        heads.append(n_s + arc.demand)
-        caps.append(int(problem.supply_kg[arc.supply]))
-        costs.append(-arc.value_fen_per_t)
-    for j, kg in enumerate(problem.capacity_kg):
-        tails.append(n_s + j)
-        heads.append(sink)
-        caps.append(int(kg))
-        costs.append(0)
-    tails.append(source)  # what stays unsold
-    heads.append(sink)
-    caps.append(total)
-    costs.append(0)
-    t = np.array(tails, dtype=np.int64)
-    h = np.array(heads, dtype=np.int64)
-    u = np.array(caps, dtype=np.int64)
-    c = np.array(costs, dtype=np.int64)
+    total = int(supply_kg.sum())
+    tails = np.concatenate([np.full(n_s, source), arrays.supply[arcs], n_s + np.arange(n_d), [source]])
+    heads = np.concatenate([np.arange(n_s), n_s + arrays.demand[arcs], np.full(n_d, sink), [sink]])
+    caps = np.concatenate([supply_kg, supply_kg[arrays.supply[arcs]], capacity_kg, [total]])
+    costs = np.concatenate([np.zeros(n_s, np.int64), -arrays.value[arcs], np.zeros(n_d, np.int64), [0]])
     mcf = min_cost_flow.SimpleMinCostFlow()
-    mcf.add_arcs_with_capacity_and_unit_cost(t, h, u, c)
-    supplies = np.zeros(n_s + n_d + 2, dtype=np.int64)
-    supplies[source] = total
-    supplies[sink] = -total
-    mcf.set_nodes_supplies(np.arange(n_s + n_d + 2, dtype=np.int64), supplies)
+    mcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    balance = np.zeros(n_s + n_d + 2, dtype=np.int64)
+    balance[source], balance[sink] = total, -total
+    mcf.set_nodes_supplies(np.arange(n_s + n_d + 2, dtype=np.int64), balance)
     status = mcf.solve()
     if status != mcf.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed: {status}")
-    f = np.array(mcf.flows(np.arange(len(tails), dtype=np.int64)), dtype=np.int64)
-    first = n_s
-    return _Flow(
-        bound=-int(mcf.optimal_cost()),
-        flow=f[first : first + len(problem.arcs)],
-        graph=(t, h, u, c, f),
-        n_nodes=n_s + n_d + 2,
-        first=first,
-    )
+    flows = np.array(mcf.flows(np.arange(len(tails), dtype=np.int64)), dtype=np.int64)
+    return -int(mcf.optimal_cost()), flows[n_s : n_s + len(arcs)], (tails, heads, caps, costs, flows)
+
+
+def _relaxation(problem: Problem, arrays: _Arrays | None = None) -> _Flow:
+    arrays = arrays or _Arrays.of(problem)
+    every = np.arange(len(problem.arcs), dtype=np.int64)
+    bound, flow, graph = _max_value_flow(arrays, every, arrays.supply_kg, arrays.capacity_kg)
+    n_nodes = len(problem.supply_kg) + len(problem.capacity_kg) + 2
+    return _Flow(bound=bound, flow=flow, graph=graph, n_nodes=n_nodes, first=len(problem.supply_kg))
 
 
 def _repaired(problem: Problem, flow: np.ndarray) -> list[Assignment]:
@@ -301,121 +320,192 @@ def _rounded(problem: Problem, flow: np.ndarray) -> list[Assignment]:
 # --- The exact solve -------------------------------------------------------------------------------
 
 
-def solve(problem: Problem, *, time_limit_s: float = 60.0, workers: int = 2) -> Solution:
+def solve(problem: Problem, *, time_limit_s: float = 60.0) -> Solution:
     started = time.perf_counter()
     base = greedy(problem)
     greedy_units = value_of(problem, base)
     if not problem.arcs:
         return Solution([], 0, 0, 0, 0, True, time.perf_counter() - started)
-    relax = _relaxation(problem)
+    arrays = _Arrays.of(problem)
+    relax = _relaxation(problem, arrays)
     repaired = _repaired(problem, relax.flow)
     candidates = [base, _rounded(problem, relax.flow), repaired]
-    if value_of(problem, max(candidates, key=lambda s: value_of(problem, s))) < relax.bound:
+    split = _split_lots(arrays, relax.flow)
+    stats: dict[str, object] = {"arcs": len(problem.arcs), "split_lots": len(split)}
+    if len(split) > RENS_ABOVE_SPLIT_LOTS:
         candidates.append(_rens(problem, relax, min(RENS_SHARE * time_limit_s, RENS_MAX_S), repaired))
     incumbent = max(candidates, key=lambda s: value_of(problem, s))
     best = value_of(problem, incumbent)
-    stats: dict[str, object] = {
-        "arcs": len(problem.arcs),
-        "relaxation_seconds": round(time.perf_counter() - started, 3),
-    }
-    if best == relax.bound:
-        return Solution(
-            incumbent,
-            best,
-            greedy_units,
-            relax.bound,
-            relax.bound,
-            True,
-            time.perf_counter() - started,
-            0,
-            stats,
-        )
-    assignments, value, optimal, core_size = _core_solve(
-        problem, relax, incumbent, best, started, time_limit_s, workers, stats
-    )
-    proven = relax.bound if not optimal else value
-    if value < best or violations(problem, assignments):  # never return less, nor anything infeasible
-        assignments, value = incumbent, best
-    proven = min(proven, relax.bound)
+    stats["incumbent_seconds"] = round(time.perf_counter() - started, 3)
+    proven, core_arcs = best, 0
+    if best < relax.bound:
+        search = _BranchAndBound(problem, arrays, relax, incumbent, best)
+        incumbent, best, proven = search.run(deadline=started + time_limit_s)
+        core_arcs = int(search.lp.core.sum())
+        stats.update(search.stats)
+    assert not violations(problem, incumbent), "the engine never returns an infeasible assignment"
     return Solution(
-        assignments,
-        value,
+        incumbent,
+        best,
         greedy_units,
         relax.bound,
-        proven,
-        optimal,
+        min(proven, relax.bound),
+        proven <= best,
         time.perf_counter() - started,
-        core_size,
+        core_arcs,
         stats,
     )
 
 
-def _core(problem: Problem, relax: _Flow, slack: int) -> list[tuple[int, int]]:
-    """The arcs that a solution worth more than `bound − slack` may use, with their kg upper bounds."""
-    core: list[tuple[int, int]] = []
-    for k, arc in enumerate(problem.arcs):
-        rc = int(relax.reduced[k])
-        q = int(problem.supply_kg[arc.supply])
-        if rc <= 0:
-            core.append((k, q))
-        elif problem.divisible[arc.supply]:
-            top = min(q, slack // rc)
-            if top >= 1:
-                core.append((k, top))
-        elif rc * q <= slack:
-            core.append((k, q))
-    return core
+def _split_lots(arrays: _Arrays, flow: np.ndarray) -> dict[int, list[int]]:
+    """Lots the flow does not give whole to one buyer: supply index → the arcs carrying a part."""
+    used = np.nonzero(flow)[0]
+    lot = ~arrays.divisible[arrays.supply[used]]
+    partial = used[lot & (flow[used] != arrays.supply_kg[arrays.supply[used]])]
+    found: dict[int, list[int]] = {}
+    for k in partial.tolist():
+        found.setdefault(int(arrays.supply[k]), []).append(k)
+    return found
 
 
-def _core_solve(
-    problem: Problem,
-    relax: _Flow,
-    incumbent: list[Assignment],
-    best: int,
-    started: float,
-    time_limit_s: float,
-    workers: int,
-    stats: dict[str, object],
-) -> tuple[list[Assignment], int, bool, int]:
-    """Solve growing cores until the proven core is inside a core solved to optimality.
+class _NodeLP:
+    """The relaxation of a search node — some lots forced whole onto one arc, some arcs forbidden —
+    as a min-cost flow on a core of arcs (each supply's few arcs of least reduced cost at the root),
+    made exact by pricing: every allowed arc outside the core is checked against the node potentials
+    of the core's optimum and joins the core if it could improve it. When none can, the core's
+    optimum is the node's optimum (LP optimality in the full graph)."""
 
-    A core is a set of arcs; every arc outside `_core(slack)` makes any solution worth less than
-    `bound − slack`. With `slack = bound − v` for a value `v` already reached, the optimum uses only
-    arcs of `_core(slack)`; once that set lies inside a core solved exactly, its optimum is global.
+    def __init__(self, arrays: _Arrays, reduced: np.ndarray) -> None:
+        self.arrays = arrays
+        order = np.lexsort((reduced, arrays.supply))
+        first_of_supply = np.searchsorted(arrays.supply[order], np.arange(len(arrays.supply_kg)))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order)) - first_of_supply[arrays.supply[order]]
+        self.core = (rank < NODE_CORE_ARCS_PER_SUPPLY) | (reduced == 0)
+        self.solves = 0
+
+    def solve(self, forced: dict[int, int], forbidden: frozenset[int]) -> tuple[int, np.ndarray] | None:
+        """(value, kg per problem arc) of the node's relaxation, or None if the forced lots don't fit."""
+        a = self.arrays
+        supply_kg, capacity_kg = a.supply_kg.copy(), a.capacity_kg.copy()
+        fixed_value = 0
+        for i, k in forced.items():
+            supply_kg[i] = 0
+            capacity_kg[a.demand[k]] -= a.supply_kg[i]
+            fixed_value += int(a.value[k]) * int(a.supply_kg[i])
+        if (capacity_kg < 0).any():
+            return None
+        allowed = supply_kg[a.supply] > 0
+        allowed[list(forbidden)] = False
+        use = allowed & self.core
+        n_s = len(supply_kg)
+        while True:
+            arcs = np.nonzero(use)[0]
+            value, flow, (t, h, u, c, f) = _max_value_flow(a, arcs, supply_kg, capacity_kg)
+            self.solves += 1
+            potential = _potentials(n_s + len(capacity_kg) + 2, t, h, u, c, f)
+            outside = np.nonzero(allowed & ~use)[0]
+            reduced = -a.value[outside] + potential[a.supply[outside]] - potential[n_s + a.demand[outside]]
+            improving = outside[reduced < 0]
+            if not len(improving):
+                full = np.zeros(len(a.supply), dtype=np.int64)
+                full[arcs] = flow
+                for i, k in forced.items():
+                    full[k] = a.supply_kg[i]
+                return fixed_value + value, full
+            use[improving] = True
+
+
+# (−bound, order, forced lots as (supply, arc) pairs, forbidden arcs, the node's flow once solved)
+_Node = tuple[int, int, tuple[tuple[int, int], ...], frozenset[int], np.ndarray | None]
+
+
+class _BranchAndBound:
+    """Exact search over the lots the relaxation splits, bounded by exact node relaxations.
+
+    A node's relaxation is a min-cost flow (`_NodeLP`), so its bound is exact and its flow integral in
+    kilograms; a node whose flow splits no lot is a feasible assignment worth its bound. A split lot
+    branches into "whole on arc e" for each arc carrying a part, and "on none of those arcs" — a
+    partition of the node's solutions. Best-first; a child carries its parent's bound until it is
+    examined. The optimum is proven when no open node's bound exceeds the best value found; at the
+    deadline the largest open bound is a proven upper bound, tighter than the root relaxation.
     """
-    # First core: each supply's few cheapest arcs (in reduced cost), and every arc the slack allows.
-    ranked: dict[int, list[tuple[int, int]]] = {}
-    for k, arc in enumerate(problem.arcs):
-        loss = int(relax.reduced[k]) * (
-            1 if problem.divisible[arc.supply] else int(problem.supply_kg[arc.supply])
-        )
-        ranked.setdefault(arc.supply, []).append((loss, k))
-    chosen: set[int] = set()
-    for arcs in ranked.values():
-        arcs.sort()
-        chosen.update(k for _loss, k in arcs[:CORE_ARCS_PER_SUPPLY])
-    chosen.update(a.arc for a in incumbent)
-    for rounds in range(1, 7):
-        core = [(k, int(problem.supply_kg[problem.arcs[k].supply])) for k in sorted(chosen)]
-        left = time_limit_s - (time.perf_counter() - started)
-        if left <= 0.2:
-            return incumbent, best, False, len(chosen)
-        assignments, value, _bound, solved = _mip(problem, core, incumbent, left, workers)
-        stats[f"core_{rounds}"] = {
-            "arcs": len(core),
-            "optimal": solved,
-            "seconds": round(time.perf_counter() - started, 3),
-        }
-        stats["rounds"] = rounds
-        if value > best:
-            incumbent, best = assignments, value
-        if not solved:
-            return incumbent, best, False, len(chosen)
-        proven = {k for k, _top in _core(problem, relax, relax.bound - best)}
-        if proven <= chosen:
-            return incumbent, best, True, len(chosen)
-        chosen |= proven
-    return incumbent, best, False, len(chosen)
+
+    def __init__(
+        self, problem: Problem, arrays: _Arrays, relax: _Flow, incumbent: list[Assignment], best: int
+    ) -> None:
+        self.problem, self.arrays = problem, arrays
+        self.lp = _NodeLP(arrays, relax.reduced)
+        self.root = (relax.bound, relax.flow)
+        self.incumbent, self.best = incumbent, best
+        self.stats: dict[str, object] = {}
+
+    def run(self, *, deadline: float) -> tuple[list[Assignment], int, int]:
+        """(best assignments, their value, proven upper bound); proven == value when optimal."""
+        counter = itertools.count()
+        bound, root_flow = self.root
+        heap: list[_Node] = [(-bound, next(counter), (), frozenset(), root_flow)]
+        nodes = 0
+        proven = self.best
+        while heap:
+            negative, _n, forced, forbidden, flow = heap[0]
+            if -negative <= self.best:
+                break
+            if time.perf_counter() >= deadline:
+                proven = -negative
+                break
+            heapq.heappop(heap)
+            if flow is None:  # examine a child: its own relaxation
+                solved = self.lp.solve(dict(forced), forbidden)
+                if solved is not None and solved[0] > self.best:
+                    heapq.heappush(heap, (-solved[0], next(counter), forced, forbidden, solved[1]))
+                continue
+            nodes += 1
+            split = _split_lots(self.arrays, flow)
+            if not split:
+                self._found(-negative, flow)
+                continue
+            if nodes % DIVE_EVERY_NODES == 1:
+                self._dive(dict(forced), forbidden, flow, split, deadline)
+            lot = max(split, key=lambda i: int(self.arrays.supply_kg[i]))
+            parts = split[lot]
+            for k in parts:
+                heapq.heappush(heap, (negative, next(counter), (*forced, (lot, k)), forbidden, None))
+            heapq.heappush(heap, (negative, next(counter), forced, forbidden | frozenset(parts), None))
+        self.stats = {"nodes": nodes, "node_relaxations": self.lp.solves, "open_nodes": len(heap)}
+        return self.incumbent, self.best, max(proven, self.best)
+
+    def _dive(
+        self,
+        forced: dict[int, int],
+        forbidden: frozenset[int],
+        flow: np.ndarray,
+        split: dict[int, list[int]],
+        deadline: float,
+    ) -> None:
+        """A heuristic plunge for a good assignment: the largest split lot goes whole where most of
+        it already is, the relaxation is solved again, and so on until no lot is split."""
+        while split and time.perf_counter() < deadline:
+            lot = max(split, key=lambda i: int(self.arrays.supply_kg[i]))
+            for k in sorted(split[lot], key=lambda k: -int(flow[k])):
+                solved = self.lp.solve({**forced, lot: k}, forbidden)
+                if solved is not None:
+                    forced = {**forced, lot: k}
+                    break
+            else:
+                forbidden = forbidden | frozenset(split[lot])
+                solved = self.lp.solve(forced, forbidden)
+            if solved is None or solved[0] <= self.best:
+                return
+            flow = solved[1]
+            split = _split_lots(self.arrays, flow)
+            if not split:
+                self._found(solved[0], flow)
+
+    def _found(self, value: int, flow: np.ndarray) -> None:
+        if value > self.best:
+            self.incumbent = [Assignment(int(k), int(flow[k])) for k in np.nonzero(flow)[0]]
+            self.best = value
 
 
 def _mip(
@@ -423,7 +513,6 @@ def _mip(
     core: list[tuple[int, int]],
     incumbent: list[Assignment],
     time_limit_s: float,
-    workers: int,
 ) -> tuple[list[Assignment], int, int, bool]:
     """The core as a MIP for SCIP (OR-Tools linear_solver): LP bound at the root, branching on lots."""
     from ortools.linear_solver import pywraplp
@@ -526,7 +615,7 @@ def _rens(problem: Problem, relax: _Flow, time_limit_s: float, start: list[Assig
     sub = Problem(problem.supply_kg, problem.divisible, left, [problem.arcs[k] for k in keep])
     position = {k: n for n, k in enumerate(keep)}
     hint = [Assignment(position[a.arc], a.kg) for a in start if a.arc in position]
-    found, _value, _bound, _solved = _mip(sub, [(n, 0) for n in range(len(keep))], hint, time_limit_s, 1)
+    found, _value, _bound, _solved = _mip(sub, [(n, 0) for n in range(len(keep))], hint, time_limit_s)
     lots = fixed + [
         Assignment(keep[a.arc], a.kg) for a in found if not problem.divisible[sub.arcs[a.arc].supply]
     ]
