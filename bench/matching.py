@@ -12,6 +12,9 @@ one-off lots (indivisible, lognormal sizes around 6 t, at most 40 t); 10 % of th
 only licensed recyclers take them. Arcs are built with the platform's own rules (haversine × detour
 × tariff per t·km, handling per tonne), so the figures are those of `zerowaste exchange match`.
 
+`bound` is the LP (flow) relaxation; `proven_bound` the best bound the search proved (= value when
+optimal); `gap` = (proven_bound − value) / proven_bound.
+
 Prints one JSON line: {"name", "n", "seconds", "value", "greedy_value", "bound", "gap", "optimal",
 "rate", "ratio", "instances": [...]} where the top-level figures are the worst instance's (the
 longest time; every instance's value ≥ greedy is checked and reported as `all_ge_greedy`).
@@ -130,6 +133,7 @@ def main() -> None:
                 "value": str(engine.units_to_cny(solution.value_units)),
                 "greedy_value": str(engine.units_to_cny(solution.greedy_units)),
                 "bound": str(engine.units_to_cny(solution.bound_units)),
+                "proven_bound": str(engine.units_to_cny(solution.proven_bound_units)),
                 "gap": str(solution.gap),
                 "optimal": solution.optimal,
                 "ge_greedy": solution.value_units >= solution.greedy_units,
@@ -150,6 +154,7 @@ def main() -> None:
                 "value": worst["value"],
                 "greedy_value": worst["greedy_value"],
                 "bound": worst["bound"],
+                "proven_bound": worst["proven_bound"],
                 "gap": worst["gap"],
                 "optimal": worst["optimal"],
                 "rate": round(args.supplies / worst["seconds"], 1) if worst["seconds"] else None,

@@ -465,7 +465,9 @@ class _BranchAndBound:
             if not split:
                 self._found(-negative, flow)
                 continue
-            if nodes % DIVE_EVERY_NODES == 1:
+            if nodes % DIVE_EVERY_NODES == 1 and len(split) <= RENS_ABOVE_SPLIT_LOTS:
+                # (with more split lots a plunge costs more relaxations than the time allows;
+                # the incumbent then comes from the MIP around the relaxation)
                 self._dive(dict(forced), forbidden, flow, split, deadline)
             lot = max(split, key=lambda i: int(self.arrays.supply_kg[i]))
             parts = split[lot]

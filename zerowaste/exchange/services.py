@@ -745,6 +745,17 @@ def get_proposal(actor: Actor, proposal_id: int) -> Proposal:
     return p
 
 
+def avoided_fee(actor: Actor, p: Proposal) -> tuple[bool, Decimal | None]:
+    """Whether the proposal's net value counts a fee its producer avoids (ADR 0035), and that fee
+    per tonne as this actor may see it: the producer's own ceiling is not shown to the receiver."""
+    asking = p.supply.price_cny_per_t
+    if asking >= 0:
+        return False, None
+    if actor.is_system or actor.is_regulator or actor.organization_id == p.supplier_id:
+        return True, -asking
+    return True, None
+
+
 def counterpart_name(actor: Actor, p: Proposal) -> str:
     """The other party's name as this actor may see it: a supplier stays anonymous until agreed."""
     if actor.organization_id == p.supplier_id:

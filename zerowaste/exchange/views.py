@@ -186,6 +186,7 @@ def proposal_view(request: HttpRequest, actor: Actor, proposal_id: int) -> HttpR
             "p": p,
             "supply": p.supply,
             "counterpart": services.counterpart_name(actor, p),
+            "fee": services.avoided_fee(actor, p),
             "photos": shots,
             "org_id": actor.organization_id,
         },
