@@ -28,6 +28,7 @@ import numpy as np
 VALUE_UNIT = Decimal("0.00001")  # CNY per value unit (fen per tonne × kilogram)
 NODE_CORE_ARCS_PER_SUPPLY = 4  # arcs per supply in a node relaxation's first core
 DIVE_EVERY_NODES = 25  # a heuristic plunge from the first and every 25th node examined
+DIVE_SHARE = 0.5  # of the time left, for one plunge
 RENS_ABOVE_SPLIT_LOTS = 15  # with more split lots, first a small MIP for a good incumbent
 RENS_SHARE = 0.4  # of the time limit, for that MIP
 RENS_MAX_S = 20.0
@@ -465,9 +466,7 @@ class _BranchAndBound:
             if not split:
                 self._found(-negative, flow)
                 continue
-            if nodes % DIVE_EVERY_NODES == 1 and len(split) <= RENS_ABOVE_SPLIT_LOTS:
-                # (with more split lots a plunge costs more relaxations than the time allows;
-                # the incumbent then comes from the MIP around the relaxation)
+            if nodes % DIVE_EVERY_NODES == 1:
                 self._dive(dict(forced), forbidden, flow, split, deadline)
             lot = max(split, key=lambda i: int(self.arrays.supply_kg[i]))
             parts = split[lot]
@@ -485,18 +484,26 @@ class _BranchAndBound:
         split: dict[int, list[int]],
         deadline: float,
     ) -> None:
-        """A heuristic plunge for a good assignment: the largest split lot goes whole where most of
-        it already is, the relaxation is solved again, and so on until no lot is split."""
-        while split and time.perf_counter() < deadline:
-            lot = max(split, key=lambda i: int(self.arrays.supply_kg[i]))
-            for k in sorted(split[lot], key=lambda k: -int(flow[k])):
-                solved = self.lp.solve({**forced, lot: k}, forbidden)
-                if solved is not None:
-                    forced = {**forced, lot: k}
-                    break
+        """A heuristic plunge for a good assignment: a quarter of the split lots (the largest) go
+        whole where most of each already is, the relaxation is solved again, and so on until no lot
+        is split — within `DIVE_SHARE` of the time left, which the proof needs more. When the rounded
+        lots do not fit, only the largest is rounded, or else kept off the arcs it was split over."""
+        now = time.perf_counter()
+        stop = now + DIVE_SHARE * max(deadline - now, 0.0)
+        while split and time.perf_counter() < stop:
+            largest = sorted(split, key=lambda i: -int(self.arrays.supply_kg[i]))
+            rounded = {i: max(split[i], key=lambda k: int(flow[k])) for i in largest[: -(-len(split) // 4)]}
+            solved = self.lp.solve({**forced, **rounded}, forbidden)
+            if solved is not None:
+                forced = {**forced, **rounded}
             else:
-                forbidden = forbidden | frozenset(split[lot])
-                solved = self.lp.solve(forced, forbidden)
+                lot = largest[0]
+                solved = self.lp.solve({**forced, lot: rounded[lot]}, forbidden)
+                if solved is not None:
+                    forced = {**forced, lot: rounded[lot]}
+                else:
+                    forbidden = forbidden | frozenset(split[lot])
+                    solved = self.lp.solve(forced, forbidden)
             if solved is None or solved[0] <= self.best:
                 return
             flow = solved[1]
