@@ -176,7 +176,7 @@ def url_of(photo: SupplyPhoto | int, *, api: bool = False) -> str:
 def _open_listing_for_change(actor: Actor, supply_id: int) -> SupplyListing:
     """The listing, locked, if the actor acts for its organization (or is the system) and it is open."""
     listing = services.get_supply(actor, supply_id)  # NotFound unless own (or a regulator's)
-    services._check_owner(actor, listing.organization_id)  # Forbidden for a regulator
+    services.check_owner(actor, listing.organization_id)  # Forbidden for a regulator
     listing = SupplyListing.objects.select_for_update().get(pk=listing.pk)
     if listing.status != rules.STATUS_OPEN:
         raise Conflict(

@@ -346,7 +346,8 @@ def get_demand(actor: Actor, listing_id: int) -> DemandListing:
     return listing
 
 
-def _check_owner(actor: Actor, org_id: int) -> None:
+def check_owner(actor: Actor, org_id: int) -> None:
+    """Forbidden unless the actor acts for the organization (the system acts for any; photos use it)."""
     if actor.is_system:
         return
     if org_id != actor.organization_id:
@@ -356,7 +357,7 @@ def _check_owner(actor: Actor, org_id: int) -> None:
 
 def _withdraw(actor: Actor, listing: Any, side: str, audited: Any) -> Any:
     """Withdraw a supply or demand listing; its open proposals are superseded."""
-    _check_owner(actor, listing.organization_id)
+    check_owner(actor, listing.organization_id)
     listing = type(listing).objects.select_for_update().get(pk=listing.pk)
     if listing.status == rules.STATUS_WITHDRAWN:
         raise Conflict(_("already withdrawn"))
