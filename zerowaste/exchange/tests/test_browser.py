@@ -1,5 +1,6 @@
-"""Issue 7 point 8: a producer lists, a recycler lists, the regulator runs the matching, both accept,
-and the transfer appears in the producer's outgoing register — each party in its own browser."""
+"""Issue 7 point 8: a producer lists (with a photo), a recycler lists, the regulator runs the matching,
+both accept (the recycler from the proposal's page, after seeing the photo and the quality notes), and
+the transfer appears in the producer's outgoing register — each party in its own browser."""
 
 from __future__ import annotations
 
@@ -18,8 +19,12 @@ CODE = "99-11-01"
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_list_match_accept_transfer(live_server, browser, demo_zone) -> None:  # type: ignore[no-untyped-def]
+def test_list_match_accept_transfer(live_server, browser, demo_zone, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
     base = live_server.url
+    photo = tmp_path / "碎玻璃.jpg"
+    Image.new("RGB", (640, 480), "seagreen").save(photo, format="JPEG")
     contexts = []
 
     def page_for(username: str):  # type: ignore[no-untyped-def]
@@ -37,11 +42,14 @@ def test_list_match_accept_transfer(live_server, browser, demo_zone) -> None:  #
         producer.select_option("#kind", "lot")
         producer.fill("#quantity_t", "6.5")
         producer.fill("#price_cny_per_t", "50")
+        producer.fill("input[name=quality_notes]", "无色碎玻璃，已除杂")
+        producer.set_input_files("#photo_files", str(photo))
         producer.check("#anonymous")
         producer.click("#publish-supply")
         producer.wait_for_selector("#supply-table")
         supply = SupplyListing.objects.get(zone=demo_zone, waste_code=CODE)
         assert supply.quantity_t == Decimal("6.5") and not supply.divisible and supply.anonymous
+        assert supply.uploaded_photos.count() == 1
 
         recycler = page_for("recycler")
         recycler.goto(f"{base}/exchange/mine/")
@@ -70,7 +78,14 @@ def test_list_match_accept_transfer(live_server, browser, demo_zone) -> None:  #
         recycler.goto(f"{base}/exchange/proposals/")
         row = recycler.locator(f"#proposal-{proposal.pk}")
         assert "anonymous producer" in row.inner_text()  # hidden until both accept
-        row.locator("button.accept").click()
+        row.locator(f"a[href='/exchange/proposals/{proposal.pk}/']").click()
+        recycler.wait_for_selector("#proposal-photos img")
+        assert "无色碎玻璃" in recycler.inner_text("#quality-notes")
+        assert "anonymous producer" in recycler.inner_text("#counterpart")
+        image = recycler.locator("#proposal-photos img").first
+        assert image.evaluate("img => img.complete && img.naturalWidth") == 640  # served, re-encoded
+        screenshot(recycler, "exchange-proposal-page")
+        recycler.click("#proposal-decide button.accept")
         recycler.wait_for_selector(".messages")
         agreement = Agreement.objects.get(proposal=proposal)
         assert agreement.transfer_id is not None
