@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from zerowaste.catalog import rules as catalog_rules
 from zerowaste.catalog import services as catalog
 from zerowaste.catalog.models import CatalogEntry
+from zerowaste.core import streams
 from zerowaste.core.models import Organization, Site
 from zerowaste.core.tabular import Column, Fault, Row
 
@@ -183,6 +184,17 @@ class LineChecker:
         self._orgs_by_uscc: dict[str, int] | None = None
         self._sites: dict[int, dict[str, int]] = {}
         self._periods: dict[Any, rules.Period | str] = {}
+        self._refusals: dict[tuple[int, str, str, date], str | None] = {}
+
+    def _stream_refusal(self, org_id: int, stream: str, code: str, on: date) -> str | None:
+        """Another app's refusal of the code in this stream for the producer (`core.streams`: a
+        published identification moves its waste out of HW), asked once per producer, code and date."""
+        if not streams.registered():
+            return None
+        key = (org_id, stream, code, on)
+        if key not in self._refusals:
+            self._refusals[key] = streams.refusal(self.zone_id, org_id, stream, code, on)
+        return self._refusals[key]
 
     # --- faults ---
     def fault(self, row: Row, field_name: str, rule: str, message: str) -> None:
@@ -303,6 +315,11 @@ class LineChecker:
                     else:
                         message = _("%(code)s is not in the catalog in force") % {"code": code}
                     self.fault(row, "waste_code", rules.RULE_CODE, message or _("not in the catalog"))
+                elif org_id is not None:
+                    refused = self._stream_refusal(org_id, stream, code, period.start)
+                    if refused:
+                        self.fault(row, "waste_code", rules.RULE_STREAM, refused)
+                        entry = None
         waste_name = _text(values.get("waste_name"))[:300]
         if entry is not None and entry[2] and not waste_name:
             self.fault(

@@ -345,6 +345,8 @@ class FastChecker(LineChecker):
                 entry = entry_cache[entry_key] = self.catalogs.lookup(stream, code, period.start)
             if entry is None:
                 return None
+            if self._stream_refusal(org_id, stream, code, period.start):  # cached per producer
+                return None
             cell = cells[i_name]
             if cell is None:
                 name = ""

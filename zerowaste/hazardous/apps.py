@@ -12,8 +12,8 @@ class HazardousConfig(AppConfig):
 
         register_with_declarations()
 
-        from zerowaste.transfers.services import register_stream_check
+        from zerowaste.core import streams
 
-        from .services import refuse_hw_manifest_of_identified_waste
+        from .services import refuse_hw_of_identified_waste
 
-        register_stream_check(refuse_hw_manifest_of_identified_waste)
+        streams.register(refuse_hw_of_identified_waste)  # manifests and declarations alike

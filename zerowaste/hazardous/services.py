@@ -583,20 +583,21 @@ def stream_of(zone_id: int, producer_id: int, waste_code: str, on_date: date) ->
     return "isw" if identified_non_hazardous(zone_id, producer_id, waste_code, on_date) else "hw"
 
 
-def refuse_hw_manifest_of_identified_waste(
-    zone_id: int, consignor_id: int, stream: str, waste_code: str, on: date
+def refuse_hw_of_identified_waste(
+    zone_id: int, producer_id: int, stream: str, waste_code: str, on: date
 ) -> str | None:
-    """A stream check for transfers: once published, a "not hazardous" conclusion moves the producer's
-    waste to the general stream from its effective date, so it no longer travels on an HW manifest."""
+    """A stream check (`core.streams`): once published, a "not hazardous" conclusion moves the
+    producer's waste to the general stream from its effective date, so it is no longer carried on an
+    HW manifest nor declared as HW."""
     if stream != "hw":
         return None
-    report = identified_non_hazardous(zone_id, consignor_id, waste_code, on)
+    report = identified_non_hazardous(zone_id, producer_id, waste_code, on)
     if report is None:
         return None
     return _(
         "%(code)s of this producer was identified as not hazardous from %(date)s (identification report "
-        "%(id)s): it is general industrial solid waste and travels on a general manifest "
-        "(R-IDENTIFIED, 危险废物试点管理实施细则第三条, seed:3919-3923)"
+        "%(id)s): it is general industrial solid waste, carried on a general manifest and declared as "
+        "such (R-IDENTIFIED, 危险废物试点管理实施细则第三条, seed:3919-3923)"
     ) % {"code": waste_code, "date": str(report.effective_from), "id": report.pk}
 
 

@@ -29,7 +29,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zerowaste.core import audit, workdays
+from zerowaste.core import audit, streams, workdays
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Licence, Organization, Site, Vehicle, Zone
@@ -506,32 +506,14 @@ def _site(org: Organization, site_id: Any, field_name: str) -> Site | None:
     return site
 
 
-# Another app's rule on which stream a consignor's waste belongs to (the hazardous pilot's published
-# identification reports move a producer's waste out of the HW stream): (zone_id, consignor_id, stream,
-# waste_code, on) -> a refusal message, or None when the line may travel in that stream.
-StreamCheck = Callable[[int, int, str, str, date], str | None]
-_stream_checks: list[StreamCheck] = []
-
-
-def register_stream_check(check: StreamCheck) -> StreamCheck:
-    if check not in _stream_checks:
-        _stream_checks.append(check)
-    return check
-
-
-def unregister_stream_check(check: StreamCheck) -> None:
-    if check in _stream_checks:
-        _stream_checks.remove(check)
-
-
 def _check_streams(
     zone_id: int, consignor_id: int, stream: str, codes: list[tuple[int, str]], on: date
 ) -> None:
+    """Another app may have moved a consignor's waste to another stream (`core.streams`)."""
     for position, code in codes:
-        for check in _stream_checks:
-            message = check(zone_id, consignor_id, stream, code, on)
-            if message:
-                raise Invalid.field(f"lines[{position}].waste_code", message)
+        message = streams.refusal(zone_id, consignor_id, stream, code, on)
+        if message:
+            raise Invalid.field(f"lines[{position}].waste_code", message)
 
 
 def _draft_input(actor: Actor, consignor: Organization, data: Mapping[str, Any]) -> DraftInput:

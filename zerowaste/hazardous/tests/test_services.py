@@ -478,6 +478,36 @@ def test_an_identified_waste_no_longer_travels_on_an_hw_manifest(park: Park, eng
     assert transfers.create_transfer(other, data={**data, "planned_date": "2021-06-01"}).stream == "hw"
 
 
+def test_an_identified_waste_is_no_longer_declared_as_hw(park: Park, english: None) -> None:
+    """From the effective date the producer's waste is declared as general industrial waste: an HW
+    declaration of the code for a later period is refused, by form and by file, naming the field."""
+    from zerowaste.core.tabular import ImportRejected
+    from zerowaste.declarations import services as declarations
+
+    actor = park.actor(park.producer)
+    report = services.file_report(actor, data=REPORT_DATA)
+    services.publish_report(
+        actor, report.pk, data={"published_on": "2021-05-20", "effective_from": "2021-06-01"}
+    )
+    lines = [{"waste_code": "900-041-49", "generated_t": "2", "closing_t": "0", "transferred_disp_t": "2"}]
+    may = declarations.save_declaration(actor, stream="hw", period="2021-05", lines=lines)
+    assert may.lines.get().waste_code == "900-041-49"
+    with pytest.raises(Invalid) as exc:
+        declarations.save_declaration(actor, stream="hw", period="2021-06", lines=lines)
+    fault = exc.value.errors[0]
+    assert fault["field"].endswith("waste_code") and "R-IDENTIFIED" in str(fault["message"])
+    assert not Declaration.objects.filter(organization=park.producer, period_start=date(2021, 6, 1)).exists()
+    # Another producer's same waste is still hazardous.
+    other = park.actor(park.producer2)
+    assert declarations.save_declaration(other, stream="hw", period="2021-06", lines=lines).pk
+    header = "统一社会信用代码,申报期,废物类别,场所,废物代码,废物名称,单位,产生量,委托处置量,期末贮存量\n"
+    csv = header + f"{park.producer.uscc},2021-07,hw,,900-041-49,,t,1,1,0\n"
+    with pytest.raises(ImportRejected) as rejected:
+        declarations.import_file(actor, content=csv.encode(), filename="hw.csv")
+    [found] = rejected.value.faults
+    assert (found.row, found.field) == (2, "waste_code") and "R-IDENTIFIED" in found.message
+
+
 def test_report_needs_every_section_and_an_eligible_waste(park: Park, english: None) -> None:
     actor = park.actor(park.producer)
     for key, _title in rules.REPORT_SECTIONS:
