@@ -495,7 +495,7 @@ def test_an_identified_waste_is_no_longer_declared_as_hw(park: Park, english: No
     with pytest.raises(Invalid) as exc:
         declarations.save_declaration(actor, stream="hw", period="2021-06", lines=lines)
     fault = exc.value.errors[0]
-    assert fault["field"].endswith("waste_code") and "R-IDENTIFIED" in str(fault["message"])
+    assert str(fault["field"]).endswith("waste_code") and "R-IDENTIFIED" in str(fault["message"])
     assert not Declaration.objects.filter(organization=park.producer, period_start=date(2021, 6, 1)).exists()
     # Another producer's same waste is still hazardous.
     other = park.actor(park.producer2)
