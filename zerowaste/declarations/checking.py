@@ -166,6 +166,9 @@ class _Catalogs:
         return self.entries[version_id].get(code)
 
 
+_UNSET = object()
+
+
 class LineChecker:
     """Checks rows of one zone for one acting organization (or, for the system, any organization)."""
 
@@ -185,11 +188,14 @@ class LineChecker:
         self._sites: dict[int, dict[str, int]] = {}
         self._periods: dict[Any, rules.Period | str] = {}
         self._refusals: dict[tuple[int, str, str, date], str | None] = {}
+        self._stream_candidates: Any = _UNSET  # streams.candidates, read once
 
     def _stream_refusal(self, org_id: int, stream: str, code: str, on: date) -> str | None:
         """Another app's refusal of the code in this stream for the producer (`core.streams`: a
         published identification moves its waste out of HW), asked once per producer, code and date."""
-        if not streams.registered():
+        if self._stream_candidates is _UNSET:
+            self._stream_candidates = streams.candidates(self.zone_id)
+        if self._stream_candidates is not None and (org_id, stream) not in self._stream_candidates:
             return None
         key = (org_id, stream, code, on)
         if key not in self._refusals:

@@ -14,6 +14,7 @@ class HazardousConfig(AppConfig):
 
         from zerowaste.core import streams
 
-        from .services import refuse_hw_of_identified_waste
+        from .services import identified_producers, refuse_hw_of_identified_waste
 
-        streams.register(refuse_hw_of_identified_waste)  # manifests and declarations alike
+        # manifests and declarations alike
+        streams.register(refuse_hw_of_identified_waste, identified_producers)

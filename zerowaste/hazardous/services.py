@@ -583,6 +583,18 @@ def stream_of(zone_id: int, producer_id: int, waste_code: str, on_date: date) ->
     return "isw" if identified_non_hazardous(zone_id, producer_id, waste_code, on_date) else "hw"
 
 
+def identified_producers(zone_id: int) -> set[tuple[int, str]]:
+    """The screen of the stream check: producers with a published "not hazardous" report, in HW."""
+    return {
+        (producer_id, "hw")
+        for producer_id in IdentificationReport.objects.filter(
+            zone_id=zone_id,
+            status=IdentificationReport.Status.PUBLISHED,
+            conclusion=rules.NOT_HAZARDOUS,
+        ).values_list("producer_id", flat=True)
+    }
+
+
 def refuse_hw_of_identified_waste(
     zone_id: int, producer_id: int, stream: str, waste_code: str, on: date
 ) -> str | None:
