@@ -510,6 +510,11 @@ class _BranchAndBound:
             split = _split_lots(self.arrays, flow)
             if not split:
                 self._found(solved[0], flow)
+        if split:  # out of time: the plunge's last relaxation, repaired, may still be worth keeping
+            repaired = _repaired(self.problem, flow)
+            value = value_of(self.problem, repaired)
+            if value > self.best:
+                self.incumbent, self.best = repaired, value
 
     def _found(self, value: int, flow: np.ndarray) -> None:
         if value > self.best:
