@@ -33,7 +33,11 @@ class ExchangeBoardRowOut(Schema):
     code: str
     name: str
     supply_t_per_month: str | None = Field(None, description="None when one organization alone supplies")
-    demand_t_per_month: str | None
+    demand_t_per_month: str | None = Field(
+        None,
+        description="capacity of the demand listings taking the code; a listing's capacity counts under "
+        "each of its codes, so rows do not add up",
+    )
     price_min_cny_per_t: str | None
     price_max_cny_per_t: str | None
     listings: int
