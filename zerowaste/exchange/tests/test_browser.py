@@ -82,8 +82,13 @@ def test_list_match_accept_transfer(live_server, browser, demo_zone, tmp_path) -
         recycler.wait_for_selector("#proposal-photos img")
         assert "无色碎玻璃" in recycler.inner_text("#quality-notes")
         assert "anonymous producer" in recycler.inner_text("#counterpart")
+        recycler.locator("#proposal-photos img").first.scroll_into_view_if_needed()  # loading="lazy"
+        recycler.wait_for_function(
+            "() => { const img = document.querySelector('#proposal-photos img');"
+            " return img && img.complete && img.naturalWidth > 0; }"
+        )
         image = recycler.locator("#proposal-photos img").first
-        assert image.evaluate("img => img.complete && img.naturalWidth") == 640  # served, re-encoded
+        assert image.evaluate("img => img.naturalWidth") == 640  # served, re-encoded
         screenshot(recycler, "exchange-proposal-page")
         recycler.click("#proposal-decide button.accept")
         recycler.wait_for_selector(".messages")
