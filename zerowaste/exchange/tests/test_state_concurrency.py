@@ -3,18 +3,17 @@ both parties accepting at once make exactly one agreement and one transfer."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connections
 
 from zerowaste.core.authz import Actor
-from zerowaste.core.errors import Conflict, DomainError, Forbidden, NotFound
+from zerowaste.core.errors import Conflict, Forbidden, NotFound
 from zerowaste.exchange import rules, services
 from zerowaste.exchange.models import Agreement, Proposal
 from zerowaste.exchange.testing import Market, demand, make_market, supply
 from zerowaste.testing import parties
+from zerowaste.testing.race import race
 from zerowaste.transfers.models import Transfer
 
 PARTIES = ("supplier", "receiver", "stranger", "regulator")
@@ -91,29 +90,7 @@ def test_both_parties_race_to_accept(is_postgres: bool) -> None:
     m = make_market()
     p = _proposal(m)
     actors = [_actor(m, "supplier"), _actor(m, "receiver")] * 5
-    results: Counter[str] = Counter()
-    lock = threading.Lock()
-    barrier = threading.Barrier(len(actors))
-
-    def run(actor: Actor) -> None:
-        try:
-            barrier.wait()
-            services.accept_proposal(actor, p.pk)
-            outcome = "ok"
-        except Conflict:
-            outcome = "409"
-        except DomainError as exc:
-            outcome = f"{type(exc).__name__}: {exc.message}"
-        finally:
-            connections.close_all()
-        with lock:
-            results[outcome] += 1
-
-    threads = [threading.Thread(target=run, args=(a,)) for a in actors]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    results = race(lambda i: services.accept_proposal(actors[i], p.pk), len(actors))
     assert set(results) <= {"ok", "409"}, results
     assert Agreement.objects.filter(proposal=p).count() == 1
     assert Transfer.objects.filter(zone=m.zone, consignor=m.producer).count() == 1
@@ -175,25 +152,8 @@ def test_two_runs_at_once_leave_one_set_of_open_proposals(is_postgres: bool) -> 
     for tonnes in ("3", "5", "7"):
         supply(m.producer, tonnes=tonnes)
     demand(m.receiver)
-    outcomes: list[str] = []
-    barrier = threading.Barrier(4)
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            services.run_matching(Actor.system(m.zone), period="2020-06")
-            outcomes.append("ok")
-        except DomainError as exc:
-            outcomes.append(f"{type(exc).__name__}: {exc.message}")
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert outcomes == ["ok"] * 4
+    results = race(lambda i: services.run_matching(Actor.system(m.zone), period="2020-06"), 4)
+    assert results == Counter({"ok": 4})
     open_runs = set(
         Proposal.objects.filter(zone=m.zone, status=rules.PROPOSED).values_list("run_id", flat=True)
     )

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from zerowaste.core.authz import Actor
-from zerowaste.core.errors import Conflict, DomainError
+from zerowaste.testing.race import race
 from zerowaste.transfers import services
 from zerowaste.transfers.models import NumberCounter, Signature, Transfer
 from zerowaste.transfers.testing import World, advance, make_world
@@ -20,30 +19,7 @@ THREADS = 20
 
 
 def _race(fn: Callable[[int], Any]) -> Counter[str]:
-    results: Counter[str] = Counter()
-    lock = threading.Lock()
-    barrier = threading.Barrier(THREADS)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            fn(i)
-            outcome = "ok"
-        except Conflict:
-            outcome = "409"
-        except DomainError as exc:
-            outcome = f"{type(exc).__name__}: {exc.message}"
-        finally:
-            connections.close_all()
-        with lock:
-            results[outcome] += 1
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return results
+    return race(fn, THREADS)
 
 
 @pytest.fixture
