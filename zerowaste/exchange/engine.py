@@ -252,7 +252,7 @@ def _relaxation(problem: Problem, arrays: _Arrays | None = None) -> _Flow:
     return _Flow(bound=bound, flow=flow, graph=graph, n_nodes=n_nodes, first=len(problem.supply_kg))
 
 
-def _repaired(problem: Problem, flow: np.ndarray) -> list[Assignment]:
+def _repaired(problem: Problem, flow: np.ndarray, arrays: _Arrays | None = None) -> list[Assignment]:
     """The relaxation repaired: whole lots kept, each split lot placed whole on its best arc with room
     (most valuable first), then the divisible supply split optimally around them (a min-cost flow)."""
     left = list(problem.capacity_kg)
@@ -283,7 +283,7 @@ def _repaired(problem: Problem, flow: np.ndarray) -> list[Assignment]:
             k = max(room, key=lambda k: problem.arcs[k].value_fen_per_t)
             lots.append(Assignment(k, q))
             left[problem.arcs[k].demand] -= q
-    return lots + _divisible_flow(problem, list(range(len(problem.arcs))), lots)
+    return lots + _divisible_flow(problem, range(len(problem.arcs)), lots, arrays)
 
 
 def _rounded(problem: Problem, flow: np.ndarray) -> list[Assignment]:
@@ -329,12 +329,13 @@ def solve(problem: Problem, *, time_limit_s: float = 60.0) -> Solution:
         return Solution([], 0, 0, 0, 0, True, time.perf_counter() - started)
     arrays = _Arrays.of(problem)
     relax = _relaxation(problem, arrays)
-    repaired = _repaired(problem, relax.flow)
+    repaired = _repaired(problem, relax.flow, arrays)
     candidates = [base, _rounded(problem, relax.flow), repaired]
     split = _split_lots(arrays, relax.flow)
     stats: dict[str, object] = {"arcs": len(problem.arcs), "split_lots": len(split)}
     if len(split) > RENS_ABOVE_SPLIT_LOTS:
-        candidates.append(_rens(problem, relax, min(RENS_SHARE * time_limit_s, RENS_MAX_S), repaired))
+        budget = min(RENS_SHARE * time_limit_s, RENS_MAX_S)
+        candidates.append(_rens(problem, arrays, relax, budget, repaired))
     incumbent = max(candidates, key=lambda s: value_of(problem, s))
     best = value_of(problem, incumbent)
     stats["incumbent_seconds"] = round(time.perf_counter() - started, 3)
@@ -511,7 +512,7 @@ class _BranchAndBound:
             if not split:
                 self._found(solved[0], flow)
         if split:  # out of time: the plunge's last relaxation, repaired, may still be worth keeping
-            repaired = _repaired(self.problem, flow)
+            repaired = _repaired(self.problem, flow, self.arrays)
             value = value_of(self.problem, repaired)
             if value > self.best:
                 self.incumbent, self.best = repaired, value
@@ -598,7 +599,9 @@ def _mip(
     return result, value_of(problem, result), int(objective.BestBound()), status == solver.OPTIMAL
 
 
-def _rens(problem: Problem, relax: _Flow, time_limit_s: float, start: list[Assignment]) -> list[Assignment]:
+def _rens(
+    problem: Problem, arrays: _Arrays, relax: _Flow, time_limit_s: float, start: list[Assignment]
+) -> list[Assignment]:
     """A small MIP around the relaxation (RENS): lots whole in the relaxation stay where they are,
     the split lots choose among the arcs the relaxation or `start` used for them, the divisible supply
     moves over the arcs
@@ -633,37 +636,22 @@ def _rens(problem: Problem, relax: _Flow, time_limit_s: float, start: list[Assig
     lots = fixed + [
         Assignment(keep[a.arc], a.kg) for a in found if not problem.divisible[sub.arcs[a.arc].supply]
     ]
-    return lots + _divisible_flow(problem, list(range(len(problem.arcs))), lots)
+    return lots + _divisible_flow(problem, range(len(problem.arcs)), lots, arrays)
 
 
-def _divisible_flow(problem: Problem, arcs: list[int], lots: list[Assignment]) -> list[Assignment]:
-    """The best integral split of the divisible supplies over `arcs`, given the lots already placed."""
-    from ortools.graph.python import min_cost_flow
-
-    left = list(problem.capacity_kg)
+def _divisible_flow(
+    problem: Problem, arcs: Sequence[int], lots: list[Assignment], arrays: _Arrays | None = None
+) -> list[Assignment]:
+    """The best integral split of the divisible supplies over `arcs`, given the lots already placed:
+    the same min-cost flow as the relaxation, with the lots out of it and their room taken."""
+    arrays = arrays or _Arrays.of(problem)
+    capacity_kg = arrays.capacity_kg.copy()
     for a in lots:
-        left[problem.arcs[a.arc].demand] -= a.kg
-    usable = [k for k in arcs if problem.divisible[problem.arcs[k].supply]]
-    if not usable:
+        capacity_kg[problem.arcs[a.arc].demand] -= a.kg
+    given = np.asarray(arcs, dtype=np.int64)
+    usable = given[arrays.divisible[arrays.supply[given]]]
+    if not len(usable):
         return []
-    n_s, n_d = len(problem.supply_kg), len(problem.capacity_kg)
-    source, sink = n_s + n_d, n_s + n_d + 1
-    mcf = min_cost_flow.SimpleMinCostFlow()
-    suppliers = sorted({problem.arcs[k].supply for k in usable})
-    total = sum(int(problem.supply_kg[i]) for i in suppliers)
-    for i in suppliers:
-        mcf.add_arc_with_capacity_and_unit_cost(source, i, int(problem.supply_kg[i]), 0)
-    first = mcf.num_arcs()
-    for k in usable:
-        arc = problem.arcs[k]
-        mcf.add_arc_with_capacity_and_unit_cost(
-            arc.supply, n_s + arc.demand, int(problem.supply_kg[arc.supply]), -arc.value_fen_per_t
-        )
-    for j in range(n_d):
-        mcf.add_arc_with_capacity_and_unit_cost(n_s + j, sink, max(int(left[j]), 0), 0)
-    mcf.add_arc_with_capacity_and_unit_cost(source, sink, total, 0)
-    mcf.set_node_supply(source, total)
-    mcf.set_node_supply(sink, -total)
-    if mcf.solve() != mcf.OPTIMAL:
-        raise RuntimeError("min-cost flow of the divisible part failed")
-    return [Assignment(k, int(mcf.flow(first + n))) for n, k in enumerate(usable) if mcf.flow(first + n) > 0]
+    supply_kg = np.where(arrays.divisible, arrays.supply_kg, 0)
+    _value, flow, _graph = _max_value_flow(arrays, usable, supply_kg, np.maximum(capacity_kg, 0))
+    return [Assignment(int(k), int(kg)) for k, kg in zip(usable, flow, strict=True) if kg > 0]
