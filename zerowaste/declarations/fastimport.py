@@ -157,7 +157,6 @@ class FastChecker(LineChecker):
         self._code_cache: dict[tuple[str, str | None], Any] = {}
         self._entry_cache: dict[tuple[str, str, date], Any] = {}
         self._unit_cache: dict[Any, Any] = {}
-        self._refused_cache: dict[tuple[int, tuple[str, str, date]], bool] = {}
         self._site_cache: dict[tuple[int, str], Any] = {}
         self._qty_cache: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
         self._number_cache: tuple[dict[Any, Any], dict[Any, Any]] = ({}, {})
@@ -274,7 +273,7 @@ class FastChecker(LineChecker):
         org_cache, period_cache, stream_cache = self._org_cache, self._period_cache, self._stream_cache
         code_cache, entry_cache, unit_cache = self._code_cache, self._entry_cache, self._unit_cache
         site_cache, qty_caches = self._site_cache, self._qty_cache
-        stream_candidates, refused_cache = streams.candidates(self.zone_id), self._refused_cache
+        stream_candidates = streams.candidates(self.zone_id)
         groups: dict[GroupKey, FastGroup] = {}
         progress = self.progress
         count = 0
@@ -348,15 +347,10 @@ class FastChecker(LineChecker):
             if entry is None:
                 return None
             # Another app may have moved this producer's code out of the stream (`core.streams`).
-            if stream_candidates is None or (org_id, stream) in stream_candidates:
-                refused_key = (org_id, entry_key)
-                refused = refused_cache.get(refused_key)
-                if refused is None:
-                    refused = refused_cache[refused_key] = bool(
-                        self._stream_refusal(org_id, stream, code, period.start)
-                    )
-                if refused:
-                    return None
+            if (stream_candidates is None or (org_id, stream) in stream_candidates) and self._stream_refusal(
+                org_id, stream, code, period.start
+            ):
+                return None
             cell = cells[i_name]
             if cell is None:
                 name = ""

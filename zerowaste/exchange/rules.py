@@ -124,19 +124,22 @@ def transport_cny_per_t(straight_km: Decimal, t: Tariffs) -> Decimal:
     return (straight_km * t.detour_factor * t.tariff_cny_per_tkm).quantize(FEN, rounding=ROUND_HALF_UP)
 
 
-def net_value_per_t(
-    price: Decimal, straight_km: Decimal, stream: str, t: Tariffs, *, asking: Decimal = Decimal(0)
-) -> Decimal:
-    """Price − transport − handling, CNY per tonne; for a producer that pays a fee (a negative asking
-    price), plus the fee it avoids.
+def avoided_fee_per_t(asking: Decimal) -> Decimal:
+    """What matching saves a producer that pays a fee (a negative asking price) per tonne: that fee.
 
     Waste with no market still has to go somewhere, at the producer's cost: its match is worth what
     the producer would otherwise pay (−asking) less what the receiver charges and the carriage costs,
-    not a loss to be avoided by leaving the waste unplaced (ADR 0035). A seller (asking ≥ 0) keeps
-    the plain formula of issue 7.
+    not a loss to be avoided by leaving the waste unplaced (ADR 0035). A seller (asking ≥ 0) keeps the
+    plain formula of issue 7.
     """
-    avoided_fee = -asking if asking < 0 else Decimal(0)
-    return price - transport_cny_per_t(straight_km, t) - t.handling(stream) + avoided_fee
+    return -asking if asking < 0 else Decimal(0)
+
+
+def net_value_per_t(
+    price: Decimal, straight_km: Decimal, stream: str, t: Tariffs, *, asking: Decimal = Decimal(0)
+) -> Decimal:
+    """Price − transport − handling, CNY per tonne, plus the fee a paying producer avoids."""
+    return price - transport_cny_per_t(straight_km, t) - t.handling(stream) + avoided_fee_per_t(asking)
 
 
 def trip_cost(road_distance_km: Decimal, t: Tariffs, trips: int = 1) -> Decimal:

@@ -521,6 +521,7 @@ def build_problem(
     details: list[dict[str, Decimal]] = []
     for i, s in enumerate(supplies):
         assert s.site.latitude is not None and s.site.longitude is not None
+        handling, avoided = t.handling(s.stream), rules.avoided_fee_per_t(s.price_cny_per_t)
         for j, price in by_code.get(s.waste_code, []):
             d = demands[j]
             if d.organization_id == s.organization_id or price < s.price_cny_per_t:
@@ -535,8 +536,7 @@ def build_problem(
             if rules.road_km(km, t) > d.service_radius_km:
                 continue
             transport = rules.transport_cny_per_t(km, t)
-            handling = t.handling(s.stream)
-            value = rules.net_value_per_t(price, km, s.stream, t, asking=s.price_cny_per_t)
+            value = price - transport - handling + avoided  # rules.net_value_per_t, parts kept
             if value <= 0:
                 continue
             arcs.append(engine.Arc(i, j, rules.to_fen(value), rules.road_km(km, t)))
