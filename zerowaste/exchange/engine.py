@@ -32,6 +32,10 @@ DIVE_SHARE = 0.5  # of the time left, for one plunge
 RENS_ABOVE_SPLIT_LOTS = 15  # with more split lots, first a small MIP for a good incumbent
 RENS_SHARE = 0.4  # of the time limit, for that MIP
 RENS_MAX_S = 20.0
+# The MIP's neighbourhood: divisible arcs whose reduced cost is at most this (fen per tonne) and, for
+# the split lots, arcs where moving the whole lot costs the bound at most this (value units: 200 CNY).
+RENS_DIVISIBLE_REDUCED = 300
+RENS_LOT_MOVE_UNITS = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -603,9 +607,11 @@ def _rens(
     problem: Problem, arrays: _Arrays, relax: _Flow, time_limit_s: float, start: list[Assignment]
 ) -> list[Assignment]:
     """A small MIP around the relaxation (RENS): lots whole in the relaxation stay where they are,
-    the split lots choose among the arcs the relaxation or `start` used for them, the divisible supply
-    moves over the arcs
-    of zero reduced cost; then the divisible part is re-split optimally over every arc."""
+    the split lots choose among the arcs the relaxation or `start` used for them and the arcs where
+    the whole lot would cost the bound little, the divisible supply moves over the arcs of small
+    reduced cost; then the divisible part is re-split optimally over every arc. (Only arcs of zero
+    reduced cost for the divisible supply, as first built, left 2-30 times the gap: the lots' rounding
+    has to be absorbed by divisible supply moving to a slightly worse buyer.)"""
     left = list(problem.capacity_kg)
     fixed: list[Assignment] = []
     split: set[int] = set()
@@ -626,8 +632,15 @@ def _rens(
     keep = [
         k
         for k, arc in enumerate(problem.arcs)
-        if (problem.divisible[arc.supply] and reduced[k] <= 0)
-        or (arc.supply in split and (relax.flow[k] > 0 or k in started))
+        if (problem.divisible[arc.supply] and reduced[k] <= RENS_DIVISIBLE_REDUCED)
+        or (
+            arc.supply in split
+            and (
+                relax.flow[k] > 0
+                or k in started
+                or reduced[k] * problem.supply_kg[arc.supply] <= RENS_LOT_MOVE_UNITS
+            )
+        )
     ]
     sub = Problem(problem.supply_kg, problem.divisible, left, [problem.arcs[k] for k in keep])
     position = {k: n for n, k in enumerate(keep)}
