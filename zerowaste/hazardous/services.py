@@ -6,7 +6,7 @@ anything is written, one audit entry. Refusals name the rule and the seed's arti
 
 Public services for other apps:
 - `inspection_rates(zone_id, year) -> {"passed", "basically_passed", "failed", "total"}` (indicator 31)
-- `storage_alerts(zone_id, on_date) -> [{"container", "park", "code", "stored_on", "age_days",
+- `storage_alerts(zone_id, on_date, actor=None) -> [{"container", "park", "code", "stored_on", "age_days",
   "deadline", "level", "quantity_t"}]` (the regulator cockpit)
 - `stream_of(zone_id, producer_id, waste_code, on_date) -> "hw" | "isw"` (identified wastes)
 """
@@ -833,9 +833,11 @@ def _alerts(qs: QuerySet[Container], on: date) -> list[dict[str, Any]]:
     return found
 
 
-def storage_alerts(zone_id: int, on_date: date) -> list[dict[str, Any]]:
-    """Every container of the zone at warning or overdue on `on_date` (the regulator cockpit)."""
-    rows = _alerts(Container.objects.filter(zone_id=zone_id), on_date)
+def storage_alerts(zone_id: int, on_date: date, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Every container of the zone at warning or overdue on `on_date` (the regulator cockpit), or,
+    given an actor, every one it may see: a street's regulator sees its street's stores only."""
+    containers = visible_containers(actor) if actor is not None else Container.objects.all()
+    rows = _alerts(containers.filter(zone_id=zone_id), on_date)
     for row in rows:
         row.pop("container_id", None)
         row.pop("store", None)

@@ -207,7 +207,7 @@ def alerts(
     _start, end = period_bounds(year, month)
     on_date = min(end, timezone.localdate())
     storage_fn = optional("zerowaste.hazardous.services", "storage_alerts")
-    storage = storage_fn(actor.zone_id, on_date) if storage_fn else None
+    storage = storage_fn(actor.zone_id, on_date, actor) if storage_fn else None
     overdue_register = transfers.register(actor, overdue=True)
     overdue = transfers.overdue_alerts(actor, limit=overdue_rows)
     missing = declarations.missing_declarations(actor, year=year, month=month)

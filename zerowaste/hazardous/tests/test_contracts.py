@@ -6,6 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from zerowaste.core.authz import Actor, actor_for_membership
+from zerowaste.core.models import Area
 from zerowaste.hazardous import services
 from zerowaste.hazardous.models import Container
 from zerowaste.hazardous.testing import Park
@@ -130,3 +132,22 @@ def test_shipped_containers_raise_no_alert(park: Park) -> None:
     Container.objects.filter(pk=c.pk).update(state="shipped", shipped_on=date(2020, 6, 1))
     assert services.storage_alerts(park.zone.pk, date(2021, 6, 1)) == []
     assert services.storage_alerts(park.zone.pk, date(2020, 1, 1) + timedelta(days=10)) == []
+
+
+def test_storage_alerts_for_a_regulator_cover_its_jurisdiction_only(park: Park) -> None:
+    on = date(2021, 6, 30)
+    old = park.collect(collected_on="2020-06-01", bay="A")
+    street = Area.objects.create(zone=park.zone, code="rh", name="荣华街道", kind="street")
+
+    def regulator_of(area: Area | None) -> Actor:
+        return actor_for_membership(parties.make_member(park.regulator, "viewer", jurisdiction=area))
+
+    zone_wide = services.storage_alerts(park.zone.pk, on)
+    assert [a["container"] for a in zone_wide] == [old.number]
+    assert services.storage_alerts(park.zone.pk, on, regulator_of(None)) == zone_wide
+    # A street regulator whose street holds no store sees none of the park's containers ...
+    assert services.storage_alerts(park.zone.pk, on, regulator_of(street)) == []
+    # ... and one whose street holds the park sees them, in the cockpit's shape.
+    park.park.parent = street
+    park.park.save(update_fields=["parent"])
+    assert services.storage_alerts(park.zone.pk, on, regulator_of(street)) == zone_wide
