@@ -328,10 +328,10 @@ def list_photos(request: HttpRequest, supply_listing_id: int) -> list[SupplyPhot
     return photos.photos_of(actor_of(request), supply_listing_id)
 
 
-@router.get("/exchange/photos/{photo_id}", response={200: None, 404: ErrorOut})
-def get_photo(request: HttpRequest, photo_id: int) -> HttpResponse:
-    """The image (`image/jpeg`)."""
-    return photo_response(photos.get_photo(actor_of(request), photo_id))
+@router.get("/exchange/photos/{photo_id}", response={200: None, 404: ErrorOut, 422: ErrorOut})
+def get_photo(request: HttpRequest, photo_id: int, size: str = "full") -> HttpResponse:
+    """The image (`image/jpeg`); `size=thumbnail` for a copy of at most 320 px on its long side."""
+    return photo_response(photos.get_photo(actor_of(request), photo_id), size)
 
 
 @router.delete(

@@ -257,6 +257,9 @@ class SupplyPhoto(ZonedModel):
 
     listing = models.ForeignKey(SupplyListing, on_delete=models.PROTECT, related_name="uploaded_photos")
     content = models.BinaryField(_("image"))
+    # A small copy for pages that list photos (a board row, a proposal), so that a phone does not
+    # fetch six 1600 px images to show six thumbnails (migration 0004 made those of earlier photos).
+    thumbnail = models.BinaryField(_("thumbnail"), default=b"", blank=True)
     content_type = models.CharField(max_length=40, default="image/jpeg")
     width = models.PositiveIntegerField(_("width (px)"))
     height = models.PositiveIntegerField(_("height (px)"))

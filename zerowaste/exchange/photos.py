@@ -36,7 +36,9 @@ MAX_PHOTOS = services.MAX_PHOTOS  # per listing, counting the legacy addresses i
 MAX_BYTES = 8 * 1024 * 1024  # an upload, as sent
 MAX_PIXELS = 40_000_000  # width × height of an upload: above this it may be a decompression bomb
 MAX_SIDE = 1600  # the long side of the stored image
+THUMBNAIL_SIDE = 320  # the long side of its thumbnail
 QUALITY = 85
+THUMBNAIL_QUALITY = 80
 FORMATS = ("JPEG", "PNG", "WEBP")
 CONTENT_TYPE = "image/jpeg"
 
@@ -49,6 +51,7 @@ class Encoded:
     content: bytes
     width: int
     height: int
+    thumbnail: bytes
 
 
 def _refuse(name: str, problem: str) -> Invalid:
@@ -87,7 +90,16 @@ def reencode(content: bytes, name: str = "") -> Encoded:
     out = io.BytesIO()
     # A new image carries no `info` (EXIF, XMP, ICC profile, comments): nothing but pixels is saved.
     flat.save(out, "JPEG", quality=QUALITY, optimize=True)
-    return Encoded(out.getvalue(), flat.width, flat.height)
+    return Encoded(out.getvalue(), flat.width, flat.height, _thumbnail(flat))
+
+
+def _thumbnail(image: Image.Image) -> bytes:
+    """A JPEG of at most THUMBNAIL_SIDE px on its long side, from an image already stripped."""
+    small = image.copy()
+    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=THUMBNAIL_QUALITY, optimize=True)
+    return out.getvalue()
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -133,7 +145,7 @@ def _listings_visible(actor: Actor) -> QuerySet[SupplyListing]:
 
 def visible_photos(actor: Actor) -> QuerySet[SupplyPhoto]:
     """The photos the actor may see, without their bytes (`get_photo` loads those)."""
-    base = SupplyPhoto.objects.filter(zone_id=actor.zone_id).defer("content")
+    base = SupplyPhoto.objects.filter(zone_id=actor.zone_id).defer("content", "thumbnail")
     if actor.is_system:
         return base
     return base.filter(listing_id__in=_listings_visible(actor).values("pk"))
@@ -164,10 +176,23 @@ def photos_by_listing(actor: Actor, listings: Iterable[SupplyListing]) -> dict[i
     return found
 
 
-def url_of(photo: SupplyPhoto | int, *, api: bool = False) -> str:
+def url_of(photo: SupplyPhoto | int, *, api: bool = False, thumbnail: bool = False) -> str:
     """The photo's address: its id only, never a name (anonymity is kept)."""
     pk = photo.pk if isinstance(photo, SupplyPhoto) else int(photo)
-    return f"/api/exchange/photos/{pk}" if api else f"/exchange/photos/{pk}/"
+    url = f"/api/exchange/photos/{pk}" if api else f"/exchange/photos/{pk}/"
+    return f"{url}?size=thumbnail" if thumbnail else url
+
+
+SIZES = ("full", "thumbnail")
+
+
+def image_of(photo: SupplyPhoto, size: str = "full") -> bytes:
+    """The bytes to serve: the stored image, or its thumbnail (`size`, named in a refusal)."""
+    if size not in SIZES:
+        raise Invalid.field("size", _("one of %(all)s") % {"all": ", ".join(SIZES)})
+    if size == "thumbnail":
+        return bytes(photo.thumbnail) or bytes(photo.content)
+    return bytes(photo.content)
 
 
 # --- Changes ---------------------------------------------------------------------------------------
@@ -196,6 +221,7 @@ def _add(actor: Actor, listing: SupplyListing, content: bytes, filename: str) ->
         zone_id=listing.zone_id,
         listing=listing,
         content=image.content,
+        thumbnail=image.thumbnail,
         content_type=CONTENT_TYPE,
         width=image.width,
         height=image.height,

@@ -8,14 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from zerowaste.api import ACTIVE_ORG_SESSION_KEY
 from zerowaste.core.authz import Actor, active_memberships, actor_for_user
-from zerowaste.core.errors import DomainError, NotFound
+from zerowaste.core.errors import DomainError, Invalid, NotFound
 from zerowaste.core.models import Site
 from zerowaste.portal.views import with_actor
 
@@ -196,16 +196,21 @@ def proposal_view(request: HttpRequest, actor: Actor, proposal_id: int) -> HttpR
 @require_GET
 @with_actor
 def photo_view(request: HttpRequest, actor: Actor, photo_id: int) -> HttpResponse:
-    """The image of a photo, for those who may see it (404 for everyone else)."""
-    return photo_response(photos.get_photo(actor, photo_id))
+    """The image of a photo (`?size=thumbnail` for the small copy), for those who may see it (404 for
+    everyone else)."""
+    size = request.GET.get("size", "full")
+    try:
+        return photo_response(photos.get_photo(actor, photo_id), size)
+    except Invalid as exc:
+        return HttpResponseBadRequest(exc.message)
 
 
-def photo_response(photo: SupplyPhoto) -> HttpResponse:
+def photo_response(photo: SupplyPhoto, size: str = "full") -> HttpResponse:
     """The image with headers for a private, cacheable, not-sniffed answer (pages and API)."""
-    response = HttpResponse(bytes(photo.content), content_type=photo.content_type)
+    response = HttpResponse(photos.image_of(photo, size), content_type=photo.content_type)
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
-    response["ETag"] = f'"{photo.sha256}"'
+    response["ETag"] = f'"{photo.sha256}"' if size == "full" else f'"{photo.sha256}-{size}"'
     return response
 
 

@@ -88,7 +88,11 @@ def test_list_match_accept_transfer(live_server, browser, demo_zone, tmp_path) -
             " return img && img.complete && img.naturalWidth > 0; }"
         )
         image = recycler.locator("#proposal-photos img").first
-        assert image.evaluate("img => img.naturalWidth") == 640  # served, re-encoded
+        assert image.evaluate("img => img.naturalWidth") == 320  # the served thumbnail of a 640 px photo
+        assert (
+            image.evaluate("img => img.closest('a').getAttribute('href')")
+            == f"/exchange/photos/{supply.uploaded_photos.get().pk}/"
+        )
         screenshot(recycler, "exchange-proposal-page")
         recycler.click("#proposal-decide button.accept")
         recycler.wait_for_selector(".messages")

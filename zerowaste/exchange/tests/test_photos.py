@@ -82,6 +82,9 @@ def test_upload_is_reencoded_and_audited(market: Market) -> None:
     image = Image.open(io.BytesIO(content))
     assert image.format == "JPEG" and image.size == (1600, 1200)
     assert (stored.width, stored.height, stored.size_bytes) == (1600, 1200, len(content))
+    thumbnail = bytes(stored.thumbnail)
+    small = Image.open(io.BytesIO(thumbnail))
+    assert small.format == "JPEG" and small.size == (320, 240) and len(thumbnail) < len(content)
     assert stored.sha256 == hashlib.sha256(content).hexdigest()
     assert stored.original_name == "lot.png" and stored.content_type == "image/jpeg"
     entry = AuditEntry.objects.get(action="exchange.photo.add", object_id=str(photo.pk))
@@ -103,6 +106,9 @@ def test_exif_gps_and_owner_are_stripped(market: Market) -> None:
     assert dict(image.getexif()) == {}
     assert not {"exif", "xmp", "icc_profile", "comment"} & set(image.info)
     assert b"Exif" not in content and b"Zhang San" not in content and b"owner secret" not in content
+    thumbnail = bytes(SupplyPhoto.objects.get(pk=photo.pk).thumbnail)
+    assert dict(Image.open(io.BytesIO(thumbnail)).getexif()) == {}
+    assert b"Zhang San" not in thumbnail and b"owner secret" not in thumbnail
 
 
 def test_exif_orientation_is_applied(market: Market) -> None:
@@ -166,6 +172,7 @@ def test_who_sees_a_photo(market: Market) -> None:
     foreign_regulator = parties.actor_of(parties.make_org(parties.make_zone(), roles=("regulator",)))
     for actor in (receiver, regulator, producer_actor(market)):
         assert bytes(photos.get_photo(actor, photo.pk).content)
+        assert photos.image_of(photos.get_photo(actor, photo.pk), "thumbnail")
         assert [p.pk for p in photos.photos_of(actor, listing)] == [photo.pk]
     for actor in (other_producer, unrelated_receiver, foreign_regulator):
         with pytest.raises(NotFound):
@@ -234,15 +241,22 @@ def test_pages_upload_serve_and_remove(market: Market, english: None) -> None:
     )
     assert r.status_code == 302 and SupplyPhoto.objects.filter(listing=listing).count() == 2
     page = client.get("/exchange/mine/").content.decode()
-    assert f'src="/exchange/photos/{photo.pk}/"' in page and 'name="photo"' in page
+    # The page shows thumbnails, each a link to the full image.
+    link = f'<a href="/exchange/photos/{photo.pk}/" target="_blank">'
+    assert f'{link}<img src="/exchange/photos/{photo.pk}/?size=thumbnail"' in page
+    assert 'name="photo"' in page
     assert 'accept="image/jpeg,image/png,image/webp"' in page and 'name="photo_files"' in page
     image = client.get(f"/exchange/photos/{photo.pk}/")
     assert image.status_code == 200 and image["Content-Type"] == "image/jpeg"
     assert image["Cache-Control"] == "private, max-age=3600" and image["X-Content-Type-Options"] == "nosniff"
     assert image.content == bytes(SupplyPhoto.objects.get(pk=photo.pk).content)
+    small = client.get(f"/exchange/photos/{photo.pk}/", {"size": "thumbnail"})
+    assert small.status_code == 200 and small.content == bytes(SupplyPhoto.objects.get(pk=photo.pk).thumbnail)
+    assert client.get(f"/exchange/photos/{photo.pk}/", {"size": "huge"}).status_code == 400
     stranger = Client()
     stranger.force_login(parties.make_member(parties.make_org(market.zone, roles=("producer",))).user)
     assert stranger.get(f"/exchange/photos/{photo.pk}/").status_code == 404
+    assert stranger.get(f"/exchange/photos/{photo.pk}/", {"size": "thumbnail"}).status_code == 404
     assert Client().get(f"/exchange/photos/{photo.pk}/").status_code == 302  # to the login page
     r = client.post("/exchange/mine/", {"form": "photo_remove", "photo_id": photo.pk})
     assert r.status_code == 302 and not SupplyPhoto.objects.filter(pk=photo.pk).exists()
@@ -271,6 +285,10 @@ def test_api_photos(market: Market) -> None:
     image = producer.get(body["url"])
     assert image.status_code == 200 and image["Content-Type"] == "image/jpeg"
     assert Image.open(io.BytesIO(image.content)).size == (1600, 800)
+    small = producer.get(body["url"], size="thumbnail")
+    assert small.status_code == 200 and small["ETag"] != image["ETag"]
+    assert Image.open(io.BytesIO(small.content)).size == (320, 160)
+    assert producer.get(body["url"], size="huge").json()["errors"][0]["field"] == "size"
     bad = producer.client.post(
         f"/api/exchange/supply/{listing.pk}/photos",
         {"file": SimpleUploadedFile("x.gif", image_bytes((5, 5), "GIF"))},
@@ -279,6 +297,7 @@ def test_api_photos(market: Market) -> None:
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "photo"
     stranger = parties.api_client(parties.make_org(market.zone, roles=("producer",)))
     assert stranger.get(body["url"]).status_code == 404
+    assert stranger.get(body["url"], size="thumbnail").status_code == 404
     assert stranger.get(f"/api/exchange/supply/{listing.pk}/photos").status_code == 404
     assert stranger.delete(body["url"]).status_code == 404
     assert producer.delete(body["url"], idempotency_key="del-1").status_code == 204
@@ -321,7 +340,8 @@ def test_proposal_page_shows_what_is_offered_and_keeps_the_producer_anonymous(ma
     assert r.status_code == 200
     page = r.content.decode()
     assert "PP 瓶盖，含水 &lt;5%" in page and "吨袋" in page and "2020-06-01" in page and "2020-06-30" in page
-    assert f'src="/exchange/photos/{photo.pk}/"' in page and f'href="/exchange/photos/{photo.pk}/"' in page
+    assert f'src="/exchange/photos/{photo.pk}/?size=thumbnail"' in page
+    assert f'href="/exchange/photos/{photo.pk}/"' in page
     assert market.producer.name not in page and "厂名" not in page
     assert f"/exchange/proposals/{proposal_id}/accept/" in page
     assert receiver.get(f"/exchange/photos/{photo.pk}/").status_code == 200
@@ -332,3 +352,19 @@ def test_proposal_page_shows_what_is_offered_and_keeps_the_producer_anonymous(ma
     # Accepting from the page comes back to it.
     r = receiver.post(f"/exchange/proposals/{proposal_id}/accept/", {"back": "detail"})
     assert r.status_code == 302 and r["Location"] == f"/exchange/proposals/{proposal_id}/"
+
+
+def test_migration_gives_earlier_photos_their_thumbnail(market: Market) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("zerowaste.exchange.migrations.0004_supplyphoto_thumbnail")
+    listing = supply(market.producer)
+    photo = photos.add_photo(
+        producer_actor(market), listing.pk, content=image_bytes((800, 400)), filename="a.jpg"
+    )
+    SupplyPhoto.objects.filter(pk=photo.pk).update(thumbnail=b"")  # as stored before 0004
+    migration.add_thumbnails(apps, None)
+    thumbnail = bytes(SupplyPhoto.objects.get(pk=photo.pk).thumbnail)
+    assert Image.open(io.BytesIO(thumbnail)).size == (320, 160)
