@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -17,6 +17,7 @@ from zerowaste.api import ACTIVE_ORG_SESSION_KEY
 from zerowaste.core.authz import Actor, active_memberships, actor_for_user
 from zerowaste.core.errors import DomainError, Forbidden, NotFound
 from zerowaste.core.models import Zone
+from zerowaste.portal.views import forbidden
 
 from . import rules, services
 
@@ -178,7 +179,7 @@ def _manager(request: HttpRequest) -> Actor | HttpResponse:
         return redirect(f"{reverse('portal:login')}?next={request.get_full_path()}")
     _zone_id, actor, _zone = _context(request)
     if actor is None or not services.may_manage(actor):
-        return HttpResponseForbidden(_("only the zone's regulator may import or publish catalogs"))
+        return forbidden(request, _("only the zone's regulator may import or publish catalogs"))
     return actor
 
 

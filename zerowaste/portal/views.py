@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -48,9 +48,14 @@ def with_actor(view: View) -> View:
         except NotFound as exc:
             raise Http404(exc.message) from exc
         except Forbidden as exc:
-            return HttpResponseForbidden(exc.message)
+            return forbidden(request, exc.message)
 
     return wrapper
+
+
+def forbidden(request: HttpRequest, message: str) -> HttpResponse:
+    """The 403 page: the refusal's own words inside the site's frame, with a way back."""
+    return render(request, "403.html", {"message": message}, status=403)
 
 
 def _login_url() -> str:
