@@ -18,7 +18,7 @@ from ninja.pagination import paginate
 from zerowaste.api import Pagination, actor_of
 from zerowaste.core.api import ErrorOut
 
-from . import labels, services
+from . import declaration_reports, labels, services
 from .models import Container, IdentificationReport, Inspection, ManagementPlan, Store, TransferPlan
 
 router = Router(tags=["hazardous"])
@@ -409,6 +409,38 @@ def _ledger_response(
     else:
         raise Invalid.field("format", "xlsx or csv")
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@router.get(
+    "/hazardous/declaration-reports",
+    response={200: dict[str, Any], 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
+def declaration_report(
+    request: HttpRequest, period: str, organization_id: int | None = None, format: str = "json"
+) -> Any:
+    """HJ 1259 declaration report generated from the records: C.1 for a month (`period=2020-06`),
+    C.2 for a quarter (`2020Q2`), C.3 for a year (`2020`), with the reconciliation against the
+    manifests and the tables due; `format=json` or `xlsx` (the national layout). Without
+    `organization_id`, the caller's own organization."""
+    if format not in ("json", "xlsx"):
+        from zerowaste.core.errors import Invalid
+
+        raise Invalid.field("format", "json or xlsx")
+    report = declaration_reports.build_report(
+        actor_of(request), organization_id=organization_id, period=period
+    )
+    if format == "json":
+        return report.as_dict()
+    return declaration_report_download(report)
+
+
+def declaration_report_download(report: declaration_reports.DeclarationReport) -> HttpResponse:
+    response = HttpResponse(
+        declaration_reports.to_xlsx(report),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{declaration_reports.filename(report)}"'
     return response
 
 

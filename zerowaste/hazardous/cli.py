@@ -1,7 +1,9 @@
-"""`zerowaste hazardous tiers|storage|plans|summary|rates`: the pilot's registers from the command line."""
+"""`zerowaste hazardous tiers|storage|plans|summary|rates|ledger|declaration-report`: the pilot's
+registers and the national declaration reports from the command line."""
 
 from __future__ import annotations
 
+import json
 from argparse import ArgumentParser
 from datetime import date
 from typing import Any
@@ -59,10 +61,24 @@ class HazardousCommand(PlatformCommand):
         for p in (tiers, storage, plans, summary, rates, ledger):
             self.add_format_argument(p)
             self.add_zone_argument(p)
+        report = sub.add_parser(
+            "declaration-report",
+            help="an organization's HJ 1259 declaration report: C.1 (month), C.2 (quarter) or C.3 (year)",
+        )
+        report.add_argument("--organization", required=True, help="organization id or USCC")
+        report.add_argument("--period", required=True, help="2020-06 (C.1), 2020Q2 (C.2) or 2020 (C.3)")
+        report.add_argument(
+            "--format",
+            choices=["text", "json", "xlsx"],
+            default=None,
+            help="text (default), json, or xlsx (needs --output); default from the --output suffix",
+        )
+        report.add_argument("--output", help="a .xlsx or .json file to write instead of printing")
+        self.add_zone_argument(report)
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor: Actor = self.system_actor(options)
-        getattr(self, f"do_{options['action']}")(actor, options)
+        getattr(self, f"do_{options['action'].replace('-', '_')}")(actor, options)
 
     def do_tiers(self, actor: Actor, options: dict[str, Any]) -> None:
         year = options.get("year") or timezone.localdate().year
@@ -199,3 +215,61 @@ class HazardousCommand(PlatformCommand):
                 if k != "year"
             ),
         )
+
+    def do_declaration_report(self, actor: Actor, options: dict[str, Any]) -> None:
+        from pathlib import Path
+
+        from zerowaste.core.models import Organization
+
+        from . import declaration_reports
+
+        output = Path(options["output"]) if options.get("output") else None
+        fmt = options.get("format") or (output.suffix.lstrip(".").lower() if output else "text")
+        if fmt not in ("text", "json", "xlsx"):
+            raise CommandError("--output must end in .xlsx or .json, or give --format")
+        if fmt == "xlsx" and output is None:
+            raise CommandError("--format xlsx needs --output FILE")
+        organization: str = options["organization"].strip()
+        if len(organization) == 18:  # a USCC names the organization as the declarations CLI does
+            found = Organization.objects.filter(zone_id=actor.zone_id, uscc=organization.upper()).first()
+            organization = str(found.pk) if found else organization
+        report = declaration_reports.build_report(
+            actor, organization_id=organization, period=options["period"]
+        )
+        if output is not None:
+            if fmt == "xlsx":
+                output.write_bytes(declaration_reports.to_xlsx(report))
+            else:
+                output.write_text(
+                    json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
+                )
+            self.stdout.write(
+                f"{report.table} {report.period.label}: {len(report.rows)} rows written to {output}"
+            )
+            return
+        self.emit({"format": fmt}, report.as_dict(), _report_text(report))
+
+
+def _report_text(report: Any) -> str:
+    """The report for people: the rows' figures, the differences with the manifests, the due tables."""
+    lines = [f"{report.title} · {report.organization.name}"]
+    for row in report.rows:
+        cells = row.as_dict(report.columns)
+        lines.append(
+            f"{cells['code']:<11} generated {cells['generated_t'] or '-':>10}  "
+            f"own {cells['own_t'] or '-':>9}  "
+            f"out {cells['entrusted_t'] or '-':>9} {cells['consignee'] or ''}  "
+            f"stock {cells['opening_t'] or '-'} -> {cells['closing_t'] or '-'}"
+        )
+    for diff in report.differences:
+        lines.append(
+            f"DIFFERENCE {diff.waste_code}: declared {diff.declared_t} t, manifests {diff.manifests_t} t"
+        )
+    due = report.due
+    lines.append(
+        f"class {due.management_class or 'unknown'}: due {', '.join(due.tables) or '-'}; "
+        f"{report.table} {report.period.label} due by {due.deadline.isoformat()}"
+        + ("" if due.table_is_due or not due.management_class else " (not a table this organization files)")
+    )
+    lines.extend(f"note: {note}" for note in report.notes)
+    return "\n".join(lines)

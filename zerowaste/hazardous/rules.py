@@ -445,3 +445,29 @@ def operator_faults(technicians: int, last: dict[str, date | None], on: date) ->
         if when is None or when < year_ago:
             faults.append((rule, text))
     return faults
+
+
+# --- National declaration reports C.1-C.3 (HJ 1259 7.2, annex C) -------------------------------------
+
+REPORT_TABLE_OF_KIND = {"month": "C.1", "quarter": "C.2", "year": "C.3"}
+# The class decides the periodic table; every class also files the yearly C.3 (HJ 1259 7.2.1-7.2.3).
+CLASS_REPORT_TABLES = {KEY: ("C.1", "C.3"), SIMPLIFIED: ("C.2", "C.3"), REGISTERED: ("C.3",)}
+
+
+def declaration_report_deadline(kind: str, period_start: date) -> date:
+    """When the declaration of a period is due (HJ 1259 7.2): a month by the 15th of the next month,
+    a quarter by the 15th of the next quarter's first month, a year by 31 March of the next year.
+    Calendar dates as the standard writes them ("每月15日前"), not working days."""
+    if kind == "month":
+        return date(period_start.year + (period_start.month == 12), period_start.month % 12 + 1, 15)
+    if kind == "quarter":
+        last_month = (period_start.month - 1) // 3 * 3 + 3
+        return date(period_start.year + (last_month == 12), last_month % 12 + 1, 15)
+    if kind == "year":
+        return date(period_start.year + 1, 3, 31)
+    raise ValueError(_("unknown period kind %(k)s") % {"k": kind})
+
+
+def report_tables_due(management_class: str | None) -> tuple[str, ...]:
+    """The declaration tables a class files; none known without a class."""
+    return CLASS_REPORT_TABLES.get(management_class or "", ())

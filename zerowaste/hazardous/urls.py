@@ -11,6 +11,7 @@ urlpatterns = [
     path("stores/<int:hw_store_id>/summary/", views.summary_view, name="summary"),
     path("stores/<int:hw_store_id>/ledger/", views.ledger_view, name="ledger"),
     path("summary/", views.producer_summary_view, name="producer_summary"),
+    path("declaration-report/", views.declaration_report_view, name="declaration_report"),
     path("containers/<int:hw_container_id>/", views.container_view, name="container"),
     path("containers/<int:hw_container_id>/label.pdf", views.label_view, name="label"),
     path("containers/<int:hw_container_id>/extend/", views.extend_view, name="extend"),

@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zerowaste.core.authz import Actor
-from zerowaste.core.errors import DomainError, NotFound
+from zerowaste.core.errors import DomainError, Forbidden, NotFound
 from zerowaste.portal.views import with_actor
 
-from . import labels, rules, services
+from . import declaration_reports, labels, rules, services
 
 
 def _int(value: str | None, default: int, low: int, high: int) -> int:
@@ -267,6 +267,40 @@ def producer_summary_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     org = request.GET.get("organization_id")
     s = services.producer_summary(actor, year, month, int(org) if org and org.isdigit() else None)
     return render(request, "hazardous/producer_summary.html", {"s": s, "year": year, "month": month})
+
+
+@with_actor
+def declaration_report_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """HJ 1259 C.1 / C.2 / C.3 of an organization and period; `format=xlsx` downloads it."""
+    today = timezone.localdate()
+    last_month = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
+    period = (request.GET.get("period") or "").strip() or f"{last_month.year}-{last_month.month:02d}"
+    organization_id = request.GET.get("organization_id") or None
+    report, errors, status = None, [], 200
+    if organization_id or "producer" in actor.org_roles:
+        try:
+            report = declaration_reports.build_report(actor, organization_id=organization_id, period=period)
+        except (NotFound, Forbidden):
+            raise
+        except DomainError as exc:
+            errors, status = _errors(exc), 422
+    if report is not None and request.GET.get("format") == "xlsx":
+        from .api import declaration_report_download
+
+        return declaration_report_download(report)
+    return render(
+        request,
+        "hazardous/declaration_report.html",
+        {
+            "report": report,
+            "cells": report.text_rows() if report else [],
+            "organizations": declaration_reports.report_organizations(actor)[:1000],
+            "organization_id": str(report.organization.pk) if report else (organization_id or ""),
+            "period": period,
+            "errors": errors,
+        },
+        status=status,
+    )
 
 
 @with_actor
