@@ -113,7 +113,7 @@ class HazardousCommand(PlatformCommand):
 
     def do_storage(self, actor: Actor, options: dict[str, Any]) -> None:
         on = _date(options.get("on"))
-        rows = services.storage_alerts(actor.zone_id, on)
+        rows = services.storage_alerts(actor.zone_id, on, actor)
         if options.get("overdue"):
             rows = [r for r in rows if r["level"] == "overdue"]
         self.emit(
