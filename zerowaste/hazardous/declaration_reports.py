@@ -6,7 +6,8 @@ is built from records the platform already holds, never entered again:
 - generation, own utilization/disposal and storage from the organization's HW declarations that
   count (`declarations.services.effective_lines`, the latest counted version of each period);
 - the rows "委托外单位利用/处置情况" from its HW manifests of the period (consignor = the organization,
-  planned date inside the period, not draft or cancelled);
+  planned date inside the period, not draft or cancelled) and, for a pilot-park producer, from the
+  park store's collections (no manifest; the store's operator is the entrusted unit);
 - names, category and hazard from the national HW catalog in force at the period's end; the internal
   name from the declaration line; the physical form from the manifest lines;
 - the consignee's HW operating licence valid on the manifest's date and covering the code;
@@ -634,10 +635,70 @@ def _consignments(
             )
             % {"numbers": ", ".join(dict.fromkeys(partly))}
         )
+    _add_park_collections(zone, org, period, groups, seen, licences, notes)
     by_code: dict[str, list[_Consignment]] = defaultdict(list)
     for g in sorted(groups.values(), key=lambda g: (g.code, g.consignee.name, g.treatment)):
         by_code[g.code].append(g)
     return by_code, seen
+
+
+# A pilot-park producer hands its HW to the park's store (seed:4005-4017) instead of putting it on a
+# manifest; the store's operator is the unit it entrusted the waste to.
+PARK_COLLECTION = "集中收集"
+
+
+def _add_park_collections(
+    zone: Zone,
+    org: Organization,
+    period: declaration_rules.Period,
+    groups: dict[tuple[str, int, str], _Consignment],
+    seen: dict[str, dict[str, set[str]]],
+    licences: dict[int, list[Licence]],
+    notes: list[str],
+) -> None:
+    """The park store's collections from the organization in the period, one consignment per
+    (code, store operator), so that what a pilot-park producer declares as sent out is reported and
+    reconciled as the declarations' own reconciliation counts it (`collected_quantities`)."""
+    from .models import Container
+
+    rows = list(
+        Container.objects.filter(
+            zone_id=zone.pk, producer_id=org.pk, collected_on__range=(period.start, period.end)
+        )
+        .select_related("store", "store__operator")
+        .order_by("collected_on", "pk")
+    )
+    if not rows:
+        return
+    operator_ids = {c.store.operator_id for c in rows} - set(licences)
+    for lic in Licence.objects.filter(
+        zone_id=zone.pk, organization_id__in=operator_ids, kind="hw_operating", is_revoked=False
+    ).order_by("valid_from", "pk"):
+        licences[lic.organization_id].append(lic)
+    stores: set[str] = set()
+    for c in rows:
+        operator = c.store.operator
+        group = groups.setdefault(
+            (c.waste_code, operator.pk, PARK_COLLECTION),
+            _Consignment(c.waste_code, operator, PARK_COLLECTION),
+        )
+        group.quantity_t += rules.kg_to_t(c.quantity_kg)
+        number = _licence_number(licences[operator.pk], c.waste_code, c.category, c.collected_on)
+        if number and number not in group.licence_numbers:
+            group.licence_numbers.append(number)
+        if c.store.code not in group.manifests:
+            group.manifests.append(c.store.code)
+        stores.add(c.store.name)
+        for key, value in (("form", c.physical_form), ("hazard", c.hazard), ("category", c.category)):
+            if value:
+                seen[c.waste_code][key].add(value)
+    notes.append(
+        _(
+            "Handed over to the pilot park's store (%(stores)s, no manifest): counted per container "
+            "collected in the period, with the store's operator as the entrusted unit."
+        )
+        % {"stores": "、".join(sorted(stores))}
+    )
 
 
 def _due(zone_id: int, org: Organization, period: declaration_rules.Period, notes: list[str]) -> Due:

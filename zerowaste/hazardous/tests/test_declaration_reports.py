@@ -378,6 +378,26 @@ def test_quarterly_declarant_c2_from_its_quarter_and_c1_cannot_split_it(park: Pa
     assert any("2021Q2" in n and "cannot be split" in n for n in c1.notes)
 
 
+def test_hand_overs_to_the_park_store_are_entrusted_to_its_operator_and_reconcile(park: Park) -> None:
+    # A pilot-park producer puts no manifest on its HW: the park store collects it (2 containers).
+    declare_month(park.producer, 2021, 1, {PACKAGING: ("0", "0.300", "0", "0", "0", "0.300", "0")})
+    park.collect(collected_on="2021-01-05", quantity_kg=120)
+    park.collect(collected_on="2021-01-20", quantity_kg=180)
+    park.collect(collected_on="2021-02-01", quantity_kg=50)  # next month: not in January's report
+    report = declaration_reports.build_report(
+        park.actor(park.producer), organization_id=park.producer.pk, period="2021-01"
+    )
+    [row] = rows_of(report)
+    assert (row["consignee"], row["entrusted_method"], row["entrusted_t"]) == (
+        park.operator.name,
+        declaration_reports.PARK_COLLECTION,
+        "0.300",
+    )
+    assert row["manifests"] == [park.store.code]
+    assert report.differences == []  # what it declared as sent out is what the store collected
+    assert any(park.store.name in note for note in report.notes)
+
+
 def test_refused_manifests_and_a_partial_acceptance_count_what_the_consignee_kept(park: Park) -> None:
     system = Actor.system(park.zone)
     refused = manifest(park, park.receiver, "2020-09-01", PACKAGING, "1.000", "issued")
