@@ -66,6 +66,19 @@ class Column:
         """The flattened header of the national template CSV: `产生情况/产生量`."""
         return f"{self.group}/{self.name}" if self.group else self.name
 
+    @property
+    def short(self) -> str:
+        """The second header row as a page shows it (the sheet keeps the template's full names)."""
+        return SHORT_NAMES.get(self.name, self.name)
+
+
+# The template's longest sub-headers repeat their group; a narrow page column shows only what differs.
+SHORT_NAMES = {
+    "危险废物名称/行业俗称/单位内部名称": "行业俗称/单位内部名称",
+    "危险废物名称/国家危险废物名录名称": "国家危险废物名录名称",
+    "危险废物经营许可证编号/利用处置环节豁免管理单位编号/出口核准通知单编号": "许可证/豁免/核准编号",
+}
+
 
 def columns(kind: str) -> list[Column]:
     word = STORAGE_PERIOD_WORD[kind]
@@ -333,6 +346,9 @@ class DeclarationReport:
             else:
                 groups.append((name, 1))
         return groups
+
+    def column_keys(self) -> list[str]:
+        return [c.key for c in self.columns]
 
     def text_rows(self) -> list[list[str]]:
         """The rows as the page shows them: every cell a string, tonnes with 3 decimals, blanks ""."""

@@ -293,7 +293,9 @@ def declaration_report_view(request: HttpRequest, actor: Actor) -> HttpResponse:
         "hazardous/declaration_report.html",
         {
             "report": report,
-            "cells": report.text_rows() if report else [],
+            "cells": [list(zip(report.column_keys(), row, strict=True)) for row in report.text_rows()]
+            if report
+            else [],
             "organizations": declaration_reports.report_organizations(actor)[:1000],
             "organization_id": str(report.organization.pk) if report else (organization_id or ""),
             "period": period,

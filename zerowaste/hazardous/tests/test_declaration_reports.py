@@ -681,6 +681,9 @@ def test_page_producer_and_regulator(records: Records) -> None:
     for text in ("2020年第2季度危险废物季度申报报告表", "2.500", "2.380", "0.020", "委托外单位利用/处置情况"):
         assert text in html
     assert 'id="report-reconciliation"' in html and "2020-07-15" in html
+    # The page's second header row is short (the sheet keeps the template's names), the table scrolls.
+    assert '<th title="危险废物名称/国家危险废物名录名称">国家危险废物名录名称</th>' in html
+    assert '<div class="scroll">' in html and 'class="c-national_name"' in html
     download = producer.get("/hazardous/declaration-report/?period=2020-06&format=xlsx")
     assert download.status_code == 200 and download["Content-Disposition"].endswith('.xlsx"')
     bad = producer.get("/hazardous/declaration-report/?period=2020-13")
