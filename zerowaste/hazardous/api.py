@@ -18,8 +18,16 @@ from ninja.pagination import paginate
 from zerowaste.api import Pagination, actor_of
 from zerowaste.core.api import ErrorOut
 
-from . import declaration_reports, labels, services
-from .models import Container, IdentificationReport, Inspection, ManagementPlan, Store, TransferPlan
+from . import declaration_reports, facilities, labels, services
+from .models import (
+    Container,
+    IdentificationReport,
+    Inspection,
+    ManagementPlan,
+    Store,
+    TransferPlan,
+    TreatmentFacility,
+)
 
 router = Router(tags=["hazardous"])
 
@@ -296,6 +304,65 @@ class HazardousInspectionOut(Schema):
     result: str
     findings: str
     inspector_id: int
+
+
+class HazardousFacilityIn(Schema):
+    site_id: int = ID
+    mode: str = Field(..., description="own_plant or group_shared")
+    activity: str = Field(..., description="utilization or disposal")
+    method: str = Field(..., max_length=100, description="e.g. 焚烧, 溶剂回收")
+    waste_codes: list[str] = Field(..., description="HW codes (900-041-49) or categories (HW06)")
+    eia_approval_number: str = Field(..., max_length=100, description="环境影响评价文件批复文号")
+    eia_approval_date: date
+    licence_id: int = Field(..., ge=1, le=2**62, description="the operator's HW operating licence")
+    shared_with: list[str] = Field(
+        default_factory=list, description="group_shared: the other subsidiaries (ids or USCCs)"
+    )
+
+
+class HazardousFacilityCloseIn(Schema):
+    closed_on: date | None = None
+
+
+class HazardousFacilityMemberOut(Schema):
+    id: int
+    name: str
+
+
+class HazardousFacilityOut(Schema):
+    id: int
+    operator_id: int
+    operator: str = Field(..., alias="operator.name")
+    site_id: int
+    site: str = Field(..., alias="site.name")
+    mode: str
+    activity: str
+    method: str
+    waste_codes: list[str]
+    eia_approval_number: str
+    eia_approval_date: date
+    licence_id: int
+    licence_number: str = Field(..., alias="licence.number")
+    licence_valid_from: date = Field(..., alias="licence.valid_from")
+    licence_valid_to: date = Field(..., alias="licence.valid_to")
+    shared_with: list[HazardousFacilityMemberOut]
+    status: str
+    closed_on: date | None
+
+    @staticmethod
+    def resolve_shared_with(obj: TreatmentFacility) -> list[dict[str, Any]]:
+        return [{"id": o.pk, "name": o.name} for o in obj.shared_with.all()]
+
+
+class HazardousInHouseRowOut(Schema):
+    organization: str
+    organization_id: int
+    period: str
+    period_end: date
+    code: str
+    utilized_t: Decimal
+    disposed_t: Decimal
+    missing: list[str]
 
 
 # --- Tiers -----------------------------------------------------------------------------------------
@@ -624,3 +691,37 @@ def get_inspection(request: HttpRequest, hw_inspection_id: int) -> Inspection:
 def pass_rates(request: HttpRequest, year: int) -> Any:
     """Pass rates of the year's inspections with weight 0.7 for "basically passed" (indicator 31)."""
     return services.pass_rates(actor_of(request), year)
+
+
+# --- In-plant and group facilities (seed:3925-3935) ------------------------------------------------
+
+
+@router.get("/hazardous/facilities", response=list[HazardousFacilityOut])
+@paginate(Pagination)
+def list_facilities(request: HttpRequest) -> Any:
+    return facilities.list_facilities(actor_of(request))
+
+
+@router.post("/hazardous/facilities", response={201: HazardousFacilityOut, **ERRORS})
+def register_facility(request: HttpRequest, data: HazardousFacilityIn) -> tuple[int, TreatmentFacility]:
+    """Register an in-plant or group-shared utilization/disposal facility (EIA approval and HW
+    operating licence required)."""
+    return 201, facilities.register_facility(actor_of(request), data=data.dict())
+
+
+@router.get("/hazardous/facilities/{hw_facility_id}", response={200: HazardousFacilityOut, 404: ErrorOut})
+def get_facility(request: HttpRequest, hw_facility_id: int) -> TreatmentFacility:
+    return facilities.get_facility(actor_of(request), hw_facility_id)
+
+
+@router.post("/hazardous/facilities/{hw_facility_id}/close", response={200: HazardousFacilityOut, **ERRORS})
+def close_facility(request: HttpRequest, hw_facility_id: int, data: HazardousFacilityCloseIn) -> Any:
+    return facilities.close_facility(actor_of(request), hw_facility_id, data=data.dict())
+
+
+@router.get(
+    "/hazardous/in-house-check", response={200: list[HazardousInHouseRowOut], 403: ErrorOut, 422: ErrorOut}
+)
+def in_house_check(request: HttpRequest, year: int) -> Any:
+    """Declared in-house utilization/disposal of `year` that no registered facility covers."""
+    return facilities.unregistered_in_house_treatment(actor_of(request), year)

@@ -13,8 +13,12 @@ is built from records the platform already holds, never entered again:
 - the consignee's HW operating licence valid on the manifest's date and covering the code;
 - which tables the organization is due to file, and when, from its management plan's class.
 
-Nothing is invented: a figure no record holds stays blank (the own utilization/disposal method, the
-harmful constituents), and what could not be taken from the records is said in `notes`.
+- the own utilization/disposal method from the registered in-plant or group facility covering the
+  code on the period's end (`facilities.facility_for`, seed:3925-3935).
+
+Nothing is invented: a figure no record holds stays blank (the harmful constituents; the method when
+no registered facility covers the code), and what could not be taken from the records is said in
+`notes`.
 """
 
 from __future__ import annotations
@@ -220,7 +224,7 @@ class ReportRow:
     form: str = ""
     hazard: str = ""
     generated_t: Decimal | None = None
-    own_method: str = ""  # no record of the platform holds it: always blank
+    own_method: str = ""  # the covering facility's method; blank without a registered facility
     own_t: Decimal | None = None
     province: str = ""
     consignee: str = ""
@@ -760,6 +764,19 @@ def _due(zone_id: int, org: Organization, period: declaration_rules.Period, note
     return Due(klass, plan.year if plan else None, tables, table, table in tables, deadline, deadlines)
 
 
+def _own_method(zone_id: int, org_id: int, code: str, on: date, quantities: dict[str, Decimal]) -> str:
+    """The methods of the facilities that covered the code's own utilization and disposal on `on`."""
+    from .facilities import facility_for
+
+    methods: list[str] = []
+    for activity in ("utilization", "disposal"):
+        if quantities.get(activity, Decimal("0")) > 0:
+            f = facility_for(zone_id, org_id, code, on, activity)
+            if f is not None and f.method not in methods:
+                methods.append(f.method)
+    return "、".join(methods)
+
+
 def build_report(actor: Actor, *, organization_id: Any, period: Any) -> DeclarationReport:
     """The national declaration report (C.1, C.2 or C.3 by the period's kind) of one organization.
 
@@ -779,6 +796,7 @@ def build_report(actor: Actor, *, organization_id: Any, period: Any) -> Declarat
     last = counted[-1] if counted and counted[-1].end == parsed.end else None
     generated: dict[str, Decimal] = defaultdict(lambda: zero)
     own: dict[str, Decimal] = defaultdict(lambda: zero)
+    own_by_activity: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: zero))
     declared_out: dict[str, Decimal] = defaultdict(lambda: zero)
     opening: dict[str, Decimal] = defaultdict(lambda: zero)
     closing: dict[str, Decimal] = defaultdict(lambda: zero)
@@ -788,6 +806,8 @@ def build_report(actor: Actor, *, organization_id: Any, period: Any) -> Declarat
         code = ln["waste_code"]
         generated[code] += ln["generated_t"]
         own[code] += ln["utilized_t"] + ln["disposed_t"]
+        own_by_activity[code]["utilization"] += ln["utilized_t"]
+        own_by_activity[code]["disposal"] += ln["disposed_t"]
         declared_out[code] += ln["transferred_util_t"] + ln["transferred_disp_t"]
         if first and ln["declaration_id"] == first.id:
             opening[code] += ln["opening_t"]
@@ -824,6 +844,7 @@ def build_report(actor: Actor, *, organization_id: Any, period: Any) -> Declarat
         if code in declared_codes:
             base.generated_t = generated[code]
             base.own_t = own[code]
+            base.own_method = _own_method(zone.pk, org.pk, code, parsed.end, own_by_activity[code])
             base.opening_t = opening[code] if first else None
             base.closing_t = closing[code] if last else None
         groups: list[_Consignment | None] = list(consignments.get(code, ())) or [None]

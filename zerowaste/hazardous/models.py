@@ -313,3 +313,64 @@ class OperatorRecord(KeptModel):
     class Meta:
         indexes = [models.Index(fields=["zone", "store", "kind", "on"], name="hwoprec_zone_store_kind_idx")]
         ordering = ["-on", "-pk"]
+
+
+class TreatmentFacility(KeptModel):
+    """An in-plant or group-shared HW utilization/disposal facility (危险废物利用或处置试点, seed:3925-3935).
+
+    Registered so that what producers declare as in-house utilization/disposal (declaration lines'
+    `utilized_t` / `disposed_t`) can be checked against a facility with its EIA approval and an HW
+    operating licence, and so that the HJ 1259 reports can name the method.
+    """
+
+    class Mode(models.TextChoices):
+        OWN_PLANT = "own_plant", _("in the organization's own plant")
+        GROUP_SHARED = "group_shared", _("shared between subsidiaries of one group")
+
+    class Activity(models.TextChoices):
+        UTILIZATION = "utilization", _("utilization")
+        DISPOSAL = "disposal", _("disposal")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        CLOSED = "closed", _("closed")
+
+    operator = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="hw_facilities")
+    site = models.ForeignKey("core.Site", on_delete=models.PROTECT, related_name="+")
+    mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices)
+    activity = models.CharField(_("activity"), max_length=16, choices=Activity.choices)
+    method = models.CharField(_("utilization/disposal method"), max_length=100)
+    waste_codes = models.JSONField(_("HW codes or categories"), default=list)
+    eia_approval_number = models.CharField(_("EIA approval number"), max_length=100)
+    eia_approval_date = models.DateField(_("EIA approval date"))
+    licence = models.ForeignKey("core.Licence", on_delete=models.PROTECT, related_name="+")
+    shared_with: models.ManyToManyField[Organization, FacilitySharing] = models.ManyToManyField(
+        Organization, through="FacilitySharing", blank=True, related_name="hw_shared_facilities"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["zone", "operator", "status"], name="hwfacility_zone_op_idx")]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.method} ({self.site_id})"
+
+
+class FacilitySharing(KeptModel):
+    """A subsidiary of the operator's group that may use a group-shared facility. An explicit table so
+    that the row carries `zone_id` like every other."""
+
+    facility = models.ForeignKey(TreatmentFacility, on_delete=models.PROTECT, related_name="sharings")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["zone", "facility", "organization"], name="hwfacshare_zone_fac_org_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["zone", "organization"], name="hwfacshare_zone_org_idx")]

@@ -43,6 +43,7 @@ RULES: dict[str, Rule] = {
         Rule("R-LABEL", "试点园区管理方案第七条(4)；贮存管理工作指南第十一条", "seed:4027, 4091"),
         Rule("R-KEEP-5Y", "试点园区管理方案第八条(1)", "seed:4033"),
         Rule("R-IDENTIFIED", "危险废物试点管理实施细则第三条", "seed:3919-3923"),
+        Rule("R-IN-PLANT", "危险废物试点管理实施细则第四条", "seed:3925-3935"),
         Rule("R-MANIFEST", "试点园区管理方案第四条、第五条", "seed:4003-4005"),
         Rule("R-QUARTER-PLAN", "园区危险废物管理：每季度末25天前报送下一季度转移计划", "seed:5423, 5463"),
         Rule("R-ANNUAL-PLAN", "试点园区管理方案第八条(1)", "seed:4033"),

@@ -14,7 +14,7 @@ from zerowaste.testing import parties
 from zerowaste.transfers.testing import ensure_catalogs, make_carrier, make_receiver
 
 from . import services
-from .models import Container, IdentificationReport, Inspection, Store
+from .models import Container, IdentificationReport, Inspection, Store, TreatmentFacility
 
 
 @dataclass
@@ -148,6 +148,58 @@ def _inspection(org: Organization) -> Inspection:
     return services.record_inspection(system, data={"organization_id": org.pk, "result": "passed"})
 
 
+def make_facility(
+    org: Organization,
+    *,
+    codes: list[str] | None = None,
+    licence_codes: list[str] | None = None,
+    mode: str = "own_plant",
+    activity: str = "disposal",
+    method: str = "焚烧",
+    shared_with: list[int] | None = None,
+    valid_from: date = date(2015, 1, 1),
+    valid_to: date = date(2035, 12, 31),
+) -> TreatmentFacility:
+    """A facility of `org`'s plant with its site and HW operating licence (seed:3925-3935)."""
+    from zerowaste.core import services as core
+    from zerowaste.core.models import Site
+
+    from . import facilities
+
+    zone = Zone.objects.get(pk=org.zone_id)
+    ensure_catalogs(zone)
+    if not org.roles.filter(role="producer").exists():
+        OrganizationRole.objects.create(zone=zone, organization=org, role="producer")
+    n = next(_n)
+    site = Site.objects.create(zone=zone, organization=org, name=f"厂区{n}", kind="plant")
+    system = Actor.system(zone)
+    licence = core.add_licence(
+        system,
+        org.pk,
+        kind="hw_operating",
+        number=f"京环危自{n}",
+        issuer="生态环境局",
+        valid_from=valid_from,
+        valid_to=valid_to,
+        waste_codes=licence_codes if licence_codes is not None else ["HW49", "HW06"],
+    )
+    return facilities.register_facility(
+        system,
+        data={
+            "operator_id": org.pk,
+            "site_id": site.pk,
+            "mode": mode,
+            "activity": activity,
+            "method": method,
+            "waste_codes": codes or ["HW49"],
+            "eia_approval_number": f"京环审[2019]{n}号",
+            "eia_approval_date": "2019-06-01",
+            "licence_id": licence.pk,
+            "shared_with": shared_with or [],
+        },
+    )
+
+
 REPORT_DATA: dict[str, Any] = {
     "waste_name": "沾染微量试剂的废包装袋",
     "waste_code": "900-041-49",
@@ -166,6 +218,7 @@ ISOLATION_PARAMS: dict[str, Callable[[Organization], object]] = {
     "hw_container_id": lambda org: _container(org).pk,
     "hw_report_id": lambda org: _report(org).pk,
     "hw_inspection_id": lambda org: _inspection(org).pk,
+    "hw_facility_id": lambda org: make_facility(org).pk,
 }
 
 ISOLATION_VALUES: dict[str, Callable[[], object]] = {
@@ -175,4 +228,4 @@ ISOLATION_VALUES: dict[str, Callable[[], object]] = {
     "HazardousInspectionIn.result": lambda: "passed",
 }
 
-__all__ = ["ISOLATION_PARAMS", "ISOLATION_VALUES", "Decimal", "Park", "date", "make_park"]
+__all__ = ["ISOLATION_PARAMS", "ISOLATION_VALUES", "Decimal", "Park", "date", "make_facility", "make_park"]

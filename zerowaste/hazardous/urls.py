@@ -18,4 +18,5 @@ urlpatterns = [
     path("plans/", views.plans_view, name="plans"),
     path("reports/", views.reports_view, name="reports"),
     path("inspections/", views.inspections_view, name="inspections"),
+    path("facilities/", views.facilities_view, name="facilities"),
 ]

@@ -469,3 +469,82 @@ def inspections_view(request: HttpRequest, actor: Actor) -> HttpResponse:
         },
         status=status,
     )
+
+
+FACILITY_FIELDS = (
+    "site_id",
+    "mode",
+    "activity",
+    "method",
+    "waste_codes",
+    "eia_approval_number",
+    "eia_approval_date",
+    "licence_id",
+    "shared_with",
+)
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def facilities_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """In-plant and group-shared facilities (seed:3925-3935): the register, a form for the operator's
+    clerks, closing, and the in-house treatment declared without a registered facility."""
+    from zerowaste.core.models import Licence, Site
+
+    from . import facilities
+
+    year = _int(request.GET.get("year"), timezone.localdate().year - 1, 2000, 2100)
+    errors: list[dict[str, Any]] = []
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("close"):
+                facilities.close_facility(
+                    actor,
+                    _int(request.POST.get("close"), 0, 0, 2**62),
+                    data={"closed_on": request.POST.get("closed_on") or None},
+                )
+                messages.success(request, _("Facility closed."))
+            else:
+                facilities.register_facility(
+                    actor, data={k: request.POST.get(k, "") for k in FACILITY_FIELDS}
+                )
+                messages.success(request, _("Facility registered."))
+        except NotFound:
+            raise
+        except DomainError as exc:
+            errors = _errors(exc)
+            status = exc.status
+        else:
+            return redirect("hazardous:facilities")
+    may_register = "producer" in actor.org_roles and not actor.is_regulator
+    may_check = actor.is_regulator or "producer" in actor.org_roles
+    org_id = actor.organization_id or 0
+    return render(
+        request,
+        "hazardous/facilities.html",
+        {
+            "facilities": list(facilities.list_facilities(actor)[:500]),
+            "may_register": may_register,
+            "org_id": org_id,
+            "sites": list(Site.objects.filter(zone_id=actor.zone_id, organization_id=org_id, is_active=True))
+            if may_register
+            else [],
+            "licences": list(
+                Licence.objects.filter(
+                    zone_id=actor.zone_id, organization_id=org_id, kind="hw_operating", is_revoked=False
+                )
+            )
+            if may_register
+            else [],
+            "modes": facilities.TreatmentFacility.Mode.choices,
+            "activities": facilities.TreatmentFacility.Activity.choices,
+            "year": year,
+            "unregistered": facilities.unregistered_in_house_treatment(actor, year) if may_check else None,
+            "errors": errors,
+            "post": request.POST,
+            "today": timezone.localdate(),
+            "rule": rules.cite("R-IN-PLANT"),
+        },
+        status=status,
+    )

@@ -303,6 +303,7 @@ def test_every_hazardous_route_needs_authentication(park: Park) -> None:
             continue
         url = path.replace("{hw_store_id}", str(park.store.pk)).replace("{hw_container_id}", "1")
         url = url.replace("{hw_report_id}", "1").replace("{hw_inspection_id}", "1")
+        url = url.replace("{hw_facility_id}", "1")
         for method in ops:
             response = getattr(client, method)(url, content_type="application/json")
             assert response.status_code == 401, (method, path)

@@ -23,7 +23,7 @@ from zerowaste.core.models import Organization
 from zerowaste.declarations.models import Declaration, DeclarationLine
 from zerowaste.hazardous import declaration_reports, rules
 from zerowaste.hazardous.models import ManagementPlan
-from zerowaste.hazardous.testing import Park
+from zerowaste.hazardous.testing import Park, make_facility
 from zerowaste.testing import parties
 from zerowaste.transfers import services as transfers
 from zerowaste.transfers.models import Transfer
@@ -314,6 +314,16 @@ def test_c2_quarter_sums_its_months_and_lists_the_difference(records: Records) -
         "0.100",
         "2.400",
     )
+    # Own utilization/disposal without a registered facility: the method stays blank; with the
+    # in-plant facilities registered (seed:3925-3935), their methods fill the column.
+    assert (packaging["own_method"], oil["own_method"]) == ("", "")
+    producer = records.park.producer
+    make_facility(producer, codes=["HW49"], activity="disposal", method="焚烧")
+    make_facility(
+        producer, codes=[MINERAL_OIL], licence_codes=["HW08"], activity="utilization", method="再生油"
+    )
+    packaging_now, oil_now = rows_of(build(records, "2020Q2"))
+    assert (packaging_now["own_method"], oil_now["own_method"]) == ("焚烧", "再生油")
     [difference] = report.differences
     assert (
         difference.waste_code,
