@@ -121,11 +121,13 @@ def _codes(zone_id: int, raw: Any, on: date) -> list[tuple[str, str]]:
 def _licence_codes_cover(licence_codes: list[str], code: str, category: str) -> bool:
     """An operating licence lists categories ("HW49") or full codes; an empty list covers all (as
     `core.services.licence_covers` reads it). A facility category needs the category on the licence."""
+    from zerowaste.transfers.rules import licence_code_covers
+
     if not licence_codes:
         return True
     if code == category:
         return category in licence_codes
-    return code in licence_codes or category in licence_codes
+    return licence_code_covers(licence_codes, code, category)
 
 
 def _licence(operator: Organization, value: Any, codes: list[tuple[str, str]], on: date) -> Licence:
