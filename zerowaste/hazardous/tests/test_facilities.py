@@ -507,6 +507,10 @@ def test_page_register_close_and_supervision(park: Park, english: None) -> None:
     form = _form(park)
     page = client.get(url)
     assert page.status_code == 200 and 'id="facility-form"' in page.content.decode()
+    assert 'id="no-licence"' not in page.content.decode()  # the form offers the producer's licence
+    unlicensed = Client()
+    unlicensed.force_login(parties.make_member(park.producer2, "clerk").user)
+    assert 'id="no-licence"' in unlicensed.get(url).content.decode()  # and says where to add one
     post = {**form, "waste_codes": "HW49, 900-404-06", "eia_approval_number": ""}
     r = client.post(url, post)
     assert r.status_code == 422 and "eia_approval_number" in r.content.decode()
