@@ -564,6 +564,14 @@ def _manifest_lines(zone: Zone, org: Organization, period: declaration_rules.Per
     )
 
 
+def _load_hw_licences(zone: Zone, organization_ids: set[int], into: dict[int, list[Licence]]) -> None:
+    """The HW operating licences (not revoked) of these organizations, oldest first, per organization."""
+    for lic in Licence.objects.filter(
+        zone_id=zone.pk, organization_id__in=organization_ids, kind="hw_operating", is_revoked=False
+    ).order_by("valid_from", "pk"):
+        into[lic.organization_id].append(lic)
+
+
 def _licence_number(licences: list[Licence], code: str, category: str, on: date) -> str:
     """The consignee's HW operating licence valid on the manifest's date and covering the code
     (a licence lists categories `HW49` or codes `900-041-49`; one listing nothing covers all)."""
@@ -589,11 +597,7 @@ def _consignments(
     """
     lines = _manifest_lines(zone, org, period)
     licences: dict[int, list[Licence]] = defaultdict(list)
-    consignee_ids = {ln.transfer.consignee_id for ln in lines}
-    for lic in Licence.objects.filter(
-        zone_id=zone.pk, organization_id__in=consignee_ids, kind="hw_operating", is_revoked=False
-    ).order_by("valid_from", "pk"):
-        licences[lic.organization_id].append(lic)
+    _load_hw_licences(zone, {ln.transfer.consignee_id for ln in lines}, licences)
     line_counts: dict[int, int] = defaultdict(int)
     for ln in lines:
         line_counts[ln.transfer_id] += 1
@@ -690,11 +694,7 @@ def _add_park_collections(
     )
     if not rows:
         return
-    operator_ids = {c.store.operator_id for c in rows} - set(licences)
-    for lic in Licence.objects.filter(
-        zone_id=zone.pk, organization_id__in=operator_ids, kind="hw_operating", is_revoked=False
-    ).order_by("valid_from", "pk"):
-        licences[lic.organization_id].append(lic)
+    _load_hw_licences(zone, {c.store.operator_id for c in rows} - set(licences), licences)
     stores: set[str] = set()
     for c in rows:
         operator = c.store.operator
