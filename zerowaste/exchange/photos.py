@@ -176,11 +176,10 @@ def photos_by_listing(actor: Actor, listings: Iterable[SupplyListing]) -> dict[i
     return found
 
 
-def url_of(photo: SupplyPhoto | int, *, api: bool = False, thumbnail: bool = False) -> str:
+def url_of(photo: SupplyPhoto | int, *, api: bool = False) -> str:
     """The photo's address: its id only, never a name (anonymity is kept)."""
     pk = photo.pk if isinstance(photo, SupplyPhoto) else int(photo)
-    url = f"/api/exchange/photos/{pk}" if api else f"/exchange/photos/{pk}/"
-    return f"{url}?size=thumbnail" if thumbnail else url
+    return f"/api/exchange/photos/{pk}" if api else f"/exchange/photos/{pk}/"
 
 
 SIZES = ("full", "thumbnail")
