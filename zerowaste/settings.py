@@ -209,3 +209,21 @@ RATELIMIT_ENABLED = _env_bool("ZEROWASTE_RATELIMIT", True)
 RATELIMIT_PER_TOKEN = int(os.environ.get("ZEROWASTE_RATELIMIT_PER_TOKEN", "600"))
 RATELIMIT_PER_IP = int(os.environ.get("ZEROWASTE_RATELIMIT_PER_IP", "1200"))
 RATELIMIT_WINDOW_S = 60
+
+# The audit log's secrets live outside the database (zerowaste.core.audit_keys, ADR 0003 and 0044):
+# HMAC keys that chain the entries and the Ed25519 key that signs the daily checkpoints, created on
+# first use under AUDIT_KEY_DIR (never committed). ZEROWASTE_AUDIT_HMAC_KEYS="k1:<hex>,k2:<hex>"
+# (the last keys new entries) replaces the key file. Signed checkpoints are written to
+# AUDIT_CHECKPOINT_DIR, which `zerowaste audit verify` reads back.
+AUDIT_KEY_DIR = Path(os.environ.get("ZEROWASTE_AUDIT_KEY_DIR", VAR_DIR / "audit-keys"))
+AUDIT_HMAC_KEYS = (
+    dict(pair.strip().split(":", 1) for pair in os.environ["ZEROWASTE_AUDIT_HMAC_KEYS"].split(",") if pair.strip())
+    if os.environ.get("ZEROWASTE_AUDIT_HMAC_KEYS")
+    else None
+)
+AUDIT_SIGNING_KEY_FILE = os.environ.get("ZEROWASTE_AUDIT_SIGNING_KEY_FILE") or None
+AUDIT_SIGNING_KEY_SEED: str | None = None  # tests only: a deterministic signing key
+AUDIT_TRUSTED_SIGNING_KEYS = [
+    k for k in os.environ.get("ZEROWASTE_AUDIT_TRUSTED_SIGNING_KEYS", "").split(",") if k.strip()
+]
+AUDIT_CHECKPOINT_DIR = Path(os.environ.get("ZEROWASTE_AUDIT_CHECKPOINT_DIR", VAR_DIR / "audit-checkpoints"))
