@@ -216,11 +216,14 @@ RATELIMIT_WINDOW_S = 60
 # (the last keys new entries) replaces the key file. Signed checkpoints are written to
 # AUDIT_CHECKPOINT_DIR, which `zerowaste audit verify` reads back.
 AUDIT_KEY_DIR = Path(os.environ.get("ZEROWASTE_AUDIT_KEY_DIR", VAR_DIR / "audit-keys"))
-AUDIT_HMAC_KEYS = (
-    dict(pair.strip().split(":", 1) for pair in os.environ["ZEROWASTE_AUDIT_HMAC_KEYS"].split(",") if pair.strip())
-    if os.environ.get("ZEROWASTE_AUDIT_HMAC_KEYS")
-    else None
-)
+AUDIT_HMAC_KEYS = {
+    key_id.strip(): secret.strip()
+    for key_id, _, secret in (
+        pair.partition(":")
+        for pair in os.environ.get("ZEROWASTE_AUDIT_HMAC_KEYS", "").split(",")
+        if pair.strip()
+    )
+} or None
 AUDIT_SIGNING_KEY_FILE = os.environ.get("ZEROWASTE_AUDIT_SIGNING_KEY_FILE") or None
 AUDIT_SIGNING_KEY_SEED: str | None = None  # tests only: a deterministic signing key
 AUDIT_TRUSTED_SIGNING_KEYS = [

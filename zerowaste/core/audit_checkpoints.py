@@ -44,6 +44,10 @@ class SignedCheckpoint:
     key: str
     source: str  # the day file's name, or "database"
 
+    @property
+    def signed_at(self) -> datetime:
+        return datetime.strptime(self.at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
     def record(self) -> dict[str, str]:
         """What a day file holds for this checkpoint."""
         return {"payload": self.payload, "signature": self.signature, "key": self.key}
@@ -185,6 +189,56 @@ def _write_day_file(day: date, new: list[SignedCheckpoint]) -> Path:
     )
     os.replace(tmp, path)
     return path
+
+
+def archive_files() -> Path | None:
+    """Move the day files aside (into `flushed-<time>/`) after the database they vouch for was erased."""
+    directory = checkpoint_dir()
+    files = sorted(directory.glob("*.json")) if directory.is_dir() else []
+    if not files:
+        return None
+    target = directory / f"flushed-{timezone.now():%Y%m%dT%H%M%S%f}"
+    target.mkdir()
+    for path in files:
+        os.replace(path, target / path.name)
+    return target
+
+
+def published(zone_id: int, limit: int = 14) -> dict[str, Any]:
+    """What the public page shows: the keys that verify the checkpoints and the zone's latest ones."""
+    keys = audit_keys.trusted_public_keys()
+    current = audit_keys.fingerprint(audit_keys.signing_key().public_key())
+    rows = AuditCheckpoint.objects.filter(zone_id=zone_id).order_by("-at", "-pk")[:limit]
+    return {
+        "public_keys": [
+            {
+                "fingerprint": fp,
+                "public_key": audit_keys.public_key_b64(key),
+                "pem": audit_keys.public_key_pem(key),
+                "current": fp == current,
+            }
+            for fp, key in sorted(keys.items(), key=lambda item: item[0] != current)
+        ],
+        "checkpoints": [
+            {
+                "day": row.day,
+                "seq": row.seq,
+                "head_hash": row.head_hash,
+                "at": row.at,
+                "key": row.key_fingerprint,
+                "payload": row.payload,
+                "signature": row.signature,
+            }
+            for row in rows
+        ],
+    }
+
+
+def zone_day_document(zone_id: int, day: date) -> dict[str, Any] | None:
+    """The zone's checkpoints of one day, in the day file's format (None if there are none)."""
+    rows = AuditCheckpoint.objects.filter(zone_id=zone_id, day=day).order_by("at", "pk")
+    records = [{"payload": r.payload, "signature": r.signature, "key": r.key_fingerprint} for r in rows]
+    return day_document(day, records) if records else None
 
 
 def payload_of(zone_id: int, zone_code: str, seq: int, head_hash: str, at: datetime) -> str:
