@@ -71,7 +71,9 @@ def checkpoint_dir() -> Path:
     return Path(settings.AUDIT_CHECKPOINT_DIR)
 
 
-def _parse(record: Any, source: str) -> SignedCheckpoint | CheckpointProblem:
+def _parse(
+    record: Any, source: str, trusted: dict[str, audit_keys.Ed25519PublicKey]
+) -> SignedCheckpoint | CheckpointProblem:
     if not isinstance(record, dict) or not all(
         isinstance(record.get(k), str) for k in ("payload", "signature", "key")
     ):
@@ -89,7 +91,7 @@ def _parse(record: Any, source: str) -> SignedCheckpoint | CheckpointProblem:
             raise ValueError(data.get("format"))
     except (ValueError, KeyError, TypeError):
         return CheckpointProblem(source, f"checkpoint {source}: unreadable payload")
-    valid = audit_keys.signature_valid(payload, signature, key)
+    valid = audit_keys.signature_valid(payload, signature, key, trusted)
     if valid is None:
         return CheckpointProblem(
             source,
@@ -122,11 +124,12 @@ def load(zone_id: int | None = None) -> Loaded:
     """Every checkpoint in the day files and the database (each once), with those that fail."""
     loaded = Loaded()
     seen: set[tuple[str, str]] = set()
+    trusted = audit_keys.trusted_public_keys()
 
     def take(record: Any, source: str) -> None:
         if isinstance(record, dict) and (record.get("payload"), record.get("signature")) in seen:
             return
-        parsed = _parse(record, source)
+        parsed = _parse(record, source, trusted)
         if isinstance(parsed, CheckpointProblem):
             if zone_id is None or parsed.zone_id in (None, zone_id):
                 loaded.problems.append(parsed)

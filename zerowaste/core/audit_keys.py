@@ -60,7 +60,7 @@ def key_dir() -> Path:
 
 def _create_exclusive(path: Path, content: bytes) -> None:
     """Write a new secret file readable by its owner only; another process may have won the race."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -254,9 +254,14 @@ def sign(payload: str) -> tuple[str, str]:
     return base64.b64encode(key.sign(payload.encode("utf-8"))).decode(), fingerprint(key.public_key())
 
 
-def signature_valid(payload: str, signature_b64: str, key_fingerprint: str) -> bool | None:
+def signature_valid(
+    payload: str,
+    signature_b64: str,
+    key_fingerprint: str,
+    trusted: dict[str, Ed25519PublicKey] | None = None,
+) -> bool | None:
     """True or False; None when the key is not a trusted one."""
-    key = trusted_public_keys().get(key_fingerprint)
+    key = (trusted if trusted is not None else trusted_public_keys()).get(key_fingerprint)
     if key is None:
         return None
     try:

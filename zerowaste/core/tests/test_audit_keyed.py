@@ -278,6 +278,7 @@ def test_verify_api_and_page_report_the_checkpoints(
     client.force_login(member.user)
     html = client.get("/audit/?verify=1", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Checked against 1 signed checkpoint" in html and f"covers entry {head.seq}" in html
+    assert f"最新的检查点覆盖至第{head.seq}条" in client.get("/audit/?verify=1").content.decode()
 
     rewrite_from(zone, 1, "test1", bytes.fromhex(TEST_AUDIT_HMAC_KEY))
     AuditCheckpoint.objects.all().delete()
@@ -291,6 +292,7 @@ def test_public_page_publishes_key_and_checkpoints(chain: list[AuditEntry], zone
     public_key = audit_keys.public_key_b64(audit_keys.signing_key().public_key())
     html = Client().get(f"/open-data/?zone={zone.code}").content.decode()
     assert 'id="public-audit"' in html and row.head_hash in html and "BEGIN PUBLIC KEY" in html
+    assert "审计日志检查点" in html
     download = Client().get(f"/open-data/audit-checkpoints/{row.day:%Y-%m-%d}.json?zone={zone.code}")
     assert download.status_code == 200 and "attachment" in download["Content-Disposition"]
     document = download.json()
