@@ -14,6 +14,7 @@ checkpoint. Keys are cached by file modification time, so a rotation by another 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import secrets
@@ -59,14 +60,20 @@ def key_dir() -> Path:
 
 
 def _create_exclusive(path: Path, content: bytes) -> None:
-    """Write a new secret file readable by its owner only; another process may have won the race."""
+    """Publish a new secret file, readable by its owner only, complete or not at all: written aside,
+    then hard-linked into place, so a concurrent process either wins or reads the winner's file."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(content)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _mtime(path: Path) -> int:
@@ -216,7 +223,7 @@ def rotate_signing_key() -> str:
     signing_key()  # the old public key is remembered before the file is replaced
     path = _signing_key_path()
     fresh = Ed25519PrivateKey.generate()
-    tmp = path.with_suffix(".new")
+    tmp = path.with_name(f".{path.name}.rotating")
     tmp.unlink(missing_ok=True)
     _create_exclusive(
         tmp,
