@@ -18,17 +18,24 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
-from conftest import TEST_AUDIT_HMAC_KEY
 from zerowaste.core import append_only, audit, audit_checkpoints, audit_keys, services
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Conflict
 from zerowaste.core.models import AuditChainHead, AuditCheckpoint, AuditEntry, Organization, Zone
 from zerowaste.core.tests.test_audit import run_verify, tamper
 from zerowaste.testing import parties
+
+
+def _test_key() -> bytes:
+    """The HMAC key the test settings give (conftest._audit_keys): what a thief would hold."""
+    keys = django_settings.AUDIT_HMAC_KEYS
+    assert keys is not None
+    return bytes.fromhex(keys["test1"])
 
 
 def _entries(zone: Zone) -> list[AuditEntry]:
@@ -68,7 +75,7 @@ def test_new_entries_are_keyed_with_hmac(chain: list[AuditEntry]) -> None:
     for entry in chain:
         text = audit.canonical_json(entry).encode()
         assert entry.key_id == "test1" and '"key_id":"test1"' in text.decode()
-        assert entry.hash == hmac.new(bytes.fromhex(TEST_AUDIT_HMAC_KEY), text, hashlib.sha256).hexdigest()
+        assert entry.hash == hmac.new(_test_key(), text, hashlib.sha256).hexdigest()
         assert entry.hash != hashlib.sha256(text).hexdigest()
     assert audit.verify().ok
 
@@ -106,7 +113,7 @@ def test_rehashed_history_contradicts_the_signed_checkpoint(
     made = audit_checkpoints.write_checkpoints()
     assert [(c.zone_id, c.seq) for c in made] == [(zone.pk, chain[-1].seq)]
     if forger == "stolen-hmac-key":
-        rewrite_from(zone, 2, "test1", bytes.fromhex(TEST_AUDIT_HMAC_KEY))
+        rewrite_from(zone, 2, "test1", _test_key())
     else:
         rewrite_from(zone, 1, "", None)
     AuditCheckpoint.objects.all().delete()  # the forger has the database, not the checkpoint files
@@ -280,7 +287,7 @@ def test_verify_api_and_page_report_the_checkpoints(
     assert "Checked against 1 signed checkpoint" in html and f"covers entry {head.seq}" in html
     assert f"最新的检查点覆盖至第{head.seq}条" in client.get("/audit/?verify=1").content.decode()
 
-    rewrite_from(zone, 1, "test1", bytes.fromhex(TEST_AUDIT_HMAC_KEY))
+    rewrite_from(zone, 1, "test1", _test_key())
     AuditCheckpoint.objects.all().delete()
     broken = api.get("/api/audit/verify").json()
     assert not broken["ok"] and "checkpoint" in broken["first_fault"]
