@@ -33,6 +33,23 @@ def _immediate_tasks(settings):  # type: ignore[no-untyped-def]
     settings.RATELIMIT_ENABLED = False
 
 
+TEST_AUDIT_HMAC_KEY = "5a" * 32
+TEST_AUDIT_SIGNING_SEED = "c3" * 32
+
+
+@pytest.fixture(autouse=True)
+def _audit_keys(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Deterministic audit keys from settings; key and checkpoint files in a directory of the test's
+    own (not created unless written)."""
+    import uuid
+
+    root = tmp_path_factory.getbasetemp() / f"audit-{uuid.uuid4().hex}"
+    settings.AUDIT_HMAC_KEYS = {"test1": TEST_AUDIT_HMAC_KEY}
+    settings.AUDIT_SIGNING_KEY_SEED = TEST_AUDIT_SIGNING_SEED
+    settings.AUDIT_KEY_DIR = root / "keys"
+    settings.AUDIT_CHECKPOINT_DIR = root / "checkpoints"
+
+
 @pytest.fixture
 def zone(db):  # type: ignore[no-untyped-def]
     return parties.make_zone()

@@ -209,3 +209,42 @@ RATELIMIT_ENABLED = _env_bool("ZEROWASTE_RATELIMIT", True)
 RATELIMIT_PER_TOKEN = int(os.environ.get("ZEROWASTE_RATELIMIT_PER_TOKEN", "600"))
 RATELIMIT_PER_IP = int(os.environ.get("ZEROWASTE_RATELIMIT_PER_IP", "1200"))
 RATELIMIT_WINDOW_S = 60
+
+# The audit log's secrets live outside the database (zerowaste.core.audit_keys, ADR 0003 and 0044):
+# HMAC keys that chain the entries and the Ed25519 key that signs the daily checkpoints, created on
+# first use under AUDIT_KEY_DIR (never committed). ZEROWASTE_AUDIT_HMAC_KEYS="k1:<hex>,k2:<hex>"
+# (the last keys new entries) replaces the key file. Signed checkpoints are written to
+# AUDIT_CHECKPOINT_DIR (one directory per database), which `zerowaste audit verify` reads back.
+AUDIT_KEY_DIR = Path(os.environ.get("ZEROWASTE_AUDIT_KEY_DIR", VAR_DIR / "audit-keys"))
+AUDIT_HMAC_KEYS = {
+    key_id.strip(): secret.strip()
+    for key_id, _, secret in (
+        pair.partition(":")
+        for pair in os.environ.get("ZEROWASTE_AUDIT_HMAC_KEYS", "").split(",")
+        if pair.strip()
+    )
+} or None
+AUDIT_SIGNING_KEY_FILE = os.environ.get("ZEROWASTE_AUDIT_SIGNING_KEY_FILE") or None
+AUDIT_SIGNING_KEY_SEED: str | None = None  # tests only: a deterministic signing key
+AUDIT_TRUSTED_SIGNING_KEYS = [
+    k for k in os.environ.get("ZEROWASTE_AUDIT_TRUSTED_SIGNING_KEYS", "").split(",") if k.strip()
+]
+
+
+def _database_label() -> str:
+    """A directory name per database, so that databases sharing var/ never read each other's
+    checkpoints; derived from the configuration, which a database writer cannot change."""
+    import hashlib
+    import re
+
+    db = DATABASES["default"]
+    sqlite = db["ENGINE"] == "django.db.backends.sqlite3"
+    identity = str(db["NAME"]) if sqlite else f"{db.get('HOST') or ''}:{db.get('PORT') or ''}/{db['NAME']}"
+    stem = Path(str(db["NAME"])).stem if sqlite else str(db["NAME"])
+    label = f"{'sqlite' if sqlite else 'postgres'}-{stem}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", label)
+
+
+AUDIT_CHECKPOINT_DIR = Path(
+    os.environ.get("ZEROWASTE_AUDIT_CHECKPOINT_DIR") or VAR_DIR / "audit-checkpoints" / _database_label()
+)

@@ -235,10 +235,19 @@ class AuditEntryOut(Schema):
     hash: str
 
 
+class AuditCheckpointRef(Schema):
+    zone_id: int
+    seq: int
+    at: str = Field(..., description="when it was signed (UTC)")
+    source: str = Field(..., description="the day file it was read from, or `database`")
+
+
 class AuditVerifyOut(Schema):
     ok: bool
     entries_checked: int
-    first_fault: str | None
+    first_fault: str | None = Field(None, description="the first broken entry or contradicted checkpoint")
+    checkpoints_checked: int = Field(..., description="signed checkpoints the chain was checked against")
+    latest_checkpoint: AuditCheckpointRef | None
 
 
 def _set(data: Schema) -> dict[str, Any]:
@@ -447,9 +456,4 @@ def list_audit(request: HttpRequest, model: str | None = None, object_id: str | 
 def verify_audit(request: HttpRequest) -> dict[str, Any]:
     actor = actor_of(request)
     require(actor, "zone.audit")
-    result = audit.verify(actor.zone_id)
-    return {
-        "ok": result.ok,
-        "entries_checked": result.entries_checked,
-        "first_fault": str(result.fault) if result.fault else None,
-    }
+    return audit.verify(actor.zone_id).as_dict()

@@ -238,7 +238,7 @@ class AuditEntry(models.Model):
     """One link of a zone's append-only, hash-chained audit log.
 
     Actor and object are stored as plain values, not foreign keys, so that nothing ever needs to
-    update or cascade into an entry. On PostgreSQL a trigger refuses UPDATE and DELETE.
+    update or cascade into an entry. A trigger refuses UPDATE and DELETE (PostgreSQL and SQLite).
     """
 
     zone_id = models.BigIntegerField(db_index=False)
@@ -256,6 +256,9 @@ class AuditEntry(models.Model):
     ip = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # The HMAC key that made `hash` (audit_keys); "" for entries made before the chain was keyed,
+    # whose hash is plain SHA-256.
+    key_id = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["zone_id", "seq"], name="audit_zone_seq_uniq")]
@@ -274,6 +277,30 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.zone_id}#{self.seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement "zone Z's chain had `seq` entries ending in `head_hash` at `at`".
+
+    `payload` is the exact signed text (canonical JSON), `signature` its Ed25519 signature by the key
+    `key_fingerprint`. The same record goes to the day's file under AUDIT_CHECKPOINT_DIR, which
+    `zerowaste audit verify` reads back; this row is what the public page lists.
+    """
+
+    zone_id = models.BigIntegerField()
+    seq = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    day = models.DateField()
+    key_fingerprint = models.CharField(max_length=16)
+    payload = models.TextField()
+    signature = models.CharField(max_length=100)
+
+    class Meta:
+        indexes = [models.Index(fields=["zone_id", "-at"], name="audit_checkpoint_zone_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.zone_id}#{self.seq} @ {self.day}"
 
 
 class IdempotencyRecord(models.Model):

@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
 from zerowaste.api import actor_of
+from zerowaste.core import audit_checkpoints
 from zerowaste.core.api import ErrorOut
-from zerowaste.core.errors import NotFound
+from zerowaste.core.errors import Invalid, NotFound
 
 from . import services
 
@@ -147,3 +148,20 @@ def public(
         raise NotFound(_("no such zone"))
     y = services.period_args(year)[0] if year is not None else None
     return services.public_data(found, year=y)
+
+
+@router.get(
+    "/portal/public/audit-checkpoints",
+    response={200: dict[str, Any], 404: ErrorOut, 422: ErrorOut},
+    auth=None,
+)
+def public_audit_checkpoints(request: HttpRequest, zone: str | None = None, limit: int = 14) -> Any:
+    """The zone's latest signed audit checkpoints and the public keys that verify them (no login).
+
+    Each checkpoint's `signature` (base64 Ed25519) is over the UTF-8 bytes of its `payload`."""
+    found = services.public_zone((zone or "")[:32] or None)
+    if found is None:
+        raise NotFound(_("no such zone"))
+    if not 1 <= limit <= 366:
+        raise Invalid.field("limit", _("between 1 and 366"))
+    return audit_checkpoints.published(found.pk, limit=limit)

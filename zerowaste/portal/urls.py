@@ -36,4 +36,9 @@ urlpatterns = [
     path("open-data/", views.public, name="public"),
     path("open-data/verify/", views.public_verify, name="public_verify"),
     path("open-data/export/", views.public_export, name="public_export"),
+    path(
+        "open-data/audit-checkpoints/<str:day>.json",
+        views.public_audit_checkpoints,
+        name="public_audit_checkpoints",
+    ),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 from typing import Any
 
@@ -10,7 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -18,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zerowaste.api import ACTIVE_ORG_SESSION_KEY
-from zerowaste.core import audit, imports, rules, services
+from zerowaste.core import audit, audit_checkpoints, imports, rules, services
 from zerowaste.core.authz import Actor, active_memberships, actor_for_user, require
 from zerowaste.core.errors import DomainError, Forbidden, Invalid, NotFound
 from zerowaste.core.middleware import client_ip
@@ -689,8 +690,24 @@ def public(request: HttpRequest) -> HttpResponse:
             "data": data,
             "zone": zone,
             "charts": {"labels": _chart_labels(), **({"yearly": yearly} if data.get("tonnages") else {})},
+            "audit": audit_checkpoints.published(zone.pk),
         },
     )
+
+
+def public_audit_checkpoints(request: HttpRequest, day: str) -> HttpResponse:
+    """The zone's signed audit checkpoints of one day, as the day file (no login)."""
+    zone = cockpit_services.public_zone((request.GET.get("zone") or "")[:32] or None)
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError as exc:
+        raise Http404(_("no such day")) from exc
+    document = audit_checkpoints.zone_day_document(zone.pk, parsed) if zone else None
+    if zone is None or document is None:
+        raise Http404(_("No checkpoint was signed that day."))
+    response = JsonResponse(document, json_dumps_params={"ensure_ascii": False, "indent": 1})
+    response["Content-Disposition"] = f'attachment; filename="audit-checkpoints-{zone.code}-{day}.json"'
+    return response
 
 
 def public_export(request: HttpRequest) -> HttpResponse:

@@ -283,6 +283,8 @@ def test_audit_routes(world: World) -> None:
         "ok": True,
         "entries_checked": AuditEntry.objects.filter(zone_id=world.zone.pk).count(),
         "first_fault": None,
+        "checkpoints_checked": 0,
+        "latest_checkpoint": None,
     }
     assert world.admin.get("/api/audit").status_code == 403
     assert world.admin.get("/api/audit/verify").status_code == 403

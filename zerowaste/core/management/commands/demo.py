@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from zerowaste.core import audit_checkpoints
 from zerowaste.core.cli import PlatformCommand
 from zerowaste.core.demo import DemoExists, build_demo
 
@@ -25,6 +26,8 @@ class Command(PlatformCommand):
             result = build_demo(seed=options["seed"], scale=options["scale"], reset=options["reset"])
         except DemoExists as exc:
             raise CommandError(str(exc)) from exc
+        # The public page shows the chain's signed checkpoint from the start (then daily, by cron).
+        audit_checkpoints.write_checkpoints(result.zone.pk)
         data = {
             "zone": result.zone.code,
             "organizations": result.organizations,
