@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, File, Router, Schema
+from pydantic import ConfigDict
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
@@ -63,14 +64,22 @@ class OrganizationIn(Schema):
 
 
 class OrganizationPatch(Schema):
-    name: str | None = Field(None, max_length=200)
+    """Who may change which field is a rule (ADR 0041): the organization's admin changes name_en,
+    address, contact_name, contact_phone and industry; a regulator of its jurisdiction changes uscc,
+    name, area_id, roles and is_active. Another field answers 403 naming it; an unknown one 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: str | None = Field(None, max_length=18, description="regulator only")
+    name: str | None = Field(None, max_length=200, description="registered name; regulator only")
     name_en: str | None = Field(None, max_length=200)
-    area_id: int | None = None
+    area_id: int | None = Field(None, description="street or park; regulator only")
     address: str | None = Field(None, max_length=300)
     contact_name: str | None = Field(None, max_length=100)
     contact_phone: str | None = Field(None, max_length=40)
     industry: str | None = Field(None, max_length=40)
-    roles: list[str] | None = None
+    roles: list[str] | None = Field(None, description="regulator only")
+    is_active: bool | None = Field(None, description="regulator only")
 
 
 class MeOut(Schema):
@@ -288,6 +297,7 @@ def get_organization(request: HttpRequest, organization_id: int) -> Organization
 @router.patch(
     "/organizations/{organization_id}",
     response={200: OrganizationOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    description="A field the caller may not change answers 403 naming it (see OrganizationPatch).",
 )
 def update_organization(request: HttpRequest, organization_id: int, data: OrganizationPatch) -> Organization:
     return services.update_organization(actor_of(request), organization_id, **_set(data))

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from . import audit, rules
 from .authz import Actor, get_organization, require, visible_organizations
-from .errors import Invalid, NotFound
+from .errors import Forbidden, Invalid, NotFound
 from .models import (
     ApiToken,
     Area,
@@ -50,7 +50,6 @@ ORG_FIELDS = (
     "industry",
     "is_active",
 )
-ORG_EDITABLE = ("name", "name_en", "area_id", "address", "contact_name", "contact_phone", "industry")
 
 
 def _org_snapshot(org: Organization) -> dict[str, Any]:
@@ -171,26 +170,82 @@ def register_organization(
     return org
 
 
+def editable_organization_fields(actor: Actor, org: Organization) -> frozenset[str]:
+    """The fields of `org` this actor may change (rules.ORG_FIELD_EDITOR): its own organization's
+    self-stated fields as its admin; the registration fields of an organization of its jurisdiction
+    as a regulator (never its own); every field as the system operator."""
+    own = org.pk == actor.organization_id
+    return rules.org_fields_editable(
+        own=own and actor.can("org.edit"),
+        regulates=not own and actor.is_regulator and actor.can("org.regulate"),
+        system=actor.is_system,
+    )
+
+
+def _unchanged(org: Organization, field: str, value: Any) -> bool:
+    """Whether `value` restates what is stored (a client may send the record back as it read it)."""
+    if field == "roles":
+        return isinstance(value, (list, tuple)) and sorted(set(value)) == org.role_codes
+    current = getattr(org, field)
+    if isinstance(current, str) and isinstance(value, str):
+        value = value.strip().upper() if field == "uscc" else value.strip()
+    return bool(value == current)
+
+
+def _refuse_forbidden_fields(actor: Actor, org: Organization, changes: dict[str, Any]) -> None:
+    """403 naming the first field this actor may not change; nothing is written, nothing ignored."""
+    allowed = editable_organization_fields(actor, org)
+    for field, value in changes.items():
+        if field not in rules.ORG_FIELD_EDITOR:
+            raise Invalid.field(field, _("this field cannot be changed"))
+        if field in allowed or _unchanged(org, field, value):
+            continue
+        if rules.ORG_FIELD_EDITOR[field] == rules.REGULATOR:
+            message = _(
+                "only a regulator of the organization's jurisdiction may change this "
+                "(it decides who supervises the organization)"
+            )
+        else:
+            message = _("only the organization itself may change this")
+        raise Forbidden.field(field, message)
+
+
 @transaction.atomic
 def update_organization(actor: Actor, organization_id: int, **changes: Any) -> Organization:
-    org = get_organization(actor, organization_id, "org.edit")
+    """Change an organization; each field only by its editor (rules.ORG_FIELD_EDITOR). A field the
+    actor may not change answers 403 naming it, and nothing is written."""
+    org = get_organization(actor, organization_id)
+    if not editable_organization_fields(actor, org):
+        require(actor, "org.edit", org)  # the refusal that names the actor's role or organization
     org = Organization.objects.select_for_update().get(pk=org.pk)
+    _refuse_forbidden_fields(actor, org, changes)
     before = _org_snapshot(org)
     for field, value in changes.items():
         if field == "roles":
             continue
-        if field not in ORG_EDITABLE:
-            raise Invalid.field(field, _("this field cannot be changed"))
         if field == "area_id":
-            _area(org.zone_id, value)
+            area = _area(org.zone_id, value)
+            if (
+                actor.jurisdiction_area_ids is not None
+                and not actor.is_system
+                and (area is None or area.pk not in actor.jurisdiction_area_ids)
+            ):
+                # A street regulator would otherwise hand the organization out of its own view.
+                raise Forbidden.field("area_id", _("the area must be inside your jurisdiction"))
+        elif field == "uscc":
+            value = check_uscc(value)
+            taken = Organization.objects.filter(zone_id=org.zone_id, uscc=value).exclude(pk=org.pk)
+            if taken.exists():
+                raise Invalid.field("uscc", _("an organization with this USCC is already registered"))
+        elif field == "is_active":
+            if not isinstance(value, bool):
+                raise Invalid.field("is_active", _("must be true or false"))
         else:
             value = check_text(
                 value, field, max_length=_max_length(Organization, field), required=field == "name"
             )
         setattr(org, field, value)
-    if "roles" in changes and changes["roles"] is not None:
-        # Roles decide what an organization may do in the zone: only a regulator changes them.
-        require(actor, "zone.register_org")
+    if changes.get("roles") is not None:
         roles = check_roles(list(changes["roles"]))
         OrganizationRole.objects.filter(organization=org).exclude(role__in=roles).delete()
         existing = set(OrganizationRole.objects.filter(organization=org).values_list("role", flat=True))

@@ -190,7 +190,7 @@ def organization_detail(request: HttpRequest, actor: Actor, organization_id: int
         "licences": services.list_licences(actor, organization_id),
         "sites": services.list_sites(actor, organization_id),
         "vehicles": services.list_vehicles(actor, organization_id),
-        "may_edit": own and actor.can("org.edit"),
+        "may_edit": bool(services.editable_organization_fields(actor, org)),
         "may_manage_members": own and actor.can("members.manage"),
         "may_manage_licences": own and actor.can("licences.manage"),
         "may_manage_assets": own and actor.can("assets.manage"),
@@ -229,25 +229,52 @@ def _organization_form(
 
 
 class OrganizationForm(forms.Form):
+    """Every field of an organization; each page keeps only those the actor may change
+    (services.editable_organization_fields, the rule rules.ORG_FIELD_EDITOR)."""
+
+    uscc = forms.CharField(label=gettext_lazy("Unified social credit code"), max_length=18)
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     name_en = forms.CharField(label=gettext_lazy("English name"), max_length=200, required=False)
+    area_id = forms.TypedChoiceField(label=gettext_lazy("Area"), required=False, coerce=int, empty_value=None)
     address = forms.CharField(label=gettext_lazy("Address"), max_length=300, required=False)
     contact_name = forms.CharField(label=gettext_lazy("Contact person"), max_length=100, required=False)
     contact_phone = forms.CharField(label=gettext_lazy("Contact phone"), max_length=40, required=False)
     industry = forms.CharField(label=gettext_lazy("Industry"), max_length=40, required=False)
+    roles = forms.MultipleChoiceField(
+        label=gettext_lazy("Roles"), choices=rules.ORG_ROLE_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+    is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False)
 
 
 @require_http_methods(["GET", "POST"])
 @with_actor
 def organization_edit(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
-    org = services.get_organization(actor, organization_id, "org.edit")
-    initial = {f: getattr(org, f) for f in OrganizationForm.base_fields}
+    org = services.get_organization(actor, organization_id)
+    editable = services.editable_organization_fields(actor, org)
+    if not editable:
+        require(actor, "org.edit", org)
+    if request.method == "POST":
+        # A field posted that this page did not offer is refused by name, never silently dropped.
+        forged = {f: request.POST.get(f) for f in rules.ORG_FIELD_EDITOR if f in request.POST and f not in editable}
+        if forged:
+            services.update_organization(actor, organization_id, **forged)
+    initial = {f: getattr(org, f) for f in OrganizationForm.base_fields if f != "roles"}
+    initial["roles"] = org.role_codes
+    form = OrganizationForm(request.POST or None, initial=initial)
+    for name in list(form.fields):
+        if name not in editable:
+            del form.fields[name]
+    if "area_id" in form.fields:
+        areas = Area.objects.filter(zone_id=actor.zone_id).order_by("code")
+        if actor.jurisdiction_area_ids is not None and not actor.is_system:
+            areas = areas.filter(pk__in=actor.jurisdiction_area_ids)
+        form.fields["area_id"].choices = [("", "—")] + [(a.pk, a.name) for a in areas]  # type: ignore[attr-defined]
     return _organization_form(
         request,
         actor,
         organization_id,
-        action="org.edit",
-        form=OrganizationForm(request.POST or None, initial=initial),
+        action="org.view",
+        form=form,
         save=lambda data: services.update_organization(actor, organization_id, **data),
         title=_("Edit organization"),
         done=_("Saved."),

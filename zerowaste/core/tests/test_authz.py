@@ -72,8 +72,9 @@ def test_regulator_sees_but_may_not_change(world: dict[str, Organization]) -> No
     actor = parties.actor_of(world["regulator"])
     target = world["in_rh"]
     assert [o.pk for o in services.list_memberships(actor, target.pk)] == []
+    # Only its registration (name, area, roles ...): what the organization states about itself is its own.
     with pytest.raises(Forbidden):
-        services.update_organization(actor, target.pk, name="x")
+        services.update_organization(actor, target.pk, contact_name="x")
     with pytest.raises(Forbidden):
         services.add_site(actor, target.pk, name="x", kind="plant")
     with pytest.raises(Forbidden):

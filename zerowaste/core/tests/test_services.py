@@ -97,9 +97,9 @@ def test_only_regulators_register(zone: Zone, producer: Organization, regulator:
 
 def test_update_organization_by_own_admin_and_audit(producer: Organization) -> None:
     actor = parties.actor_of(producer)
-    services.update_organization(actor, producer.pk, name="新名称", contact_phone="010-1234")
+    services.update_organization(actor, producer.pk, name_en="New name", contact_phone="010-1234")
     producer.refresh_from_db()
-    assert producer.name == "新名称"
+    assert producer.name_en == "New name"
     entry = last_audit(producer.zone_id)
     assert entry.action == "organization.update"
     assert entry.changes["contact_phone"] == ["", "010-1234"]
@@ -110,8 +110,8 @@ def test_roles_change_only_by_regulator(producer: Organization, regulator: Organ
     with pytest.raises(Forbidden):
         services.update_organization(parties.actor_of(producer), producer.pk, roles=["producer", "receiver"])
     assert producer.role_codes == ["producer"]
-    # A regulator may view, not edit other organizations, so only the system (CLI) or the org itself
-    # plus the regulator role can change roles; the system can.
+    # Roles are a registration field: a regulator of the organization's jurisdiction or the system
+    # (CLI) changes them (ADR 0041, test_org_fields.py walks every field).
     services.update_organization(
         Actor.system(Zone.objects.get(pk=producer.zone_id)), producer.pk, roles=["producer", "receiver"]
     )
@@ -122,15 +122,19 @@ def test_roles_change_only_by_regulator(producer: Organization, regulator: Organ
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"uscc": "91110000600037341L"}, "uscc"),
+        ({"uscc": "91110000600037341N"}, "uscc"),
         ({"name": ""}, "name"),
         ({"name": "x" * 201}, "name"),
         ({"industry": "a\x00b"}, "industry"),
+        ({"is_active": "yes"}, "is_active"),
+        ({"founded": "2020"}, "founded"),
     ],
 )
 def test_update_organization_refuses(producer: Organization, changes: dict[str, object], field: str) -> None:
     with pytest.raises(Invalid) as exc:
-        services.update_organization(parties.actor_of(producer), producer.pk, **changes)
+        services.update_organization(
+            Actor.system(Zone.objects.get(pk=producer.zone_id)), producer.pk, **changes
+        )
     assert field_of(exc) == field
 
 
