@@ -6,7 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
 from ninja import Field, File, Router, Schema
 from pydantic import ConfigDict
 from ninja.files import UploadedFile
@@ -425,8 +426,12 @@ def list_tokens(request: HttpRequest, organization_id: int) -> Any:
     "/organizations/{organization_id}/tokens",
     response={201: TokenCreatedOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
 )
-def create_token(request: HttpRequest, organization_id: int, data: TokenIn) -> tuple[int, dict[str, Any]]:
+def create_token(
+    request: HttpRequest, response: HttpResponse, organization_id: int, data: TokenIn
+) -> tuple[int, dict[str, Any]]:
     issued = services.create_token(actor_of(request), organization_id, **data.model_dump())
+    # The body carries the secret, shown once: no cache (client, proxy) may keep a copy.
+    patch_cache_control(response, no_store=True, no_cache=True, private=True)
     out = TokenOut.from_orm(issued.token).model_dump()
     out["secret"] = issued.secret
     return 201, out

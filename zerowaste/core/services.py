@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import audit, rules
-from .authz import Actor, get_organization, require, visible_organizations
+from .authz import Actor, active_memberships, get_organization, require, visible_organizations
 from .errors import Forbidden, Invalid, NotFound
 from .models import (
     ApiToken,
@@ -385,6 +385,22 @@ def update_member(
     if changed:
         audit.record(actor, "membership.update", membership, changed)
     return membership
+
+
+def remember_default_organization(user: User, organization_id: int | None = None) -> None:
+    """The organization `user` acts for at the next login: the one just chosen, else (at a login of
+    someone who never chose) the one they act for now, so a later membership never takes over."""
+    memberships = Membership.objects.filter(user=user, is_active=True, organization__is_active=True)
+    if organization_id is None:
+        if user.default_organization_id and memberships.filter(organization_id=user.default_organization_id).exists():
+            return
+        first = active_memberships(user).first()
+        organization_id = first.organization_id if first else None
+    elif not memberships.filter(organization_id=organization_id).exists():
+        return
+    if organization_id != user.default_organization_id:
+        user.default_organization_id = organization_id
+        user.save(update_fields=["default_organization"])
 
 
 # --- Licences --------------------------------------------------------------------------------------
@@ -814,22 +830,49 @@ def authenticate_token(secret: str) -> ApiToken | None:
 # --- Login throttling ------------------------------------------------------------------------------
 
 
-def login_locked(username: str, ip: str) -> bool:
-    since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-    recent = LoginFailure.objects.filter(at__gte=since)
+LOGIN_LOCK_MAX = timedelta(hours=24)
+
+
+def login_lock_remaining(username: str, ip: str) -> timedelta | None:
+    """How long logins of `username` from address `ip` are still refused, or None.
+
+    Failures count per account AND source address (ADR 0041): someone guessing from elsewhere
+    locks only their own address out, never the owner. The LOGIN_FAILURE_LIMIT-th failure locks for
+    the window (15 minutes); each further failure after a lock doubles it, up to a day. An address
+    spraying many accounts is locked out by itself.
+    """
+    now = timezone.now()
+    window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     limit = settings.LOGIN_FAILURE_LIMIT
-    by_user = recent.filter(username=username.lower()).count()
-    # An address may try a few accounts (a shared office NAT), but not spray many.
-    by_ip = recent.filter(ip=ip).count() if ip else 0
-    return by_user >= limit or by_ip >= limit * 4
+    mine = LoginFailure.objects.filter(username=username.lower()[:150], ip=ip[:64], at__gte=now - LOGIN_LOCK_MAX)
+    failures = mine.count()
+    if failures >= limit:
+        last = mine.order_by("-at").values_list("at", flat=True).first()
+        lock = min(window * 2 ** (failures - limit), LOGIN_LOCK_MAX)
+        if last is not None and last + lock > now:
+            return last + lock - now
+    if ip:
+        # A shared office NAT may try a few accounts, but not spray many.
+        spray = LoginFailure.objects.filter(ip=ip[:64], at__gte=now - window)
+        if spray.count() >= limit * 4:
+            last = spray.order_by("-at").values_list("at", flat=True).first()
+            if last is not None:
+                return last + window - now
+    return None
+
+
+def login_locked(username: str, ip: str) -> bool:
+    return login_lock_remaining(username, ip) is not None
 
 
 def record_login_failure(username: str, ip: str) -> None:
     LoginFailure.objects.create(username=username.lower()[:150], ip=ip[:64])
+    LoginFailure.objects.filter(at__lt=timezone.now() - LOGIN_LOCK_MAX).delete()
 
 
-def clear_login_failures(username: str) -> None:
-    LoginFailure.objects.filter(username=username.lower()).delete()
+def clear_login_failures(username: str, ip: str) -> None:
+    """After a successful login from `ip`: failures from other addresses keep counting there."""
+    LoginFailure.objects.filter(username=username.lower()[:150], ip=ip[:64]).delete()
 
 
 # --- Zones -----------------------------------------------------------------------------------------

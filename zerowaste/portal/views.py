@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -85,8 +86,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         ip = client_ip(request)
-        if services.login_locked(username, ip):
-            form.add_error(None, _("Too many failed attempts. Try again in 15 minutes."))
+        locked_for = services.login_lock_remaining(username, ip)
+        if locked_for is not None:
+            minutes = max(1, -(-int(locked_for.total_seconds()) // 60))
+            form.add_error(
+                None,
+                _("Too many failed attempts from this address. Try again in %(n)d minutes.") % {"n": minutes},
+            )
             status = 429
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
@@ -95,8 +101,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, _("Wrong username or password."))
                 status = 401
             else:
-                services.clear_login_failures(username)
+                services.clear_login_failures(username, ip)
                 login(request, user)
+                services.remember_default_organization(user)
                 next_url = request.GET.get("next", "")
                 if next_url.startswith("/") and not next_url.startswith("//"):
                     return redirect(next_url)
@@ -120,6 +127,7 @@ def switch_organization(request: HttpRequest, actor: Actor) -> HttpResponse:
     if not active_memberships(request.user).filter(organization_id=organization_id).exists():  # type: ignore[arg-type]
         raise Http404
     request.session[ACTIVE_ORG_SESSION_KEY] = organization_id
+    services.remember_default_organization(request.user, organization_id)  # type: ignore[arg-type]
     return redirect("portal:home")
 
 
@@ -200,7 +208,11 @@ def organization_detail(request: HttpRequest, actor: Actor, organization_id: int
     }
     if context["may_manage_tokens"]:
         context["tokens"] = services.list_tokens(actor, organization_id)
-    return render(request, "portal/organization_detail.html", context)
+    response = render(request, "portal/organization_detail.html", context)
+    if context["new_token"]:
+        # The page shows a token secret once: no cache (browser, proxy) may keep a copy.
+        patch_cache_control(response, no_store=True, no_cache=True, private=True)
+    return response
 
 
 def _organization_form(
