@@ -316,8 +316,12 @@ def add_member(
     password: str | None = None,
     jurisdiction_id: int | None = None,
 ) -> Membership:
-    """An organization admin adds a user (new or existing) to the organization with a role."""
+    """The system operator (CLI) adds a user (new or existing) to an organization directly.
+
+    Anyone else invites (`invitations.invite`): a person joins an organization only by accepting."""
     org = get_organization(actor, organization_id, "members.manage")
+    if not actor.is_system:
+        raise Forbidden(_("people join an organization by accepting an invitation: invite them"))
     if role not in rules.MEMBER_ROLES:
         raise Invalid.field("role", _("unknown role %(role)s") % {"role": role})
     username = check_text(username, "username", max_length=_max_length(User, "username"), required=True)
@@ -392,7 +396,10 @@ def remember_default_organization(user: User, organization_id: int | None = None
     someone who never chose) the one they act for now, so a later membership never takes over."""
     memberships = Membership.objects.filter(user=user, is_active=True, organization__is_active=True)
     if organization_id is None:
-        if user.default_organization_id and memberships.filter(organization_id=user.default_organization_id).exists():
+        if (
+            user.default_organization_id
+            and memberships.filter(organization_id=user.default_organization_id).exists()
+        ):
             return
         first = active_memberships(user).first()
         organization_id = first.organization_id if first else None
@@ -844,7 +851,9 @@ def login_lock_remaining(username: str, ip: str) -> timedelta | None:
     now = timezone.now()
     window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     limit = settings.LOGIN_FAILURE_LIMIT
-    mine = LoginFailure.objects.filter(username=username.lower()[:150], ip=ip[:64], at__gte=now - LOGIN_LOCK_MAX)
+    mine = LoginFailure.objects.filter(
+        username=username.lower()[:150], ip=ip[:64], at__gte=now - LOGIN_LOCK_MAX
+    )
     failures = mine.count()
     if failures >= limit:
         last = mine.order_by("-at").values_list("at", flat=True).first()

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from zerowaste.core import services
+from zerowaste.core import invitations, services
 from zerowaste.core.authz import actor_for_membership, get_organization, visible_organizations
 from zerowaste.core.errors import Forbidden, NotFound
 from zerowaste.core.models import Area, Organization, Zone
@@ -94,7 +94,7 @@ def test_membership_roles(producer: Organization, role: str, allowed: set[str]) 
     actor = parties.actor_of(producer, role)
     attempts = {
         "edit": lambda: services.update_organization(actor, producer.pk, contact_name="王"),
-        "members": lambda: services.add_member(actor, producer.pk, username=f"new-{role}", role="viewer"),
+        "members": lambda: invitations.invite(actor, producer.pk, username=f"new-{role}", role="viewer"),
         "licence": lambda: services.add_licence(
             actor,
             producer.pk,

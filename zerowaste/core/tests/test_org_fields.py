@@ -119,7 +119,9 @@ def test_own_admin_cannot_move_its_organization_into_a_park(
         f"/api/organizations/{producer_in_rh.pk}", {"area_id": areas["park"].pk, "address": "新地址"}
     )
     assert response.status_code == 403
-    assert response.json()["errors"] == [{"field": "area_id", "message": response.json()["errors"][0]["message"]}]
+    assert response.json()["errors"] == [
+        {"field": "area_id", "message": response.json()["errors"][0]["message"]}
+    ]
     producer_in_rh.refresh_from_db()
     assert producer_in_rh.area_id == areas["rh"].pk and producer_in_rh.address == ""
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from zerowaste.core import services
+from zerowaste.core import invitations, services
 from zerowaste.core.authz import Actor, actor_for_membership
 from zerowaste.core.errors import Forbidden, Invalid
 from zerowaste.core.models import ApiToken, AuditEntry, Licence, Organization, Zone
@@ -149,8 +149,9 @@ def test_viewer_cannot_edit(producer: Organization) -> None:
 def test_add_member_and_keep_one_admin(producer: Organization) -> None:
     admin = parties.make_member(producer, "admin")
     actor = actor_for_membership(admin)
+    operator = Actor.system(Zone.objects.get(pk=producer.zone_id))
     clerk = services.add_member(
-        actor, producer.pk, username="clerk-1", role="clerk", password="a-long-enough-pass-1"
+        operator, producer.pk, username="clerk-1", role="clerk", password="a-long-enough-pass-1"
     )
     assert clerk.user.check_password("a-long-enough-pass-1")
     assert last_audit(producer.zone_id).changes["role"] == [None, "clerk"]
@@ -180,13 +181,14 @@ def test_add_member_and_keep_one_admin(producer: Organization) -> None:
 )
 def test_add_member_refuses(producer: Organization, kwargs: dict[str, object], field: str) -> None:
     data = {"username": "new-user", "role": "clerk", **kwargs}
+    operator = Actor.system(Zone.objects.get(pk=producer.zone_id))
     with pytest.raises(Invalid) as exc:
-        services.add_member(parties.actor_of(producer), producer.pk, **data)  # type: ignore[arg-type]
+        services.add_member(operator, producer.pk, **data)  # type: ignore[arg-type]
     assert field_of(exc) == field
 
 
 def test_existing_user_twice_refused(producer: Organization) -> None:
-    actor = parties.actor_of(producer)
+    actor = Actor.system(Zone.objects.get(pk=producer.zone_id))
     services.add_member(actor, producer.pk, username="twice", role="clerk")
     with pytest.raises(Invalid) as exc:
         services.add_member(actor, producer.pk, username="twice", role="viewer")
@@ -196,9 +198,12 @@ def test_existing_user_twice_refused(producer: Organization) -> None:
 def test_members_managed_only_by_admin(producer: Organization) -> None:
     for role in ("clerk", "signer", "viewer"):
         with pytest.raises(Forbidden):
-            services.add_member(
+            invitations.invite(
                 parties.actor_of(producer, role), producer.pk, username=f"x-{role}", role="viewer"
             )
+    # Even an admin only invites: adding directly is the operator's (CLI).
+    with pytest.raises(Forbidden):
+        services.add_member(parties.actor_of(producer), producer.pk, username="x-admin", role="viewer")
 
 
 # --- Licences ---------------------------------------------------------------------------------------
