@@ -143,7 +143,7 @@ def get_organization(actor: Actor, organization_id: int, action: str = "org.view
     return org
 
 
-REGULATOR_ON_OTHERS = frozenset({"org.view", "org.regulate"})
+REGULATOR_ON_OTHERS = frozenset({"org.view", "zone.regulate_org"})
 
 
 def require(actor: Actor, action: str, organization: Organization | None = None) -> None:
@@ -156,7 +156,7 @@ def require(actor: Actor, action: str, organization: Organization | None = None)
         return
     if organization is not None and organization.pk != actor.organization_id:
         # Callers reach here with an organization of the actor's jurisdiction (visible_organizations);
-        # "org.regulate" lets a regulator change its registration fields (rules.ORG_FIELD_EDITOR).
+        # "zone.regulate_org" lets a regulator change its registration fields (rules.ORG_FIELD_EDITOR).
         if not (actor.is_regulator and action in REGULATOR_ON_OTHERS and actor.can(action)):
             raise Forbidden(_("you may not do this for %(org)s") % {"org": organization.name})
         return

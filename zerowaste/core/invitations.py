@@ -76,14 +76,14 @@ def may_invite(actor: Actor, org: Organization) -> bool:
         return True
     if org.pk == actor.organization_id:
         return actor.can("members.manage")
-    return actor.is_regulator and actor.can("org.regulate") and not _has_members(org)
+    return actor.is_regulator and actor.can("zone.regulate_org") and not _has_members(org)
 
 
 def _require_may_invite(actor: Actor, org: Organization, role: str | None) -> None:
     if actor.is_system or org.pk == actor.organization_id:
         require(actor, "members.manage", org)
         return
-    if not (actor.is_regulator and actor.can("org.regulate")):
+    if not (actor.is_regulator and actor.can("zone.regulate_org")):
         require(actor, "members.manage", org)  # the refusal naming the organization
     if _has_members(org):
         raise Forbidden(
@@ -163,7 +163,7 @@ def list_invitations(actor: Actor, organization_id: int) -> QuerySet[Invitation]
     )
     if actor.is_system:
         return invitations
-    if org.pk != actor.organization_id and actor.is_regulator and actor.can("org.regulate"):
+    if org.pk != actor.organization_id and actor.is_regulator and actor.can("zone.regulate_org"):
         return invitations.filter(invited_by_org_id=actor.organization_id)
     require(actor, "members.manage", org)
     return invitations
@@ -176,7 +176,7 @@ def revoke(actor: Actor, organization_id: int, invitation_id: int) -> Invitation
     if invitation is None:
         raise NotFound(_("invitation %(id)s not found") % {"id": invitation_id})
     theirs = actor.is_regulator and invitation.invited_by_org_id == actor.organization_id
-    if not (org.pk != actor.organization_id and theirs and actor.can("org.regulate")):
+    if not (org.pk != actor.organization_id and theirs and actor.can("zone.regulate_org")):
         require(actor, "members.manage", org)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if status(invitation) != "pending":

@@ -184,12 +184,12 @@ PERMISSIONS: dict[str, Permission] = {
     "assets.manage": Permission(frozenset({"admin", "clerk"}), "admin"),
     "tokens.manage": Permission(frozenset({"admin"}), "admin"),
     # A regulator changes the registration of an organization of its jurisdiction (ORG_FIELD_EDITOR).
-    "org.regulate": Permission(frozenset({"admin", "clerk"}), "admin"),
+    "zone.regulate_org": Permission(frozenset({"admin", "clerk"}), "admin"),
     # Regulator-only actions: the organization must hold the regulator role.
     "zone.register_org": Permission(frozenset({"admin", "clerk"}), "admin"),
     "zone.audit": Permission(frozenset({"admin", "clerk", "viewer"}), "read"),
 }
-REGULATOR_ACTIONS = frozenset({"zone.register_org", "zone.audit", "org.regulate"})
+REGULATOR_ACTIONS = frozenset({"zone.register_org", "zone.audit", "zone.regulate_org"})
 
 
 def may(

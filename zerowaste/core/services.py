@@ -177,7 +177,7 @@ def editable_organization_fields(actor: Actor, org: Organization) -> frozenset[s
     own = org.pk == actor.organization_id
     return rules.org_fields_editable(
         own=own and actor.can("org.edit"),
-        regulates=not own and actor.is_regulator and actor.can("org.regulate"),
+        regulates=not own and actor.is_regulator and actor.can("zone.regulate_org"),
         system=actor.is_system,
     )
 

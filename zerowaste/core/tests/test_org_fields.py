@@ -58,6 +58,18 @@ def test_every_rule_field_has_a_case() -> None:
     assert set(OrganizationPatch.model_fields) == set(rules.ORG_FIELD_EDITOR)
 
 
+def test_the_rule_gives_each_field_one_editor() -> None:
+    own = rules.org_fields_editable(own=True, regulates=False)
+    regulated = rules.org_fields_editable(own=False, regulates=True)
+    assert own | regulated == set(rules.ORG_FIELD_EDITOR) and not own & regulated
+    assert {"area_id", "uscc", "name", "roles", "is_active"} <= regulated
+    assert {"name_en", "address", "contact_name", "contact_phone", "industry"} <= own
+    # Nobody regulates itself; the operator changes everything.
+    assert rules.org_fields_editable(own=True, regulates=True) == own
+    assert rules.org_fields_editable(own=False, regulates=False, system=True) == set(rules.ORG_FIELD_EDITOR)
+    assert rules.org_fields_editable(own=False, regulates=False) == frozenset()
+
+
 @pytest.mark.parametrize("field", sorted(rules.ORG_FIELD_EDITOR))
 @pytest.mark.parametrize("editor", ["own_admin", "street_regulator", "zone_regulator"])
 def test_each_field_changes_only_by_its_editor(
