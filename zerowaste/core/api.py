@@ -6,16 +6,32 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
 from ninja import Field, File, Router, Schema
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
+from ninja.security import SessionAuth
+from pydantic import ConfigDict
 
-from zerowaste.api import Pagination, actor_of
+from zerowaste.api import Pagination, TokenAuth, actor_of
 
-from . import audit, imports, services
-from .authz import require
-from .models import ApiToken, AuditEntry, Licence, Membership, Organization, Site, Vehicle
+from . import audit, imports, invitations, services
+from .authz import Actor, require
+from .errors import Forbidden, NotFound
+from .models import (
+    ApiToken,
+    AuditEntry,
+    Invitation,
+    Licence,
+    Membership,
+    Organization,
+    Site,
+    User,
+    Vehicle,
+)
 
 router = Router(tags=["core"])
 
@@ -63,14 +79,22 @@ class OrganizationIn(Schema):
 
 
 class OrganizationPatch(Schema):
-    name: str | None = Field(None, max_length=200)
+    """Who may change which field is a rule (ADR 0041): the organization's admin changes name_en,
+    address, contact_name, contact_phone and industry; a regulator of its jurisdiction changes uscc,
+    name, area_id, roles and is_active. Another field answers 403 naming it; an unknown one 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: str | None = Field(None, max_length=18, description="regulator only")
+    name: str | None = Field(None, max_length=200, description="registered name; regulator only")
     name_en: str | None = Field(None, max_length=200)
-    area_id: int | None = None
+    area_id: int | None = Field(None, description="street or park; regulator only")
     address: str | None = Field(None, max_length=300)
     contact_name: str | None = Field(None, max_length=100)
     contact_phone: str | None = Field(None, max_length=40)
     industry: str | None = Field(None, max_length=40)
-    roles: list[str] | None = None
+    roles: list[str] | None = Field(None, description="regulator only")
+    is_active: bool | None = Field(None, description="regulator only")
 
 
 class MeOut(Schema):
@@ -92,13 +116,49 @@ class MembershipOut(Schema):
     is_active: bool
 
 
-class MembershipIn(Schema):
-    username: str = Field(..., max_length=150)
+class InvitationIn(Schema):
+    username: str = Field("", max_length=150, description="an existing account's username, or")
+    email: str = Field("", max_length=254, description="the person's email (they may have no account)")
     role: str
-    email: str = Field("", max_length=254)
-    full_name: str = Field("", max_length=150)
-    password: str | None = Field(None, max_length=128)
     jurisdiction_id: int | None = None
+
+
+class InvitationOut(Schema):
+    """What the inviter typed and where the invitation stands; nothing about any account."""
+
+    id: int
+    username: str
+    email: str
+    role: str
+    jurisdiction_id: int | None
+    status: str
+    created_at: datetime
+    expires_at: datetime
+
+    @staticmethod
+    def resolve_status(obj: Invitation) -> str:
+        return invitations.status(obj)
+
+
+class InvitationCreatedOut(InvitationOut):
+    accept_url: str = Field(
+        ..., description="One-time link for the person (no mail is sent: pass it on). Shown once."
+    )
+
+
+class MyInvitationOut(Schema):
+    id: int
+    organization_id: int
+    organization_name: str = Field(..., alias="organization.name")
+    role: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class JoinedOut(Schema):
+    organization_id: int
+    organization_name: str = Field(..., alias="organization.name")
+    role: str
 
 
 class MembershipPatch(Schema):
@@ -297,6 +357,7 @@ def get_organization(request: HttpRequest, organization_id: int) -> Organization
 @router.patch(
     "/organizations/{organization_id}",
     response={200: OrganizationOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    description="A field the caller may not change answers 403 naming it (see OrganizationPatch).",
 )
 def update_organization(request: HttpRequest, organization_id: int, data: OrganizationPatch) -> Organization:
     return services.update_organization(actor_of(request), organization_id, **_set(data))
@@ -309,12 +370,84 @@ def list_memberships(request: HttpRequest, organization_id: int) -> Any:
     return services.list_memberships(actor_of(request), organization_id)
 
 
-@router.post(
-    "/organizations/{organization_id}/memberships",
-    response={201: MembershipOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+@router.get(
+    "/organizations/{organization_id}/invitations",
+    response={200: list[InvitationOut], 403: ErrorOut, 404: ErrorOut},
 )
-def add_member(request: HttpRequest, organization_id: int, data: MembershipIn) -> tuple[int, Membership]:
-    return 201, services.add_member(actor_of(request), organization_id, **data.model_dump())
+def list_invitations(request: HttpRequest, organization_id: int) -> Any:
+    return invitations.list_invitations(actor_of(request), organization_id)
+
+
+@router.post(
+    "/organizations/{organization_id}/invitations",
+    response={201: InvitationCreatedOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    description=(
+        "Invite a person by username or email; they become a member when they accept. The answer is "
+        "the same whether or not an account exists. A regulator may invite the first admin of an "
+        "organization of its jurisdiction that has no member."
+    ),
+)
+def invite_member(
+    request: HttpRequest, response: HttpResponse, organization_id: int, data: InvitationIn
+) -> tuple[int, Invitation]:
+    issued = invitations.invite(actor_of(request), organization_id, **data.model_dump())
+    patch_cache_control(response, no_store=True, no_cache=True, private=True)  # the link is a secret
+    invitation: Any = issued.invitation
+    invitation.accept_url = request.build_absolute_uri(
+        reverse("portal:invitation_link", args=[issued.link_token])
+    )
+    return 201, invitation
+
+
+@router.post(
+    "/organizations/{organization_id}/invitations/{invitation_id}/revoke",
+    response={200: InvitationOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
+def revoke_invitation(request: HttpRequest, organization_id: int, invitation_id: int) -> Invitation:
+    return invitations.revoke(actor_of(request), organization_id, invitation_id)
+
+
+class PersonSessionAuth(SessionAuth):
+    """The logged-in person, even one who belongs to no organization yet (to answer invitations)."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        return user if user is not None and user.is_authenticated else None
+
+
+PERSON_AUTH = [TokenAuth(), PersonSessionAuth()]
+
+
+def _person(request: HttpRequest, *, row: int | None = None) -> User:
+    """The person answering an invitation. An API token belongs to an organization, not a person."""
+    if isinstance(request.auth, Actor):  # type: ignore[attr-defined]
+        if row is not None:
+            raise NotFound(_("invitation %(id)s not found") % {"id": row})
+        raise Forbidden(_("invitations are answered by the person, logged in, not by an API token"))
+    return request.user  # type: ignore[return-value]
+
+
+@router.get("/me/invitations", response={200: list[MyInvitationOut], 403: ErrorOut}, auth=PERSON_AUTH)
+def my_invitations(request: HttpRequest) -> Any:
+    return invitations.pending_for(_person(request))
+
+
+@router.post(
+    "/me/invitations/{invitation_id}/accept",
+    response={200: JoinedOut, 404: ErrorOut},
+    auth=PERSON_AUTH,
+)
+def accept_invitation(request: HttpRequest, invitation_id: int) -> Membership:
+    return invitations.accept(_person(request, row=invitation_id), invitation_id)
+
+
+@router.post(
+    "/me/invitations/{invitation_id}/decline",
+    response={200: MyInvitationOut, 404: ErrorOut},
+    auth=PERSON_AUTH,
+)
+def decline_invitation(request: HttpRequest, invitation_id: int) -> Invitation:
+    return invitations.decline(_person(request, row=invitation_id), invitation_id)
 
 
 @router.patch(
@@ -424,8 +557,12 @@ def list_tokens(request: HttpRequest, organization_id: int) -> Any:
     "/organizations/{organization_id}/tokens",
     response={201: TokenCreatedOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
 )
-def create_token(request: HttpRequest, organization_id: int, data: TokenIn) -> tuple[int, dict[str, Any]]:
+def create_token(
+    request: HttpRequest, response: HttpResponse, organization_id: int, data: TokenIn
+) -> tuple[int, dict[str, Any]]:
     issued = services.create_token(actor_of(request), organization_id, **data.model_dump())
+    # The body carries the secret, shown once: no cache (client, proxy) may keep a copy.
+    patch_cache_control(response, no_store=True, no_cache=True, private=True)
     out = TokenOut.from_orm(issued.token).model_dump()
     out["secret"] = issued.secret
     return 201, out

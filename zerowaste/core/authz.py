@@ -103,8 +103,12 @@ def active_memberships(user: User) -> QuerySet[Membership]:
 
 
 def actor_for_user(user: User, organization_id: int | None = None) -> Actor | None:
-    """The actor for a logged-in user, acting for `organization_id` or their first organization."""
+    """The actor for a logged-in user, acting for `organization_id`, else the organization they last
+    chose, else their first organization."""
     memberships = active_memberships(user)
+    if organization_id is None:
+        # The organization the user last chose, not whichever membership sorts first.
+        organization_id = user.default_organization_id
     if organization_id is not None:
         membership = memberships.filter(organization_id=organization_id).first()
         if membership is not None:
@@ -139,16 +143,21 @@ def get_organization(actor: Actor, organization_id: int, action: str = "org.view
     return org
 
 
+REGULATOR_ON_OTHERS = frozenset({"org.view", "zone.regulate_org"})
+
+
 def require(actor: Actor, action: str, organization: Organization | None = None) -> None:
     """Raise Forbidden unless the actor may do `action` (on `organization`, if given).
 
     Inside its own organization an actor is bound by its membership role and token scopes; a
-    regulator may view, but never change, the organizations of its jurisdiction.
+    regulator may view the organizations of its jurisdiction and change only their registration.
     """
     if actor.is_system:
         return
     if organization is not None and organization.pk != actor.organization_id:
-        if not (actor.is_regulator and action == "org.view" and actor.can("org.view")):
+        # Callers reach here with an organization of the actor's jurisdiction (visible_organizations);
+        # "zone.regulate_org" lets a regulator change its registration fields (rules.ORG_FIELD_EDITOR).
+        if not (actor.is_regulator and action in REGULATOR_ON_OTHERS and actor.can(action)):
             raise Forbidden(_("you may not do this for %(org)s") % {"org": organization.name})
         return
     if not actor.can(action):

@@ -28,6 +28,10 @@ class Forbidden(DomainError):
 
     status = 403
 
+    @classmethod
+    def field(cls, field: str, message: str) -> Forbidden:
+        return cls(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
 
 class Invalid(DomainError):
     """Bad input. `errors` holds one entry per fault: {"field", "message"} (+ sheet/row/column for files)."""

@@ -144,6 +144,8 @@ class IdempotencyMiddleware:
             bytes(record.body or b""), status=record.status_code, content_type=record.content_type
         )
         response.headers["Idempotent-Replayed"] = "true"
+        # A replay may repeat a secret shown once (a new API token): never cached, like the first.
+        response.headers["Cache-Control"] = "no-store"
         return response
 
 

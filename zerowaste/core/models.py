@@ -116,6 +116,11 @@ class User(AbstractUser):
 
     preferred_language = models.CharField(max_length=8, blank=True, default="")
     phone = models.CharField(max_length=40, blank=True)
+    # The organization the user last chose to act for: the default at the next login, so that a new
+    # membership never silently becomes the organization the user acts for.
+    default_organization = models.ForeignKey(
+        "Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
 
 class Membership(ZonedModel):
@@ -144,6 +149,41 @@ class Membership(ZonedModel):
 
     def __str__(self) -> str:
         return f"{self.user_id}@{self.organization_id} ({self.role})"
+
+
+class Invitation(ZonedModel):
+    """An offer to join an organization with a role; a Membership exists only once it is accepted.
+
+    The inviting admin types a username or an email; nothing about an account behind it is ever
+    shown back. The one-time link (only its SHA-256 is stored) lets the person accept, or create an
+    account first when they have none.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="invitations")
+    role = models.CharField(_("role"), max_length=16, choices=rules.MEMBER_ROLE_CHOICES)
+    jurisdiction = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    invited_by_org = models.ForeignKey(Organization, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["zone", "organization"], name="invitation_zone_org_idx"),
+            models.Index(fields=["username"], name="invitation_username_idx"),
+            models.Index(fields=["email"], name="invitation_email_idx"),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.username or self.email}@{self.organization_id} ({self.role})"
 
 
 class Licence(ZonedModel):
@@ -322,11 +362,15 @@ class IdempotencyRecord(models.Model):
 
 
 class LoginFailure(models.Model):
-    """A failed login, counted per username and per address to throttle guessing."""
+    """A failed login, counted per account and source address (and per address) to throttle guessing."""
 
     username = models.CharField(max_length=150, db_index=True)
     ip = models.CharField(max_length=64, db_index=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        # Locks are per account AND source address: this is the lookup of every login attempt.
+        indexes = [models.Index(fields=["username", "ip", "at"], name="loginfailure_user_ip_at_idx")]
 
     def __str__(self) -> str:
         return f"{self.username}@{self.ip}"

@@ -183,11 +183,13 @@ PERMISSIONS: dict[str, Permission] = {
     "licences.manage": Permission(frozenset({"admin", "clerk"}), "admin"),
     "assets.manage": Permission(frozenset({"admin", "clerk"}), "admin"),
     "tokens.manage": Permission(frozenset({"admin"}), "admin"),
+    # A regulator changes the registration of an organization of its jurisdiction (ORG_FIELD_EDITOR).
+    "zone.regulate_org": Permission(frozenset({"admin", "clerk"}), "admin"),
     # Regulator-only actions: the organization must hold the regulator role.
     "zone.register_org": Permission(frozenset({"admin", "clerk"}), "admin"),
     "zone.audit": Permission(frozenset({"admin", "clerk", "viewer"}), "read"),
 }
-REGULATOR_ACTIONS = frozenset({"zone.register_org", "zone.audit"})
+REGULATOR_ACTIONS = frozenset({"zone.register_org", "zone.audit", "zone.regulate_org"})
 
 
 def may(
@@ -205,6 +207,45 @@ def may(
             return bool(token_scopes)
         return permission.token_scope in token_scopes or "admin" in token_scopes
     return True
+
+
+# --- Who may change which field of an organization ----------------------------------------------------
+#
+# Each field has exactly one kind of editor (ADR 0041). "self": the organization's own admin states
+# it (how to reach it, what it calls itself in English, what it does). "regulator": a regulator of a
+# jurisdiction holding the organization (or the system operator) records it, because it decides
+# who supervises the organization and what it may do: its legal identity (USCC, registered name),
+# its street or park (a park exposes the park's hazardous-waste store), its roles, and whether it is
+# active. Nobody regulates itself: a regulator's own registration is changed by another regulator
+# or the operator.
+
+SELF = "self"
+REGULATOR = "regulator"
+
+ORG_FIELD_EDITOR: dict[str, str] = {
+    "uscc": REGULATOR,
+    "name": REGULATOR,
+    "name_en": SELF,
+    "area_id": REGULATOR,
+    "address": SELF,
+    "contact_name": SELF,
+    "contact_phone": SELF,
+    "industry": SELF,
+    "roles": REGULATOR,
+    "is_active": REGULATOR,
+}
+
+
+def org_fields_editable(*, own: bool, regulates: bool, system: bool = False) -> frozenset[str]:
+    """The fields of an organization an actor may change: its own organization (`own`, as its admin),
+    one it regulates (`regulates`: a regulator acting on an organization of its jurisdiction that is
+    not itself), or any (`system`)."""
+    if system:
+        return frozenset(ORG_FIELD_EDITOR)
+    editors = {SELF} if own else set()
+    if regulates and not own:
+        editors.add(REGULATOR)
+    return frozenset(f for f, editor in ORG_FIELD_EDITOR.items() if editor in editors)
 
 
 def parse_roles(text: str) -> tuple[list[str], list[str]]:

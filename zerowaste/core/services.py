@@ -23,8 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import audit, rules
-from .authz import Actor, get_organization, require, visible_organizations
-from .errors import Invalid, NotFound
+from .authz import Actor, active_memberships, get_organization, require, visible_organizations
+from .errors import Forbidden, Invalid, NotFound
 from .models import (
     ApiToken,
     Area,
@@ -50,7 +50,6 @@ ORG_FIELDS = (
     "industry",
     "is_active",
 )
-ORG_EDITABLE = ("name", "name_en", "area_id", "address", "contact_name", "contact_phone", "industry")
 
 
 def _org_snapshot(org: Organization) -> dict[str, Any]:
@@ -171,26 +170,82 @@ def register_organization(
     return org
 
 
+def editable_organization_fields(actor: Actor, org: Organization) -> frozenset[str]:
+    """The fields of `org` this actor may change (rules.ORG_FIELD_EDITOR): its own organization's
+    self-stated fields as its admin; the registration fields of an organization of its jurisdiction
+    as a regulator (never its own); every field as the system operator."""
+    own = org.pk == actor.organization_id
+    return rules.org_fields_editable(
+        own=own and actor.can("org.edit"),
+        regulates=not own and actor.is_regulator and actor.can("zone.regulate_org"),
+        system=actor.is_system,
+    )
+
+
+def _unchanged(org: Organization, field: str, value: Any) -> bool:
+    """Whether `value` restates what is stored (a client may send the record back as it read it)."""
+    if field == "roles":
+        return isinstance(value, (list, tuple)) and sorted(set(value)) == org.role_codes
+    current = getattr(org, field)
+    if isinstance(current, str) and isinstance(value, str):
+        value = value.strip().upper() if field == "uscc" else value.strip()
+    return bool(value == current)
+
+
+def _refuse_forbidden_fields(actor: Actor, org: Organization, changes: dict[str, Any]) -> None:
+    """403 naming the first field this actor may not change; nothing is written, nothing ignored."""
+    allowed = editable_organization_fields(actor, org)
+    for field, value in changes.items():
+        if field not in rules.ORG_FIELD_EDITOR:
+            raise Invalid.field(field, _("this field cannot be changed"))
+        if field in allowed or _unchanged(org, field, value):
+            continue
+        if rules.ORG_FIELD_EDITOR[field] == rules.REGULATOR:
+            message = _(
+                "only a regulator of the organization's jurisdiction may change this "
+                "(it decides who supervises the organization)"
+            )
+        else:
+            message = _("only the organization itself may change this")
+        raise Forbidden.field(field, message)
+
+
 @transaction.atomic
 def update_organization(actor: Actor, organization_id: int, **changes: Any) -> Organization:
-    org = get_organization(actor, organization_id, "org.edit")
+    """Change an organization; each field only by its editor (rules.ORG_FIELD_EDITOR). A field the
+    actor may not change answers 403 naming it, and nothing is written."""
+    org = get_organization(actor, organization_id)
+    if not editable_organization_fields(actor, org):
+        require(actor, "org.edit", org)  # the refusal that names the actor's role or organization
     org = Organization.objects.select_for_update().get(pk=org.pk)
+    _refuse_forbidden_fields(actor, org, changes)
     before = _org_snapshot(org)
     for field, value in changes.items():
         if field == "roles":
             continue
-        if field not in ORG_EDITABLE:
-            raise Invalid.field(field, _("this field cannot be changed"))
         if field == "area_id":
-            _area(org.zone_id, value)
+            area = _area(org.zone_id, value)
+            if (
+                actor.jurisdiction_area_ids is not None
+                and not actor.is_system
+                and (area is None or area.pk not in actor.jurisdiction_area_ids)
+            ):
+                # A street regulator would otherwise hand the organization out of its own view.
+                raise Forbidden.field("area_id", _("the area must be inside your jurisdiction"))
+        elif field == "uscc":
+            value = check_uscc(value)
+            taken = Organization.objects.filter(zone_id=org.zone_id, uscc=value).exclude(pk=org.pk)
+            if taken.exists():
+                raise Invalid.field("uscc", _("an organization with this USCC is already registered"))
+        elif field == "is_active":
+            if not isinstance(value, bool):
+                raise Invalid.field("is_active", _("must be true or false"))
         else:
             value = check_text(
                 value, field, max_length=_max_length(Organization, field), required=field == "name"
             )
         setattr(org, field, value)
-    if "roles" in changes and changes["roles"] is not None:
-        # Roles decide what an organization may do in the zone: only a regulator changes them.
-        require(actor, "zone.register_org")
+    if changes.get("roles") is not None:
         roles = check_roles(list(changes["roles"]))
         OrganizationRole.objects.filter(organization=org).exclude(role__in=roles).delete()
         existing = set(OrganizationRole.objects.filter(organization=org).values_list("role", flat=True))
@@ -261,8 +316,12 @@ def add_member(
     password: str | None = None,
     jurisdiction_id: int | None = None,
 ) -> Membership:
-    """An organization admin adds a user (new or existing) to the organization with a role."""
+    """The system operator (CLI) adds a user (new or existing) to an organization directly.
+
+    Anyone else invites (`invitations.invite`): a person joins an organization only by accepting."""
     org = get_organization(actor, organization_id, "members.manage")
+    if not actor.is_system:
+        raise Forbidden(_("people join an organization by accepting an invitation: invite them"))
     if role not in rules.MEMBER_ROLES:
         raise Invalid.field("role", _("unknown role %(role)s") % {"role": role})
     username = check_text(username, "username", max_length=_max_length(User, "username"), required=True)
@@ -330,6 +389,25 @@ def update_member(
     if changed:
         audit.record(actor, "membership.update", membership, changed)
     return membership
+
+
+def remember_default_organization(user: User, organization_id: int | None = None) -> None:
+    """The organization `user` acts for at the next login: the one just chosen, else (at a login of
+    someone who never chose) the one they act for now, so a later membership never takes over."""
+    memberships = Membership.objects.filter(user=user, is_active=True, organization__is_active=True)
+    if organization_id is None:
+        if (
+            user.default_organization_id
+            and memberships.filter(organization_id=user.default_organization_id).exists()
+        ):
+            return
+        first = active_memberships(user).first()
+        organization_id = first.organization_id if first else None
+    elif not memberships.filter(organization_id=organization_id).exists():
+        return
+    if organization_id != user.default_organization_id:
+        user.default_organization_id = organization_id
+        user.save(update_fields=["default_organization"])
 
 
 # --- Licences --------------------------------------------------------------------------------------
@@ -759,22 +837,51 @@ def authenticate_token(secret: str) -> ApiToken | None:
 # --- Login throttling ------------------------------------------------------------------------------
 
 
-def login_locked(username: str, ip: str) -> bool:
-    since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-    recent = LoginFailure.objects.filter(at__gte=since)
+LOGIN_LOCK_MAX = timedelta(hours=24)
+
+
+def login_lock_remaining(username: str, ip: str) -> timedelta | None:
+    """How long logins of `username` from address `ip` are still refused, or None.
+
+    Failures count per account AND source address (ADR 0041): someone guessing from elsewhere
+    locks only their own address out, never the owner. The LOGIN_FAILURE_LIMIT-th failure locks for
+    the window (15 minutes); each further failure after a lock doubles it, up to a day. An address
+    spraying many accounts is locked out by itself.
+    """
+    now = timezone.now()
+    window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     limit = settings.LOGIN_FAILURE_LIMIT
-    by_user = recent.filter(username=username.lower()).count()
-    # An address may try a few accounts (a shared office NAT), but not spray many.
-    by_ip = recent.filter(ip=ip).count() if ip else 0
-    return by_user >= limit or by_ip >= limit * 4
+    mine = LoginFailure.objects.filter(
+        username=username.lower()[:150], ip=ip[:64], at__gte=now - LOGIN_LOCK_MAX
+    )
+    failures = mine.count()
+    if failures >= limit:
+        last = mine.order_by("-at").values_list("at", flat=True).first()
+        lock = min(window * 2 ** (failures - limit), LOGIN_LOCK_MAX)
+        if last is not None and last + lock > now:
+            return last + lock - now
+    if ip:
+        # A shared office NAT may try a few accounts, but not spray many.
+        spray = LoginFailure.objects.filter(ip=ip[:64], at__gte=now - window)
+        if spray.count() >= limit * 4:
+            last = spray.order_by("-at").values_list("at", flat=True).first()
+            if last is not None:
+                return last + window - now
+    return None
+
+
+def login_locked(username: str, ip: str) -> bool:
+    return login_lock_remaining(username, ip) is not None
 
 
 def record_login_failure(username: str, ip: str) -> None:
     LoginFailure.objects.create(username=username.lower()[:150], ip=ip[:64])
+    LoginFailure.objects.filter(at__lt=timezone.now() - LOGIN_LOCK_MAX).delete()
 
 
-def clear_login_failures(username: str) -> None:
-    LoginFailure.objects.filter(username=username.lower()).delete()
+def clear_login_failures(username: str, ip: str) -> None:
+    """After a successful login from `ip`: failures from other addresses keep counting there."""
+    LoginFailure.objects.filter(username=username.lower()[:150], ip=ip[:64]).delete()
 
 
 # --- Zones -----------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from . import services
+from . import invitations, services
 from .authz import Actor
 from .models import Membership, Organization, User, Zone
 
@@ -38,13 +38,14 @@ ISOLATION_PARAMS: dict[str, Callable[[Organization], object]] = {
     "site_id": lambda org: org.sites.order_by("pk").first().pk,  # type: ignore[union-attr]
     "vehicle_id": lambda org: org.vehicles.order_by("pk").first().pk,  # type: ignore[union-attr]
     "token_id": lambda org: org.api_tokens.order_by("pk").first().pk,  # type: ignore[union-attr]
+    "invitation_id": lambda org: org.invitations.order_by("pk").first().pk,  # type: ignore[union-attr]
 }
 
 ISOLATION_VALUES: dict[str, Callable[[], object]] = {
     "OrganizationIn.uscc": _fresh_uscc,
     "roles": lambda: ["producer"],
-    "MembershipIn.role": lambda: "viewer",
-    "MembershipIn.username": lambda: f"iso-user-{_next()}",
+    "InvitationIn.role": lambda: "viewer",
+    "InvitationIn.username": lambda: f"iso-user-{_next()}",
     "LicenceIn.kind": lambda: "other",
     "LicenceIn.number": lambda: f"ISO-LIC-{_next()}",
     "SiteIn.kind": lambda: "plant",
@@ -93,6 +94,10 @@ def populate(owner: Organization, markers: list[str]) -> None:
         actor, owner.pk, name=f"{tag}-token", scopes=["admin"], expires_at=timezone.now() + timedelta(days=30)
     )
     markers += [issued.token.name, issued.secret, issued.token.prefix, issued.token.token_hash]
+    invited = invitations.invite(
+        actor, owner.pk, role="clerk", username=f"{tag}-invitee", email=f"{tag.lower()}@invitee.example"
+    )
+    markers += [invited.invitation.username, invited.invitation.email, invited.link_token]
 
 
 ISOLATION_SETUP = populate

@@ -13,7 +13,19 @@ urlpatterns = [
     path("organizations/import/", views.organization_import, name="organization_import"),
     path("organizations/<int:organization_id>/", views.organization_detail, name="organization"),
     path("organizations/<int:organization_id>/edit/", views.organization_edit, name="organization_edit"),
-    path("organizations/<int:organization_id>/members/add/", views.member_add, name="member_add"),
+    path("organizations/<int:organization_id>/members/invite/", views.member_invite, name="member_invite"),
+    path(
+        "organizations/<int:organization_id>/invitations/<int:invitation_id>/revoke/",
+        views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("invitations/", views.my_invitations, name="invitations"),
+    path(
+        "invitations/<int:invitation_id>/<str:answer>/",
+        views.invitation_answer,
+        name="invitation_answer",
+    ),
+    path("invitations/link/<str:token>/", views.invitation_link, name="invitation_link"),
     path(
         "organizations/<int:organization_id>/members/<int:membership_id>/",
         views.member_update,

@@ -13,13 +13,15 @@ from django.contrib.auth import authenticate, login, logout
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zerowaste.api import ACTIVE_ORG_SESSION_KEY
-from zerowaste.core import audit, audit_checkpoints, imports, rules, services
+from zerowaste.core import audit, audit_checkpoints, imports, invitations, rules, services
 from zerowaste.core.authz import Actor, active_memberships, actor_for_user, require
 from zerowaste.core.errors import DomainError, Forbidden, Invalid, NotFound
 from zerowaste.core.middleware import client_ip
@@ -39,6 +41,8 @@ def with_actor(view: View) -> View:
             return redirect(f"{_login_url()}?next={request.get_full_path()}")
         actor = actor_for_user(request.user, request.session.get(ACTIVE_ORG_SESSION_KEY))  # type: ignore[arg-type]
         if actor is None:
+            if invitations.pending_for(request.user).exists():  # type: ignore[arg-type]
+                return redirect("portal:invitations")
             logout(request)
             messages.error(request, _("Your account belongs to no active organization."))
             return redirect(_login_url())
@@ -86,8 +90,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         ip = client_ip(request)
-        if services.login_locked(username, ip):
-            form.add_error(None, _("Too many failed attempts. Try again in 15 minutes."))
+        locked_for = services.login_lock_remaining(username, ip)
+        if locked_for is not None:
+            minutes = max(1, -(-int(locked_for.total_seconds()) // 60))
+            form.add_error(
+                None,
+                _("Too many failed attempts from this address. Try again in %(n)d minutes.") % {"n": minutes},
+            )
             status = 429
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
@@ -96,8 +105,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, _("Wrong username or password."))
                 status = 401
             else:
-                services.clear_login_failures(username)
+                services.clear_login_failures(username, ip)
                 login(request, user)
+                services.remember_default_organization(user)
                 next_url = request.GET.get("next", "")
                 if next_url.startswith("/") and not next_url.startswith("//"):
                     return redirect(next_url)
@@ -121,6 +131,7 @@ def switch_organization(request: HttpRequest, actor: Actor) -> HttpResponse:
     if not active_memberships(request.user).filter(organization_id=organization_id).exists():  # type: ignore[arg-type]
         raise Http404
     request.session[ACTIVE_ORG_SESSION_KEY] = organization_id
+    services.remember_default_organization(request.user, organization_id)  # type: ignore[arg-type]
     return redirect("portal:home")
 
 
@@ -191,17 +202,26 @@ def organization_detail(request: HttpRequest, actor: Actor, organization_id: int
         "licences": services.list_licences(actor, organization_id),
         "sites": services.list_sites(actor, organization_id),
         "vehicles": services.list_vehicles(actor, organization_id),
-        "may_edit": own and actor.can("org.edit"),
+        "may_edit": bool(services.editable_organization_fields(actor, org)),
         "may_manage_members": own and actor.can("members.manage"),
         "may_manage_licences": own and actor.can("licences.manage"),
         "may_manage_assets": own and actor.can("assets.manage"),
         "may_manage_tokens": own and actor.can("tokens.manage"),
         "member_roles": rules.MEMBER_ROLE_CHOICES,
         "new_token": request.session.pop("new_token_secret", None),
+        "may_invite": invitations.may_invite(actor, org),
     }
+    if context["may_invite"] or context["may_manage_members"]:
+        context["invitations"] = [
+            (i, invitations.status(i)) for i in invitations.list_invitations(actor, organization_id)[:50]
+        ]
     if context["may_manage_tokens"]:
         context["tokens"] = services.list_tokens(actor, organization_id)
-    return render(request, "portal/organization_detail.html", context)
+    response = render(request, "portal/organization_detail.html", context)
+    if context["new_token"]:
+        # The page shows a token secret once: no cache (browser, proxy) may keep a copy.
+        patch_cache_control(response, no_store=True, no_cache=True, private=True)
+    return response
 
 
 def _organization_form(
@@ -230,58 +250,234 @@ def _organization_form(
 
 
 class OrganizationForm(forms.Form):
+    """Every field of an organization; each page keeps only those the actor may change
+    (services.editable_organization_fields, the rule rules.ORG_FIELD_EDITOR)."""
+
+    uscc = forms.CharField(label=gettext_lazy("Unified social credit code"), max_length=18)
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     name_en = forms.CharField(label=gettext_lazy("English name"), max_length=200, required=False)
+    area_id = forms.TypedChoiceField(label=gettext_lazy("Area"), required=False, coerce=int, empty_value=None)
     address = forms.CharField(label=gettext_lazy("Address"), max_length=300, required=False)
     contact_name = forms.CharField(label=gettext_lazy("Contact person"), max_length=100, required=False)
     contact_phone = forms.CharField(label=gettext_lazy("Contact phone"), max_length=40, required=False)
     industry = forms.CharField(label=gettext_lazy("Industry"), max_length=40, required=False)
+    roles = forms.MultipleChoiceField(
+        label=gettext_lazy("Roles"), choices=rules.ORG_ROLE_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+    is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False)
 
 
 @require_http_methods(["GET", "POST"])
 @with_actor
 def organization_edit(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
-    org = services.get_organization(actor, organization_id, "org.edit")
-    initial = {f: getattr(org, f) for f in OrganizationForm.base_fields}
+    org = services.get_organization(actor, organization_id)
+    editable = services.editable_organization_fields(actor, org)
+    if not editable:
+        require(actor, "org.edit", org)
+    if request.method == "POST":
+        # A field posted that this page did not offer is refused by name, never silently dropped.
+        forged = {
+            f: request.POST.get(f) for f in rules.ORG_FIELD_EDITOR if f in request.POST and f not in editable
+        }
+        if forged:
+            services.update_organization(actor, organization_id, **forged)
+    initial = {f: getattr(org, f) for f in OrganizationForm.base_fields if f != "roles"}
+    initial["roles"] = org.role_codes
+    form = OrganizationForm(request.POST or None, initial=initial)
+    for name in list(form.fields):
+        if name not in editable:
+            del form.fields[name]
+    if "area_id" in form.fields:
+        areas = Area.objects.filter(zone_id=actor.zone_id).order_by("code")
+        if actor.jurisdiction_area_ids is not None and not actor.is_system:
+            areas = areas.filter(pk__in=actor.jurisdiction_area_ids)
+        form.fields["area_id"].choices = [("", "—")] + [(a.pk, a.name) for a in areas]  # type: ignore[attr-defined]
     return _organization_form(
         request,
         actor,
         organization_id,
-        action="org.edit",
-        form=OrganizationForm(request.POST or None, initial=initial),
+        action="org.view",
+        form=form,
         save=lambda data: services.update_organization(actor, organization_id, **data),
         title=_("Edit organization"),
         done=_("Saved."),
     )
 
 
-class MemberForm(forms.Form):
-    username = forms.CharField(label=gettext_lazy("Username"), max_length=150)
-    full_name = forms.CharField(label=gettext_lazy("Full name"), max_length=150, required=False)
-    email = forms.EmailField(label=gettext_lazy("Email"), required=False)
-    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=rules.MEMBER_ROLE_CHOICES)
-    password = forms.CharField(
-        label=gettext_lazy("Initial password (new users)"), required=False, widget=forms.PasswordInput
+class InvitationForm(forms.Form):
+    username = forms.CharField(
+        label=gettext_lazy("Username"),
+        max_length=150,
+        required=False,
+        help_text=gettext_lazy("of a person who has an account; or give their email"),
     )
+    email = forms.EmailField(
+        label=gettext_lazy("Email"),
+        required=False,
+        help_text=gettext_lazy("a person without an account sets a password through the link"),
+    )
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=rules.MEMBER_ROLE_CHOICES)
 
 
 @require_http_methods(["GET", "POST"])
 @with_actor
-def member_add(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
-    def save(data: dict[str, Any]) -> object:
-        data["password"] = data.get("password") or None
-        return services.add_member(actor, organization_id, **data)
+def member_invite(request: HttpRequest, actor: Actor, organization_id: int) -> HttpResponse:
+    """Invite a person; the page then shows the one-time link to pass on (no mail is sent)."""
+    org = services.get_organization(actor, organization_id)
+    if not invitations.may_invite(actor, org):
+        require(actor, "members.manage", org)
+        raise Forbidden(
+            _("a regulator may invite only the first admin of an organization that has no member yet")
+        )
+    form = InvitationForm(request.POST or None)
+    if org.pk != actor.organization_id:
+        form.fields["role"].choices = [(c, label) for c, label in rules.MEMBER_ROLE_CHOICES if c == "admin"]  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = invitations.invite(actor, organization_id, **form.cleaned_data)
+        except Invalid as exc:
+            _apply_errors(form, exc)
+        else:
+            link = request.build_absolute_uri(reverse("portal:invitation_link", args=[issued.link_token]))
+            response = render(
+                request,
+                "portal/invitation_created.html",
+                {"org": org, "invitation": issued.invitation, "link": link},
+            )
+            patch_cache_control(response, no_store=True, no_cache=True, private=True)
+            return response
+    return render(request, "portal/form.html", {"form": form, "title": _("Invite member"), "org": org})
 
-    return _organization_form(
+
+@require_POST
+@with_actor
+def invitation_revoke(
+    request: HttpRequest, actor: Actor, organization_id: int, invitation_id: int
+) -> HttpResponse:
+    try:
+        invitations.revoke(actor, organization_id, invitation_id)
+    except Invalid as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Invitation revoked."))
+    return redirect("portal:organization", organization_id=organization_id)
+
+
+def _person_page(view: View) -> View:
+    """Log-in required, but no organization: a person answers invitations before belonging to one."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect(f"{_login_url()}?next={request.get_full_path()}")
+        actor = actor_for_user(request.user, request.session.get(ACTIVE_ORG_SESSION_KEY))  # type: ignore[arg-type]
+        if actor is not None:
+            request.actor = actor  # type: ignore[attr-defined]
+            request.memberships = list(active_memberships(request.user))  # type: ignore[attr-defined, arg-type]
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except Forbidden as exc:
+            return forbidden(request, exc.message)
+
+    return wrapper
+
+
+@_person_page
+def my_invitations(request: HttpRequest) -> HttpResponse:
+    return render(
         request,
-        actor,
-        organization_id,
-        action="members.manage",
-        form=MemberForm(request.POST or None),
-        save=save,
-        title=_("Add member"),
-        done=_("Member added."),
+        "portal/invitations.html",
+        {"invitations": invitations.pending_for(request.user), "person": True},  # type: ignore[arg-type]
     )
+
+
+@require_POST
+@_person_page
+def invitation_answer(request: HttpRequest, invitation_id: int, answer: str) -> HttpResponse:
+    if answer not in ("accept", "decline"):
+        raise Http404
+    if answer == "accept":
+        membership = invitations.accept(request.user, invitation_id)  # type: ignore[arg-type]
+        messages.success(
+            request,
+            _("You joined %(org)s. Switch to it in the header to act for it.")
+            % {"org": membership.organization.name},
+        )
+    else:
+        invitations.decline(request.user, invitation_id)  # type: ignore[arg-type]
+        messages.success(request, _("Invitation declined."))
+    return redirect("portal:invitations")
+
+
+class NewAccountForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("Username"), max_length=150)
+    full_name = forms.CharField(label=gettext_lazy("Full name"), max_length=150, required=False)
+    password = forms.CharField(label=gettext_lazy("Password"), widget=forms.PasswordInput, max_length=128)
+    password_again = forms.CharField(
+        label=gettext_lazy("Password again"), widget=forms.PasswordInput, max_length=128
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password") != data.get("password_again"):
+            self.add_error("password_again", _("the two passwords differ"))
+        return data
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-time link: a logged-in person accepts or declines; someone without an account sets a
+    username and password and joins."""
+    try:
+        invitation = invitations.by_link(token)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    user = request.user if request.user.is_authenticated else None
+    form = None
+    if user is None:
+        form = NewAccountForm(
+            request.POST if request.POST.get("answer") == "create" else None,
+            initial={"username": invitation.username},
+        )
+        if invitation.username:
+            form.fields["username"].disabled = True
+    if request.method == "POST":
+        answer = request.POST.get("answer")
+        try:
+            if answer == "decline":
+                invitations.decline_by_link(user, token)  # type: ignore[arg-type]
+                messages.success(request, _("Invitation declined."))
+                return redirect("portal:invitations" if user else "portal:login")
+            if answer == "accept" and user is not None:
+                invitations.accept_by_link(user, token)  # type: ignore[arg-type]
+                messages.success(request, _("You joined %(org)s.") % {"org": invitation.organization.name})
+                return redirect("portal:home")
+            if answer == "create" and form is not None and form.is_valid():
+                membership = invitations.accept_with_new_account(
+                    token,
+                    username=form.cleaned_data["username"],
+                    password=form.cleaned_data["password"],
+                    full_name=form.cleaned_data["full_name"],
+                )
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, _("You joined %(org)s.") % {"org": invitation.organization.name})
+                return redirect("portal:home")
+        except Invalid as exc:
+            if form is not None:
+                _apply_errors(form, exc)
+            else:
+                messages.error(request, exc.message)
+        except Forbidden as exc:
+            return forbidden(request, exc.message)
+    response = render(
+        request,
+        "portal/invitation_link.html",
+        {"invitation": invitation, "form": form, "next": request.get_full_path()},
+    )
+    patch_cache_control(response, no_store=True, private=True)
+    return response
 
 
 @require_POST

@@ -28,7 +28,7 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0002_audit_append_only")]
+    dependencies = [("core", "0003_invitations_and_login_source")]
     operations = [
         migrations.AddField(
             model_name="auditentry",

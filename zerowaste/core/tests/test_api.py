@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from zerowaste.core import services
+from zerowaste.core import invitations, services
 from zerowaste.core.authz import Actor
 from zerowaste.core.models import AuditEntry, Membership, Organization, Zone
 from zerowaste.testing import parties
@@ -51,6 +51,7 @@ def world(zone: Zone) -> World:
     site = services.add_site(system, org.pk, name="一号厂区", kind="plant")
     vehicle = services.add_vehicle(system, org.pk, plate="京A10001", permit_ids=[licence.pk])
     token = services.create_token(system, org.pk, name="ERP", scopes=["read"]).token
+    invitation = invitations.invite(system, org.pk, username="invitee", role="viewer").invitation
     viewer = Client()
     viewer.force_login(parties.make_member(org, "viewer").user)
     return World(
@@ -65,6 +66,7 @@ def world(zone: Zone) -> World:
             "site": site.pk,
             "vehicle": vehicle.pk,
             "token": token.pk,
+            "invitation": invitation.pk,
         },
         parties.api_client(org, ("admin",)),
         parties.api_client(org, ("read",)),
@@ -78,11 +80,12 @@ WRITES: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
     ("patch", ORG, {"contact_name": "王工"}, {"name": "x" * 201}, "name"),
     (
         "post",
-        ORG + "/memberships",
+        ORG + "/invitations",
         {"username": "new-clerk", "role": "clerk"},
         {"username": "u", "role": "boss"},
         "role",
     ),
+    ("post", ORG + "/invitations/{invitation}/revoke", {}, {}, ""),
     ("patch", ORG + "/memberships/{membership}", {"role": "signer"}, {"role": "boss"}, "role"),
     (
         "post",
@@ -142,6 +145,7 @@ READS = [
     ORG + "/vehicles",
     ORG + "/vehicles/{vehicle}",
     ORG + "/tokens",
+    ORG + "/invitations",
 ]
 WRITE_IDS = [f"{m.upper()} {p}" for m, p, *_ in WRITES]
 
@@ -174,7 +178,8 @@ def _fields(response: Any) -> list[str]:
 def test_reads(world: World, template: str) -> None:
     path = world.path(template)
     assert world.admin.get(path).status_code == 200
-    assert world.reader.get(path).status_code == (403 if template.endswith("/tokens") else 200)
+    admin_only = template.endswith(("/tokens", "/invitations"))
+    assert world.reader.get(path).status_code == (403 if admin_only else 200)
     assert Client().get(path).status_code == 401
     if "{org}" in template:
         assert world.admin.get(world.path(template, world.foreign)).status_code == 404

@@ -118,6 +118,7 @@ EXPECTED_ROLES = {
     "assets.manage": {"admin", "clerk"},
     "tokens.manage": {"admin"},
     "zone.register_org": {"admin", "clerk"},
+    "zone.regulate_org": {"admin", "clerk"},
     "zone.audit": {"admin", "clerk", "viewer"},
 }
 SCOPE_SETS: list[frozenset[str] | None] = [None, frozenset()] + [

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from zerowaste.core import services
+from zerowaste.core import invitations, services
 from zerowaste.core.authz import Actor, actor_for_membership
 from zerowaste.core.errors import Forbidden, Invalid
 from zerowaste.core.models import ApiToken, AuditEntry, Licence, Organization, Zone
@@ -97,9 +97,9 @@ def test_only_regulators_register(zone: Zone, producer: Organization, regulator:
 
 def test_update_organization_by_own_admin_and_audit(producer: Organization) -> None:
     actor = parties.actor_of(producer)
-    services.update_organization(actor, producer.pk, name="新名称", contact_phone="010-1234")
+    services.update_organization(actor, producer.pk, name_en="New name", contact_phone="010-1234")
     producer.refresh_from_db()
-    assert producer.name == "新名称"
+    assert producer.name_en == "New name"
     entry = last_audit(producer.zone_id)
     assert entry.action == "organization.update"
     assert entry.changes["contact_phone"] == ["", "010-1234"]
@@ -110,8 +110,8 @@ def test_roles_change_only_by_regulator(producer: Organization, regulator: Organ
     with pytest.raises(Forbidden):
         services.update_organization(parties.actor_of(producer), producer.pk, roles=["producer", "receiver"])
     assert producer.role_codes == ["producer"]
-    # A regulator may view, not edit other organizations, so only the system (CLI) or the org itself
-    # plus the regulator role can change roles; the system can.
+    # Roles are a registration field: a regulator of the organization's jurisdiction or the system
+    # (CLI) changes them (ADR 0041, test_org_fields.py walks every field).
     services.update_organization(
         Actor.system(Zone.objects.get(pk=producer.zone_id)), producer.pk, roles=["producer", "receiver"]
     )
@@ -122,15 +122,19 @@ def test_roles_change_only_by_regulator(producer: Organization, regulator: Organ
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"uscc": "91110000600037341L"}, "uscc"),
+        ({"uscc": "91110000600037341N"}, "uscc"),
         ({"name": ""}, "name"),
         ({"name": "x" * 201}, "name"),
         ({"industry": "a\x00b"}, "industry"),
+        ({"is_active": "yes"}, "is_active"),
+        ({"founded": "2020"}, "founded"),
     ],
 )
 def test_update_organization_refuses(producer: Organization, changes: dict[str, object], field: str) -> None:
     with pytest.raises(Invalid) as exc:
-        services.update_organization(parties.actor_of(producer), producer.pk, **changes)
+        services.update_organization(
+            Actor.system(Zone.objects.get(pk=producer.zone_id)), producer.pk, **changes
+        )
     assert field_of(exc) == field
 
 
@@ -145,8 +149,9 @@ def test_viewer_cannot_edit(producer: Organization) -> None:
 def test_add_member_and_keep_one_admin(producer: Organization) -> None:
     admin = parties.make_member(producer, "admin")
     actor = actor_for_membership(admin)
+    operator = Actor.system(Zone.objects.get(pk=producer.zone_id))
     clerk = services.add_member(
-        actor, producer.pk, username="clerk-1", role="clerk", password="a-long-enough-pass-1"
+        operator, producer.pk, username="clerk-1", role="clerk", password="a-long-enough-pass-1"
     )
     assert clerk.user.check_password("a-long-enough-pass-1")
     assert last_audit(producer.zone_id).changes["role"] == [None, "clerk"]
@@ -176,13 +181,14 @@ def test_add_member_and_keep_one_admin(producer: Organization) -> None:
 )
 def test_add_member_refuses(producer: Organization, kwargs: dict[str, object], field: str) -> None:
     data = {"username": "new-user", "role": "clerk", **kwargs}
+    operator = Actor.system(Zone.objects.get(pk=producer.zone_id))
     with pytest.raises(Invalid) as exc:
-        services.add_member(parties.actor_of(producer), producer.pk, **data)  # type: ignore[arg-type]
+        services.add_member(operator, producer.pk, **data)  # type: ignore[arg-type]
     assert field_of(exc) == field
 
 
 def test_existing_user_twice_refused(producer: Organization) -> None:
-    actor = parties.actor_of(producer)
+    actor = Actor.system(Zone.objects.get(pk=producer.zone_id))
     services.add_member(actor, producer.pk, username="twice", role="clerk")
     with pytest.raises(Invalid) as exc:
         services.add_member(actor, producer.pk, username="twice", role="viewer")
@@ -192,9 +198,12 @@ def test_existing_user_twice_refused(producer: Organization) -> None:
 def test_members_managed_only_by_admin(producer: Organization) -> None:
     for role in ("clerk", "signer", "viewer"):
         with pytest.raises(Forbidden):
-            services.add_member(
+            invitations.invite(
                 parties.actor_of(producer, role), producer.pk, username=f"x-{role}", role="viewer"
             )
+    # Even an admin only invites: adding directly is the operator's (CLI).
+    with pytest.raises(Forbidden):
+        services.add_member(parties.actor_of(producer), producer.pk, username="x-admin", role="viewer")
 
 
 # --- Licences ---------------------------------------------------------------------------------------
