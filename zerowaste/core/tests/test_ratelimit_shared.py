@@ -123,6 +123,7 @@ def _hammer(port: int) -> list[int]:
         return list(pool.map(lambda _i: _get(port, "/api/transfers"), range(REQUESTS)))
 
 
+@pytest.mark.slow
 def test_two_gunicorn_workers_share_one_budget(serve) -> None:  # type: ignore[no-untyped-def]
     port = serve()
     statuses = _hammer(port)
@@ -140,6 +141,7 @@ def _redis_up() -> bool:
         return s.connect_ex(("127.0.0.1", 6379)) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
 def test_two_gunicorn_workers_share_one_budget_in_redis(serve) -> None:  # type: ignore[no-untyped-def]
     port = serve(ZEROWASTE_REDIS_URL="redis://127.0.0.1:6379/0")
