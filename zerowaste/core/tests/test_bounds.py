@@ -9,6 +9,8 @@ request kept plausible. Out-of-range values (beyond bigint, year 0 or 9999) must
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -215,3 +217,70 @@ def test_the_date_rule() -> None:
     with pytest.raises(Invalid) as refused:
         bounds.check_date(today + timedelta(days=1), "inspected_on", past_only=True)
     assert refused.value.errors[0]["field"] == "inspected_on"
+
+
+# --- Pages ------------------------------------------------------------------------------------------
+
+# The query parameters pages read (grep `request.GET` / `request.POST`), all set at once.
+PAGE_PARAMS = [
+    "year",
+    "month",
+    "quarter",
+    "period",
+    "on",
+    "y",
+    "id",
+    "version",
+    "organization_id",
+    "site_id",
+    "transfer_id",
+    "photo_id",
+    "consignee_id",
+    "carrier_id",
+    "page",
+    "effective_from",
+    "planned_date",
+    "pickup_from",
+    "pickup_to",
+    "time_limit_s",
+    "package_count",
+]
+PAGE_VALUES = ("99999999999999999999", "9999-12-31", "-1", "0000-01-01")
+
+
+def _page_routes() -> list[str]:
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(resolver: Any, prefix: str) -> Iterator[str]:
+        for pattern in resolver.url_patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                yield prefix + str(pattern.pattern)
+
+    routes = sorted(set(walk(get_resolver(), "")))
+    return [
+        "/" + re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: "1" if m.group(1) == "int" else "x", r)
+        for r in routes
+        if not r.startswith(("api/", "^")) and "(?P" not in r
+    ]
+
+
+@pytest.mark.slow
+def test_pages_answer_extreme_query_values_without_500(zone: Zone) -> None:
+    """Every page of the URL conf, as a producer and as a regulator, with every parameter pages read
+    set to an extreme value: a page may refuse (400, 404) but not fail."""
+    users = [
+        parties.make_member(parties.make_org(zone, roles=roles), "admin").user
+        for roles in (("producer",), ("regulator", "carrier"))
+    ]
+    failures: list[str] = []
+    for url in _page_routes():
+        for value in PAGE_VALUES:
+            for user in users:
+                client = Client(raise_request_exception=False)
+                client.force_login(user)
+                response = client.get(url, dict.fromkeys(PAGE_PARAMS, value))
+                if response.status_code >= 500:
+                    failures.append(f"{url}?…={value}: {response.status_code}")
+    assert not failures, "\n".join(failures)
