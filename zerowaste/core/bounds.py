@@ -93,19 +93,16 @@ def _is_id(name: str) -> bool:
 
 
 def _declares_bounds(metadata: list[Any]) -> bool:
-    return any(
-        isinstance(
-            m,
-            (
-                annotated_types.Ge,
-                annotated_types.Gt,
-                annotated_types.Le,
-                annotated_types.Lt,
-                annotated_types.Interval,
-            ),
+    """Whether a field declares both a lower and an upper bound of its own (then they stand)."""
+    lower = upper = False
+    for m in metadata:
+        lower |= isinstance(m, (annotated_types.Ge, annotated_types.Gt)) or (
+            isinstance(m, annotated_types.Interval) and (m.ge is not None or m.gt is not None)
         )
-        for m in metadata
-    )
+        upper |= isinstance(m, (annotated_types.Le, annotated_types.Lt)) or (
+            isinstance(m, annotated_types.Interval) and (m.le is not None or m.lt is not None)
+        )
+    return lower and upper
 
 
 def problems(value: Any, field: str, name: str, *, bounded: bool = False) -> Iterator[tuple[str, str]]:
