@@ -278,3 +278,24 @@ def test_no_setting_admits_loopback_in_production() -> None:
     from zerowaste import settings as production
 
     assert not hasattr(production, "TRANSFERS_WEBHOOK_ALLOWED_ADDRESSES")
+
+
+def test_cli_adds_lists_and_refuses_webhooks(zone: Zone, capsys: pytest.CaptureFixture[str]) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    org = parties.make_org(zone, roles=("producer",))
+    argv = ["transfers", "webhooks", "--zone", zone.code, "--organization", org.uscc, "--format", "json"]
+
+    def run(*extra: str) -> dict[str, Any]:
+        out = StringIO()
+        call_command(*argv, *extra, stdout=out)
+        return dict(json.loads(out.getvalue()))
+
+    added = run("--add", "https://93.184.215.14/hook")
+    assert len(added["secret"]) == 48 and added["webhooks"][0]["pinned_address"] == "93.184.215.14"
+    with pytest.raises(SystemExit) as refused:
+        run("--add", "http://169.254.169.254/latest/meta-data")
+    assert refused.value.code == 1 and "public" in capsys.readouterr().err
+    assert run("--disable", str(added["created"]))["webhooks"][0]["active"] is False
