@@ -299,3 +299,22 @@ def test_cli_adds_lists_and_refuses_webhooks(zone: Zone, capsys: pytest.CaptureF
         run("--add", "http://169.254.169.254/latest/meta-data")
     assert refused.value.code == 1 and "public" in capsys.readouterr().err
     assert run("--disable", str(added["created"]))["webhooks"][0]["active"] is False
+
+
+def test_page_adds_refuses_and_switches_webhooks(zone: Zone) -> None:
+    from django.test import Client
+
+    org = parties.make_org(zone, roles=("producer",))
+    client = Client()
+    client.force_login(parties.make_member(org, "admin").user)
+    page = client.get("/transfers/webhooks/")
+    assert page.status_code == 200 and b'id="add-webhook"' in page.content
+    refused = client.post("/transfers/webhooks/", {"url": "http://192.168.1.1/hook"})
+    assert refused.status_code == 422 and "公网地址" in refused.content.decode()  # the page speaks Chinese
+    added = client.post("/transfers/webhooks/", {"url": "https://93.184.215.14/hook"})
+    sub = WebhookSubscription.objects.get(organization=org)
+    assert added.status_code == 200 and sub.secret in added.content.decode() and sub.pinned_address
+    client.post("/transfers/webhooks/", {"subscription": sub.pk, "active": "0"})
+    sub.refresh_from_db()
+    assert not sub.active
+    assert sub.secret not in client.get("/transfers/webhooks/").content.decode()
