@@ -20,6 +20,7 @@ from ninja.errors import AuthenticationError
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer, SessionAuth
 
+from zerowaste.core import bounds
 from zerowaste.core.authz import Actor, actor_for_token, actor_for_user
 from zerowaste.core.errors import DomainError
 from zerowaste.core.services import authenticate_token
@@ -27,7 +28,7 @@ from zerowaste.core.services import authenticate_token
 ACTIVE_ORG_SESSION_KEY = "active_organization_id"
 MAX_PAGE = 1000
 MAX_OFFSET = 2**62  # far beyond any table, inside every database's integer range
-MAX_ID = 2**63 - 1  # the largest primary key of every database (bigint, SQLite INTEGER)
+MAX_ID = bounds.MAX_ID
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,6 +117,7 @@ def _register_app_routers() -> None:
         router = getattr(module, "router", None)
         if router is not None:
             api.add_router("/", router)
+            bounds.bound_operations([router])
 
 
 _register_app_routers()

@@ -203,12 +203,12 @@ LOGGING = {
 # Idempotency records older than this may be purged.
 IDEMPOTENCY_TTL_HOURS = 24
 
-# API rate limits per token and per address (zerowaste.core.ratelimit). The default cache is per
-# process: with several workers set ZEROWASTE_REDIS_URL so that they share one count.
+# API rate limits per token and per address (zerowaste.core.ratelimit), counted in one store that
+# every gunicorn worker shares: Redis when configured, else a SQLite file under var/ (ADR 0045).
 RATELIMIT_ENABLED = _env_bool("ZEROWASTE_RATELIMIT", True)
 RATELIMIT_PER_TOKEN = int(os.environ.get("ZEROWASTE_RATELIMIT_PER_TOKEN", "600"))
 RATELIMIT_PER_IP = int(os.environ.get("ZEROWASTE_RATELIMIT_PER_IP", "1200"))
-RATELIMIT_WINDOW_S = 60
+RATELIMIT_WINDOW_S = int(os.environ.get("ZEROWASTE_RATELIMIT_WINDOW", "60"))
 
 # The audit log's secrets live outside the database (zerowaste.core.audit_keys, ADR 0003 and 0044):
 # HMAC keys that chain the entries and the Ed25519 key that signs the daily checkpoints, created on
@@ -245,6 +245,9 @@ def _database_label() -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", label)
 
 
+RATELIMIT_STORE = os.environ.get("ZEROWASTE_RATELIMIT_STORE") or (
+    "cache:default" if os.environ.get("ZEROWASTE_REDIS_URL") else f"sqlite:{VAR_DIR / 'ratelimit.sqlite3'}"
+)
 AUDIT_CHECKPOINT_DIR = Path(
     os.environ.get("ZEROWASTE_AUDIT_CHECKPOINT_DIR") or VAR_DIR / "audit-checkpoints" / _database_label()
 )

@@ -125,6 +125,13 @@ class PlatformCommand(BaseCommand):
 
 def serve(port: int, host: str = "127.0.0.1", workers: int = 2) -> None:
     """Migrate, collect static files, and serve with gunicorn."""
+    from .ratelimit import is_per_process, store_setting
+
+    if workers > 1 and settings.RATELIMIT_ENABLED and is_per_process(store_setting()):
+        sys.stderr.write(
+            f"zerowaste serve: warning: RATELIMIT_STORE {store_setting()} counts per worker: "
+            f"{workers} workers let {workers}x the rate limit through\n"
+        )
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     gunicorn = Path(sys.executable).with_name("gunicorn")

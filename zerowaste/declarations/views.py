@@ -383,7 +383,10 @@ def _items(request: HttpRequest, prefix: str) -> list[dict[str, str]]:
 @require_http_methods(["GET", "POST"])
 @with_actor
 def production(request: HttpRequest, actor: Actor) -> HttpResponse:
-    year = int(request.POST.get("year") or request.GET.get("year") or timezone.localdate().year - 1)
+    year_text = str(request.POST.get("year") or request.GET.get("year") or timezone.localdate().year - 1)
+    if not year_text.isdigit():
+        raise Invalid.field("year", _("a whole number"))
+    year = int(year_text)
     errors: list[str] = []
     if request.method == "POST":
         try:

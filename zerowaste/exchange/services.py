@@ -19,7 +19,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zerowaste.core import audit
+from zerowaste.core import audit, bounds
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Licence, Organization, Site, Zone
@@ -162,9 +162,9 @@ def _date_or_none(value: Any, field: str) -> date | None:
     if value in (None, ""):
         return None
     if isinstance(value, date):
-        return value
+        return bounds.check_date(value, field)
     try:
-        return date.fromisoformat(str(value))
+        return bounds.check_date(date.fromisoformat(str(value)), field)
     except ValueError as exc:
         raise Invalid.field(field, _("not a date (YYYY-MM-DD)")) from exc
 

@@ -17,6 +17,7 @@ from ninja.pagination import paginate
 
 from zerowaste.api import Pagination, actor_of
 from zerowaste.core.api import ErrorOut
+from zerowaste.core.bounds import BusinessDate, Id, PastDate
 
 from . import declaration_reports, facilities, labels, services
 from .models import (
@@ -291,7 +292,7 @@ class HazardousInspectionIn(Schema):
     organization_id: int = ID
     result: str = Field(..., description="passed, basically_passed or failed")
     findings: str = Field("", max_length=5000)
-    inspected_on: date | None = None
+    inspected_on: PastDate | None = None
     subject: str | None = Field(None, description="producer or operator (default from the roles)")
 
 
@@ -369,13 +370,13 @@ class HazardousInHouseRowOut(Schema):
 
 
 @router.get("/hazardous/tiers", response={200: list[HazardousTierOut], 422: ErrorOut})
-def list_tiers(request: HttpRequest, year: int, park_id: int | None = None) -> Any:
+def list_tiers(request: HttpRequest, year: int, park_id: Id | None = None) -> Any:
     """Producer tiers of `year` (from the declarations of the year before)."""
     return services.tiers(actor_of(request), year, park_id=park_id)
 
 
 @router.post("/hazardous/tiers/recompute", response={200: list[HazardousTierOut], **ERRORS})
-def recompute_tiers(request: HttpRequest, year: int, park_id: int | None = None) -> Any:
+def recompute_tiers(request: HttpRequest, year: int, park_id: Id | None = None) -> Any:
     actor = actor_of(request)
     services.compute_tiers(actor, year, park_id=park_id)
     return services.tiers(actor, year, park_id=park_id)
@@ -629,7 +630,7 @@ def file_transfer_plan(request: HttpRequest, data: HazardousTransferPlanIn) -> t
 
 
 @router.get("/hazardous/plans/due", response={200: list[HazardousDueOut], 422: ErrorOut})
-def plans_due(request: HttpRequest, on: date | None = None) -> Any:
+def plans_due(request: HttpRequest, on: BusinessDate | None = None) -> Any:
     return services.plans_due(actor_of(request), on)
 
 

@@ -24,7 +24,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zerowaste.core import audit
+from zerowaste.core import audit, bounds
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Area, Licence, Organization
@@ -136,13 +136,14 @@ def _date(value: Any, field: str, *, default: date | None = None) -> date:
             return default
         raise Invalid.field(field, _("this field is required"))
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        parsed = date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise Invalid.field(field, _("not a date (YYYY-MM-DD)")) from exc
+        parsed = value.date()
+    elif isinstance(value, date):
+        parsed = value  # from the API: bounded here all the same, as pages' text is
+    else:
+        try:
+            parsed = date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise Invalid.field(field, _("not a date (YYYY-MM-DD)")) from exc
     if not date(2000, 1, 1) <= parsed <= date(2100, 12, 31):
         raise Invalid.field(field, _("out of range"))
     return parsed
@@ -1676,7 +1677,11 @@ def record_inspection(actor: Actor, *, data: Mapping[str, Any]) -> Inspection:
         zone_id=actor.zone_id,
         organization=org,
         subject=subject,
-        inspected_on=_date(data.get("inspected_on"), "inspected_on", default=timezone.localdate()),
+        inspected_on=bounds.check_date(
+            _date(data.get("inspected_on"), "inspected_on", default=timezone.localdate()),
+            "inspected_on",
+            past_only=True,
+        ),
         result=result,
         findings=findings,
         inspector_id=actor.organization_id or org.pk,

@@ -54,6 +54,8 @@ def with_actor(view: View) -> View:
             raise Http404(exc.message) from exc
         except Forbidden as exc:
             return forbidden(request, exc.message)
+        except Invalid as exc:  # a value out of bounds in the address (ADR 0045): not a server error
+            return render(request, "400.html", {"message": exc.message}, status=400)
 
     return wrapper
 

@@ -353,6 +353,29 @@ def export(
     return response
 
 
+# --- Webhooks --------------------------------------------------------------------------------------
+# Declared before `/transfers/{transfer_id}`: Django tries the patterns in order, and that one would
+# take `webhooks` for a transfer id (GET 422, POST 405).
+
+
+@router.get("/transfers/webhooks", response={200: list[WebhookOut]})
+def list_webhooks(request: HttpRequest) -> Any:
+    return list(webhooks.subscriptions(actor_of(request)))
+
+
+@router.post("/transfers/webhooks", response={201: WebhookCreatedOut, 403: ErrorOut, 422: ErrorOut})
+def subscribe(request: HttpRequest, data: WebhookIn) -> tuple[int, WebhookSubscription]:
+    return 201, webhooks.subscribe(actor_of(request), url=data.url)
+
+
+@router.patch(
+    "/transfers/webhooks/{subscription_id}",
+    response={200: WebhookOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
+def update_webhook(request: HttpRequest, subscription_id: int, data: WebhookPatch) -> WebhookSubscription:
+    return webhooks.update_subscription(actor_of(request), subscription_id, **data.dict(exclude_unset=True))
+
+
 @router.get("/transfers/by-number/{number}", response={200: TransferDetailOut, 404: ErrorOut})
 def by_number(request: HttpRequest, number: str) -> Transfer:
     return services.get_by_number(actor_of(request), number)
@@ -466,24 +489,3 @@ def approve_revision(request: HttpRequest, request_id: int) -> RevisionRequest:
 )
 def reject_revision(request: HttpRequest, request_id: int) -> RevisionRequest:
     return services.decide_revision(actor_of(request), request_id, approve=False)
-
-
-# --- Webhooks --------------------------------------------------------------------------------------
-
-
-@router.get("/transfers/webhooks", response={200: list[WebhookOut]})
-def list_webhooks(request: HttpRequest) -> Any:
-    return list(webhooks.subscriptions(actor_of(request)))
-
-
-@router.post("/transfers/webhooks", response={201: WebhookCreatedOut, 403: ErrorOut, 422: ErrorOut})
-def subscribe(request: HttpRequest, data: WebhookIn) -> tuple[int, WebhookSubscription]:
-    return 201, webhooks.subscribe(actor_of(request), url=data.url)
-
-
-@router.patch(
-    "/transfers/webhooks/{subscription_id}",
-    response={200: WebhookOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
-)
-def update_webhook(request: HttpRequest, subscription_id: int, data: WebhookPatch) -> WebhookSubscription:
-    return webhooks.update_subscription(actor_of(request), subscription_id, **data.dict(exclude_unset=True))

@@ -1,4 +1,4 @@
-"""`zerowaste transfers list|show|export|overdue`: the registers from the command line."""
+"""`zerowaste transfers list|show|export|overdue|webhooks`: the registers from the command line."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from django.core.management.base import CommandError
 
 from zerowaste.core.authz import Actor
 from zerowaste.core.cli import PlatformCommand
+from zerowaste.core.models import Organization
 
-from . import rules, services
+from . import rules, services, webhooks
 
 
 def _filters(parser: ArgumentParser) -> None:
@@ -43,6 +44,46 @@ class TransfersCommand(PlatformCommand):
         _filters(export)
         self.add_format_argument(export)
         self.add_zone_argument(export)
+        hooks = sub.add_parser("webhooks", help="an organization's webhooks: list, add (public URLs only)")
+        hooks.add_argument("--organization", required=True, metavar="USCC")
+        change = hooks.add_mutually_exclusive_group()
+        change.add_argument("--add", metavar="URL", help="subscribe URL (the secret is printed once)")
+        change.add_argument("--disable", type=int, metavar="ID")
+        change.add_argument("--enable", type=int, metavar="ID")
+        self.add_format_argument(hooks)
+        self.add_zone_argument(hooks)
+
+    def _webhooks(self, actor: Actor, options: dict[str, Any]) -> None:
+        org = Organization.objects.filter(zone_id=actor.zone_id, uscc=options["organization"]).first()
+        if org is None:
+            raise CommandError(f"no organization {options['organization']!r}")
+        acting = Actor(zone_id=actor.zone_id, organization=org, is_system=True, member_role="admin")
+        shown: dict[str, Any] = {}
+        if options.get("add"):
+            created = webhooks.subscribe(acting, url=options["add"])
+            shown = {"created": created.pk, "secret": created.secret}
+        for key, active in (("disable", False), ("enable", True)):
+            if options.get(key) is not None:
+                webhooks.update_subscription(acting, options[key], active=active)
+        rows = [
+            {
+                "id": s.pk,
+                "url": s.url,
+                "pinned_address": s.pinned_address,
+                "active": s.active,
+                "failure_count": s.failure_count,
+                "last_error": s.last_error,
+            }
+            for s in webhooks.subscriptions(acting)
+        ]
+        text = "\n".join(
+            f"{r['id']:>6} {'on ' if r['active'] else 'off'} {r['url']} → {r['pinned_address'] or '-'}"
+            f"{'  ' + str(r['last_error']) if r['last_error'] else ''}"
+            for r in rows
+        )
+        if shown:
+            text = f"created webhook {shown['created']}; secret (shown once): {shown['secret']}\n" + text
+        self.emit(options, {**shown, "webhooks": rows}, text or "no webhooks")
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor: Actor = self.system_actor(options)
@@ -105,6 +146,8 @@ class TransfersCommand(PlatformCommand):
                 for s in t.signatures.all()
             ]
             self.emit(options, data)
+        elif action == "webhooks":
+            self._webhooks(actor, options)
         elif action == "export":
             path = Path(options["path"])
             fmt = "csv" if path.suffix.lower() == ".csv" else "xlsx"

@@ -236,6 +236,8 @@ class RevisionRequest(ZonedModel):
 class WebhookSubscription(ZonedModel):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="transfer_webhooks")
     url = models.URLField(_("URL"), max_length=500)
+    # The public address the URL's host resolved to when it was given: deliveries connect there.
+    pinned_address = models.GenericIPAddressField(null=True, blank=True)
     secret = models.CharField(max_length=64)
     active = models.BooleanField(default=True)
     failure_count = models.PositiveIntegerField(default=0)

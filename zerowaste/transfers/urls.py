@@ -10,6 +10,7 @@ urlpatterns = [
     path("import/", views.import_view, name="import"),
     path("import/template.xlsx", views.import_template_view, name="import_template"),
     path("signature-code/", views.signature_code_view, name="signature_code"),
+    path("webhooks/", views.webhooks_view, name="webhooks"),
     path("export/", views.export_view, name="export"),
     path("statistics/", views.statistics_view, name="statistics"),
     path("verify/<str:number>/", views.verify_view, name="verify"),

@@ -18,7 +18,7 @@ from zerowaste.core.authz import Actor
 from zerowaste.core.errors import DomainError, Invalid, NotFound
 from zerowaste.portal.views import with_actor
 
-from . import pdf, rules, services
+from . import pdf, rules, services, webhooks
 from .models import RevisionRequest
 
 FORM_FIELDS = (
@@ -297,6 +297,31 @@ def signature_code_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             "code": code,
             "may_rotate": actor.member_role == "admin",
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def webhooks_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The organization's webhooks: add one (public URLs only; the secret is shown once), switch on/off."""
+    created = None
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("url") is not None:
+                created = webhooks.subscribe(actor, url=request.POST["url"])
+            elif request.POST.get("subscription", "").isdigit():
+                webhooks.update_subscription(
+                    actor, int(request.POST["subscription"]), active=request.POST.get("active") == "1"
+                )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            status = exc.status
+    return render(
+        request,
+        "transfers/webhooks.html",
+        {"subscriptions": list(webhooks.subscriptions(actor)), "created": created},
+        status=status,
     )
 
 

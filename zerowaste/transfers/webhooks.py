@@ -4,14 +4,25 @@ The payload names the event and the transfer (id, number, state) and nothing els
 fetches details with its own token. The body is signed with HMAC-SHA256 of the subscriber's secret
 (`X-Zerowaste-Signature: sha256=<hex>`). Deliveries run as django tasks; a failed attempt is retried
 with exponential back-off; a subscription is disabled after `MAX_CONSECUTIVE_FAILURES` failures in a row.
+
+A URL must lead to the public internet (issue 15, defect 17: no SSRF into the platform's own network):
+its host — an address, or a name and every address it resolves to — may not be loopback, private,
+link-local, multicast, reserved, unspecified or otherwise not global, in IPv4 or IPv6 (mapped,
+6to4 and Teredo forms included). The name is resolved once, when the URL is given, and the address
+pinned: each delivery connects to the pinned address, sending the name as Host and as TLS SNI (the
+certificate is checked against the name), after checking the address again. A name that later
+resolves elsewhere (DNS rebinding) changes nothing. `TRANSFERS_WEBHOOK_ALLOWED_ADDRESSES` lets tests
+deliver to a receiver on 127.0.0.1; no setting reads it from the environment.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
+import socket
 import time
 from datetime import timedelta
 from typing import Any
@@ -54,12 +65,72 @@ def _require(actor: Actor) -> None:
         raise Forbidden(_("your role does not allow this (transfers.webhooks)"))
 
 
-def _check_url(url: Any) -> str:
-    text = check_text(url, "url", max_length=500, required=True)
-    parts = urlsplit(text)
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to (tests replace this, the network's edge)."""
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+def is_public(address: IPAddress) -> bool:
+    """Whether a delivery may connect to `address`: a global unicast address, in IPv4 or IPv6."""
+    allowed = getattr(settings, "TRANSFERS_WEBHOOK_ALLOWED_ADDRESSES", ())
+    if str(address) in allowed:
+        return True
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+        if embedded is not None and not is_public(embedded):
+            return False
+    return address.is_global and not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)
+    )
+
+
+def _url_parts(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid.field("url", _("an http(s) URL is required"))
-    return text
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise Invalid.field("url", _("an http(s) URL is required")) from exc
+    return parts.scheme, parts.hostname, port
+
+
+def pin_address(url: str) -> str:
+    """The address a delivery to `url` connects to; refused unless every address of the host is public."""
+    _scheme, host, port = _url_parts(url)
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            found = resolve_host(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise Invalid.field("url", _("the host %(host)s cannot be resolved") % {"host": host}) from exc
+        addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in found]
+    if not addresses:
+        raise Invalid.field("url", _("the host %(host)s cannot be resolved") % {"host": host})
+    for address in addresses:
+        if not is_public(address):
+            raise Invalid.field(
+                "url",
+                _("webhooks go to public addresses only; %(host)s is %(address)s")
+                % {"host": host, "address": address},
+            )
+    return str(addresses[0])
+
+
+def _check_url(url: Any) -> tuple[str, str]:
+    """The URL as stored and its pinned address."""
+    text = check_text(url, "url", max_length=500, required=True)
+    return text, pin_address(text)
 
 
 def subscriptions(actor: Actor) -> QuerySet[WebhookSubscription]:
@@ -80,10 +151,12 @@ def get_subscription(actor: Actor, subscription_id: int) -> WebhookSubscription:
 @transaction.atomic
 def subscribe(actor: Actor, *, url: str) -> WebhookSubscription:
     _require(actor)
+    checked_url, address = _check_url(url)
     sub = WebhookSubscription.objects.create(
         zone_id=actor.zone_id,
         organization_id=actor.organization_id or 0,
-        url=_check_url(url),
+        url=checked_url,
+        pinned_address=address,
         secret=secrets.token_hex(24),
     )
     audit.record(actor, "transfer.webhook_subscribe", sub, {"url": sub.url})
@@ -98,7 +171,7 @@ def update_subscription(
     sub = WebhookSubscription.objects.select_for_update().get(pk=get_subscription(actor, subscription_id).pk)
     before = audit.snapshot(sub, ("url", "active", "failure_count"))
     if url is not None:
-        sub.url = _check_url(url)
+        sub.url, sub.pinned_address = _check_url(url)
     if active is not None:
         sub.active = bool(active)
         if active:
@@ -145,21 +218,53 @@ def _backoff(attempts: int) -> float:
     return base * (2 ** max(attempts - 1, 0))
 
 
-def _post(url: str, body: bytes, signature: str) -> int:
-    import requests
+def _post(url: str, address: str, body: bytes, signature: str) -> int:
+    """POST to `url` over a connection to `address`, with the URL's host as Host and TLS name."""
+    import urllib3
 
-    response = requests.post(
-        url,
-        data=body,
-        timeout=TIMEOUT_SECONDS,
-        allow_redirects=False,
-        headers={
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature,
-            "User-Agent": "zerowaste-webhooks/1",
-        },
-    )
-    return response.status_code
+    scheme, host, port = _url_parts(url)
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    timeout = urllib3.Timeout(total=TIMEOUT_SECONDS)
+    pool: urllib3.HTTPConnectionPool
+    if scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            timeout=timeout,
+            retries=False,
+            cert_reqs="CERT_REQUIRED",
+            server_hostname=host,
+            assert_hostname=host,
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
+    default_port = 443 if scheme == "https" else 80
+    with pool:
+        response = pool.urlopen(
+            "POST",
+            target,
+            body=body,
+            redirect=False,
+            assert_same_host=False,
+            headers={
+                "Host": host if port == default_port else f"{host}:{port}",
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: signature,
+                "User-Agent": "zerowaste-webhooks/1",
+            },
+        )
+        return int(response.status)
+
+
+def delivery_address(sub: WebhookSubscription) -> str:
+    """The pinned address, checked again (a subscription from before pinning is pinned now)."""
+    if not sub.pinned_address:
+        sub.pinned_address = pin_address(sub.url)
+        WebhookSubscription.objects.filter(pk=sub.pk).update(pinned_address=sub.pinned_address)
+    if not is_public(ipaddress.ip_address(sub.pinned_address)):
+        raise Invalid.field("url", _("webhooks go to public addresses only"))
+    return str(sub.pinned_address)
 
 
 @task()
@@ -176,7 +281,9 @@ def deliver(delivery_id: int) -> str:
     code: int | None = None
     error = ""
     try:
-        code = _post(sub.url, body, sign(sub.secret, body))
+        code = _post(sub.url, delivery_address(sub), body, sign(sub.secret, body))
+    except Invalid as exc:
+        error = exc.message[:300]
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
     attempts = delivery.attempts + 1

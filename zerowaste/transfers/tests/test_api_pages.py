@@ -235,6 +235,7 @@ def test_webhooks_signed_retried_disabled(hook_server: str, settings) -> None:  
     from zerowaste.transfers.testing import make_world
 
     settings.TRANSFERS_WEBHOOK_BACKOFF = 0
+    settings.TRANSFERS_WEBHOOK_ALLOWED_ADDRESSES = ["127.0.0.1"]  # the test receiver (loopback)
     w = make_world()
     sub = webhooks.subscribe(w.actor(w.producer), url=hook_server)
     t = services.create_transfer(w.actor(w.producer), data=w.data(), issue=True)

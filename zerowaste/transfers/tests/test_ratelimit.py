@@ -10,13 +10,14 @@ from zerowaste.transfers.testing import World
 
 
 @pytest.fixture
-def limited(settings):  # type: ignore[no-untyped-def]
+def limited(settings, tmp_path):  # type: ignore[no-untyped-def]
     # The root conftest switches rate limits off for every other test.
     settings.RATELIMIT_ENABLED = True
     assert "zerowaste.core.ratelimit.RateLimitMiddleware" in settings.MIDDLEWARE
     settings.RATELIMIT_PER_TOKEN = 3
     settings.RATELIMIT_PER_IP = 5
     settings.RATELIMIT_WINDOW_S = 60
+    settings.RATELIMIT_STORE = f"sqlite:{tmp_path / 'ratelimit.sqlite3'}"  # the default kind, fresh
     cache.clear()
     yield settings
     cache.clear()
