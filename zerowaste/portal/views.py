@@ -193,6 +193,7 @@ def organization_detail(request: HttpRequest, actor: Actor, organization_id: int
         "may_edit": own and actor.can("org.edit"),
         "may_manage_members": own and actor.can("members.manage"),
         "may_manage_licences": own and actor.can("licences.manage"),
+        "may_review_licences": not own and actor.can("licences.verify"),
         "may_manage_assets": own and actor.can("assets.manage"),
         "may_manage_tokens": own and actor.can("tokens.manage"),
         "member_roles": rules.MEMBER_ROLE_CHOICES,
