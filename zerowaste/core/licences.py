@@ -190,13 +190,11 @@ def _for_review(actor: Actor, organization_id: int, licence_id: int) -> Licence:
 def _decide(actor: Actor, licence: Licence, event: str, reason: str = "") -> Licence:
     status = rules.licence_next_status(licence.status, event)
     if status is None:
-        raise Conflict(
-            _("the licence is %(status)s: it cannot be %(event)s")
-            % {
-                "status": licence.get_status_display(),
-                "event": {rules.LICENCE_VERIFY: _("verified"), rules.LICENCE_REJECT: _("rejected")}[event],
-            }
-        )
+        refusal = {
+            rules.LICENCE_VERIFY: _("the licence is %(status)s: it cannot be verified"),
+            rules.LICENCE_REJECT: _("the licence is %(status)s: it cannot be rejected"),
+        }[event]
+        raise Conflict(refusal % {"status": licence.get_status_display()})
     scan = LicenceScan.objects.filter(licence=licence).order_by("-created_at", "-pk").first()
     if event == rules.LICENCE_VERIFY and scan is None and not actor.is_system:
         raise Conflict(_("the organization has not uploaded the certificate scan yet"))
