@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, File, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
@@ -125,11 +125,17 @@ class LicenceOut(Schema):
     reviewed_at: datetime | None
     scan_url: str | None = Field(None, description="the newest certificate scan (PDF, PNG or JPEG)")
 
+    scan_id: int | None = Field(None, description="the newest certificate scan's id (pass it to verify)")
+
     @staticmethod
-    def resolve_scan_url(obj: Licence) -> str | None:
+    def resolve_scan_id(obj: Licence) -> int | None:
         if not hasattr(obj, "scan_id"):
             obj.scan_id = obj.scans.order_by("-created_at", "-pk").values_list("pk", flat=True).first()  # type: ignore[attr-defined]
-        if obj.scan_id is None:  # type: ignore[attr-defined]
+        return obj.scan_id  # type: ignore[attr-defined, no-any-return]
+
+    @staticmethod
+    def resolve_scan_url(obj: Licence) -> str | None:
+        if LicenceOut.resolve_scan_id(obj) is None:
             return None
         return f"/api/organizations/{obj.organization_id}/licences/{obj.pk}/scan"
 
@@ -385,9 +391,15 @@ def pending_licences(request: HttpRequest) -> Any:
     "/organizations/{organization_id}/licences/{licence_id}/verify",
     response={200: LicenceOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
 )
-def verify_licence(request: HttpRequest, organization_id: int, licence_id: int) -> Licence:
-    """A regulator verifies the licence (number, issuer, validity, scope) against its certificate scan."""
-    return licences.verify_licence(actor_of(request), organization_id, licence_id)
+def verify_licence(
+    request: HttpRequest,
+    organization_id: int,
+    licence_id: int,
+    scan_id: int | None = Query(None, ge=1, le=2**62, description="the certificate scan looked at"),
+) -> Licence:
+    """A regulator verifies the licence (number, issuer, validity, scope) against its certificate scan.
+    `?scan_id=` (optional): the scan looked at; 409 if the organization uploaded a newer one since."""
+    return licences.verify_licence(actor_of(request), organization_id, licence_id, scan_id=scan_id)
 
 
 @router.post(

@@ -91,11 +91,6 @@ def _clean_name(filename: str) -> str:
 # --- Reading ---------------------------------------------------------------------------------------
 
 
-def may_review(actor: Actor) -> bool:
-    """Whether the actor may verify and reject licences (of organizations other than its own)."""
-    return actor.is_system or actor.can("licences.verify")
-
-
 def pending_licences(actor: Actor) -> QuerySet[Licence]:
     """The licences awaiting verification that this regulator may decide: those of the organizations
     it sees (its jurisdiction), never its own organization's; oldest first."""
@@ -187,7 +182,9 @@ def _for_review(actor: Actor, organization_id: int, licence_id: int) -> Licence:
     return Licence.objects.select_for_update().get(pk=licence.pk)
 
 
-def _decide(actor: Actor, licence: Licence, event: str, reason: str = "") -> Licence:
+def _decide(
+    actor: Actor, licence: Licence, event: str, reason: str = "", seen_scan_id: int | None = None
+) -> Licence:
     status = rules.licence_next_status(licence.status, event)
     if status is None:
         refusal = {
@@ -198,6 +195,9 @@ def _decide(actor: Actor, licence: Licence, event: str, reason: str = "") -> Lic
     scan = LicenceScan.objects.filter(licence=licence).order_by("-created_at", "-pk").first()
     if event == rules.LICENCE_VERIFY and scan is None and not actor.is_system:
         raise Conflict(_("the organization has not uploaded the certificate scan yet"))
+    if seen_scan_id is not None and (scan is None or scan.pk != seen_scan_id):
+        # The organization uploaded another scan while the regulator looked at this one.
+        raise Conflict(_("a newer certificate scan was uploaded: look at it first"))
     before = audit.snapshot(licence, services.LICENCE_FIELDS)
     services.record_review(licence, actor, status, reason)
     licence.save()
@@ -209,9 +209,14 @@ def _decide(actor: Actor, licence: Licence, event: str, reason: str = "") -> Lic
 
 
 @transaction.atomic
-def verify_licence(actor: Actor, organization_id: int, licence_id: int) -> Licence:
-    """A regulator has checked number, issuer, validity and scope against the certificate scan."""
-    return _decide(actor, _for_review(actor, organization_id, licence_id), rules.LICENCE_VERIFY)
+def verify_licence(
+    actor: Actor, organization_id: int, licence_id: int, *, scan_id: int | None = None
+) -> Licence:
+    """A regulator has checked number, issuer, validity and scope against the certificate scan
+    (`scan_id`, if given: the scan it looked at, refused with 409 if a newer one came since)."""
+    return _decide(
+        actor, _for_review(actor, organization_id, licence_id), rules.LICENCE_VERIFY, seen_scan_id=scan_id
+    )
 
 
 @transaction.atomic

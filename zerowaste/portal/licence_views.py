@@ -66,7 +66,9 @@ def licence_review(request: HttpRequest, actor: Actor, organization_id: int, lic
     if form is not None and form.is_valid():
         try:
             if decision == "verify":
-                done = licences.verify_licence(actor, organization_id, licence_id)
+                done = licences.verify_licence(
+                    actor, organization_id, licence_id, scan_id=_int(request.POST.get("scan_id"))
+                )
                 messages.success(request, _("Licence %(n)s verified.") % {"n": done.number})
             else:
                 done = licences.reject_licence(
@@ -138,3 +140,10 @@ def licence_scan_upload(
         {"form": form, "licence": licence, "org": licence.organization},
         status=status,
     )
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None

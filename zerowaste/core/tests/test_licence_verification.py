@@ -434,7 +434,20 @@ def test_api_verify_reject_pending_and_scan(streets: Streets) -> None:
     read_only = parties.api_client(streets.regulator, scopes=("read",))
     assert read_only.post(f"{base}/verify").status_code == 403
     holder.patch(base, {"issuer": "生态环境部"})
-    verified = regulator.post(f"{base}/verify")
+    seen = holder.get(base).json()["scan_id"]
+    holder.client.post(
+        f"{base}/scan", {"file": io.BytesIO(PDF_BYTES)}, headers={"Authorization": f"Bearer {holder.token}"}
+    )
+    # The regulator looked at the previous scan: a newer one came since.
+    assert regulator.post(f"{base}/verify?scan_id={seen}").status_code == 409
+    assert (
+        regulator.client.post(
+            f"{base}/verify", headers={"Authorization": f"Bearer {regulator.token}"}
+        ).status_code
+        == 200
+    )
+    holder.patch(base, {"issuer": "北京市生态环境局"})
+    verified = regulator.post(f"{base}/verify?scan_id={holder.get(base).json()['scan_id']}")
     assert verified.status_code == 200 and verified.json()["status"] == "verified"
     assert verified.json()["reviewed_by"].startswith("token:")
 
