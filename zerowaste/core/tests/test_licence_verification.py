@@ -3,12 +3,14 @@ a regulator of its jurisdiction verifies it against the certificate scan; only v
 
 from __future__ import annotations
 
+import ast
 import importlib
 import io
 import json
 from dataclasses import dataclass
 from datetime import date
 from itertools import product
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -550,3 +552,59 @@ def test_the_migration_marks_existing_licences_verified(streets: Streets) -> Non
     migration.existing_licences_verified(django_apps, None)
     licence.refresh_from_db()
     assert licence.status == "verified" and licence.reviewed_by == "migration" and in_force(streets.holder_a)
+
+
+# --- The class: every licence query outside core asks for the qualifying ones ----------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+# Queries that may see unverified licences, and why (function names inside the file).
+MAY_SEE_UNVERIFIED = {
+    ("hazardous/facilities.py", "_licence"): "the named licence is looked up to refuse it with the reason",
+    ("transfers/services.py", "_check_vehicle"): "the vehicle's permits are read to say why none counts",
+}
+
+
+def _licence_queries(tree: ast.AST) -> list[tuple[ast.expr, str]]:
+    """Every chain starting at `Licence.objects` or `<x>.permits`, with the function it is in."""
+    parents: dict[ast.AST, ast.AST] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    found = []
+    for node in ast.walk(tree):
+        starts = isinstance(node, ast.Attribute) and (
+            (node.attr == "objects" and isinstance(node.value, ast.Name) and node.value.id == "Licence")
+            or node.attr == "permits"
+        )
+        if not starts:
+            continue
+        chain: ast.AST = node
+        while isinstance(parents.get(chain), (ast.Attribute, ast.Call)) and (
+            getattr(parents[chain], "value", None) is chain or getattr(parents[chain], "func", None) is chain
+        ):
+            chain = parents[chain]
+        function, up = "", parents.get(node)
+        while up is not None and not function:
+            if isinstance(up, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                function = up.name
+            up = parents.get(up)
+        found.append((chain, function))  # type: ignore[arg-type]
+    return found
+
+
+def test_every_licence_query_outside_core_counts_only_verified_licences() -> None:
+    """A new check of a licence must go through `qualifying()` / `in_force()` (or be listed above)."""
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith("core/") or "/tests/" in relative or "/migrations/" in relative:
+            continue
+        if path.name in ("demo.py", "testing.py"):
+            continue
+        source = path.read_text(encoding="utf-8")
+        for chain, function in _licence_queries(ast.parse(source)):
+            text = ast.get_source_segment(source, chain) or ""
+            if "qualifying(" in text or "in_force(" in text or (relative, function) in MAY_SEE_UNVERIFIED:
+                continue
+            offenders.append(f"{relative}:{chain.lineno} in {function}: {text}")
+    assert offenders == []
