@@ -339,7 +339,7 @@ def licence_add(request: HttpRequest, actor: Actor, organization_id: int) -> Htt
         form=LicenceForm(request.POST or None),
         save=lambda data: services.add_licence(actor, organization_id, **data),
         title=_("Add licence"),
-        done=_("Licence added."),
+        done=_("Licence added. Upload its certificate scan: it counts once a regulator has verified it."),
     )
 
 
