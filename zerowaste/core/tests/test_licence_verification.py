@@ -570,7 +570,7 @@ def _licence_queries(tree: ast.AST) -> list[tuple[ast.expr, str]]:
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
             parents[child] = node
-    found = []
+    found: list[tuple[ast.expr, str]] = []
     for node in ast.walk(tree):
         starts = isinstance(node, ast.Attribute) and (
             (node.attr == "objects" and isinstance(node.value, ast.Name) and node.value.id == "Licence")
@@ -578,17 +578,17 @@ def _licence_queries(tree: ast.AST) -> list[tuple[ast.expr, str]]:
         )
         if not starts:
             continue
-        chain: ast.AST = node
+        chain: ast.expr = node  # type: ignore[assignment]
         while isinstance(parents.get(chain), (ast.Attribute, ast.Call)) and (
             getattr(parents[chain], "value", None) is chain or getattr(parents[chain], "func", None) is chain
         ):
-            chain = parents[chain]
+            chain = parents[chain]  # type: ignore[assignment]
         function, up = "", parents.get(node)
         while up is not None and not function:
             if isinstance(up, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 function = up.name
             up = parents.get(up)
-        found.append((chain, function))  # type: ignore[arg-type]
+        found.append((chain, function))
     return found
 
 
