@@ -8,5 +8,9 @@ Public services for other apps:
 - `zerowaste.core.tabular`: `read_table`, `Column`, `ImportRejected`, `write_xlsx`
 - `zerowaste.core.demo`: `demo_step`, `DemoContext`
 - `zerowaste.core.cli`: `PlatformCommand`
-- `zerowaste.core.services`: `licence_covers` and the organization use cases
+- `zerowaste.core.services`: `licence_covers`, `unverified_licence_note`, `unverified_note_of`,
+  `unverified_reason` and the organization use cases
+- `zerowaste.core.models.Licence.objects`: `qualifying()`, `in_force(on, kind)` — the only licences
+  that count (verified, not revoked; ADR 0042)
+- `zerowaste.core.licences`: licence verification (pending list, verify, reject, certificate scans)
 """

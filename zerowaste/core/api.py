@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
-from ninja import Field, File, Router, Schema
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from ninja.security import SessionAuth
@@ -18,7 +18,7 @@ from pydantic import ConfigDict
 
 from zerowaste.api import Pagination, TokenAuth, actor_of
 
-from . import audit, imports, invitations, services
+from . import audit, imports, invitations, licences, services
 from .authz import Actor, require
 from .errors import Forbidden, NotFound
 from .models import (
@@ -176,6 +176,38 @@ class LicenceOut(Schema):
     waste_codes: list[str]
     annual_capacity_t: Decimal | None
     is_revoked: bool
+    status: str = Field(
+        ..., description="pending (awaiting a regulator), verified (qualifies) or rejected (see the reason)"
+    )
+    rejection_reason: str
+    reviewed_by: str = Field(..., description="who verified or rejected it")
+    reviewed_by_organization_id: int | None
+    reviewed_at: datetime | None
+    scan_url: str | None = Field(None, description="the newest certificate scan (PDF, PNG or JPEG)")
+
+    scan_id: int | None = Field(None, description="the newest certificate scan's id (pass it to verify)")
+
+    @staticmethod
+    def resolve_scan_id(obj: Licence) -> int | None:
+        if not hasattr(obj, "scan_id"):
+            obj.scan_id = obj.scans.order_by("-created_at", "-pk").values_list("pk", flat=True).first()  # type: ignore[attr-defined]
+        return obj.scan_id  # type: ignore[attr-defined, no-any-return]
+
+    @staticmethod
+    def resolve_scan_url(obj: Licence) -> str | None:
+        if LicenceOut.resolve_scan_id(obj) is None:
+            return None
+        return f"/api/organizations/{obj.organization_id}/licences/{obj.pk}/scan"
+
+
+class PendingLicenceOut(LicenceOut):
+    organization_id: int
+    organization_name: str = Field(..., alias="organization.name")
+    organization_uscc: str = Field(..., alias="organization.uscc")
+
+
+class LicenceRejectIn(Schema):
+    reason: str = Field(..., max_length=500, description="why, for the organization to correct it")
 
 
 class LicenceIn(Schema):
@@ -488,6 +520,67 @@ def update_licence(
     request: HttpRequest, organization_id: int, licence_id: int, data: LicencePatch
 ) -> Licence:
     return services.update_licence(actor_of(request), organization_id, licence_id, **_set(data))
+
+
+@router.get("/licences/pending", response={200: list[PendingLicenceOut], 403: ErrorOut})
+@paginate(Pagination)
+def pending_licences(request: HttpRequest) -> Any:
+    """Licences awaiting verification in the regulator's jurisdiction, oldest first (regulators)."""
+    return licences.pending_licences(actor_of(request))
+
+
+@router.post(
+    "/organizations/{organization_id}/licences/{licence_id}/verify",
+    response={200: LicenceOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+)
+def verify_licence(
+    request: HttpRequest,
+    organization_id: int,
+    licence_id: int,
+    scan_id: int | None = Query(None, ge=1, le=2**62, description="the certificate scan looked at"),
+) -> Licence:
+    """A regulator verifies the licence (number, issuer, validity, scope) against its certificate scan.
+    `?scan_id=` (optional): the scan looked at; 409 if the organization uploaded a newer one since."""
+    return licences.verify_licence(actor_of(request), organization_id, licence_id, scan_id=scan_id)
+
+
+@router.post(
+    "/organizations/{organization_id}/licences/{licence_id}/reject",
+    response={200: LicenceOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+)
+def reject_licence(
+    request: HttpRequest, organization_id: int, licence_id: int, data: LicenceRejectIn
+) -> Licence:
+    """A regulator rejects the licence, with the reason the organization will see."""
+    return licences.reject_licence(actor_of(request), organization_id, licence_id, reason=data.reason)
+
+
+@router.post(
+    "/organizations/{organization_id}/licences/{licence_id}/scan",
+    response={201: LicenceOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
+def upload_licence_scan(
+    request: HttpRequest, organization_id: int, licence_id: int, file: File[UploadedFile]
+) -> Status:
+    """Upload the certificate scan (PDF, PNG or JPEG, at most 10 MB). A verified or rejected licence
+    goes back to pending verification."""
+    actor = actor_of(request)
+    licences.upload_scan(
+        actor,
+        organization_id,
+        licence_id,
+        content=licences.read_scan_upload(file),
+        filename=file.name or "",
+    )
+    return Status(201, services.get_licence(actor, organization_id, licence_id))
+
+
+@router.get(
+    "/organizations/{organization_id}/licences/{licence_id}/scan", response={200: None, 404: ErrorOut}
+)
+def licence_scan(request: HttpRequest, organization_id: int, licence_id: int) -> HttpResponse:
+    """The newest certificate scan (the organization and the regulators that see it)."""
+    return licences.scan_response(licences.get_scan(actor_of(request), organization_id, licence_id))
 
 
 @router.get("/organizations/{organization_id}/sites", response={200: list[SiteOut], 404: ErrorOut})

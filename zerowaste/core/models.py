@@ -6,6 +6,8 @@ constraints and indexes. Regulated records are never deleted: they are deactivat
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -186,8 +188,25 @@ class Invitation(ZonedModel):
         return f"{self.username or self.email}@{self.organization_id} ({self.role})"
 
 
+class LicenceQuerySet(models.QuerySet["Licence"]):
+    """The one place that says which licences count (ADR 0042): ask it, never filter by hand."""
+
+    def qualifying(self) -> LicenceQuerySet:
+        """Licences a regulator has verified and the holder has not revoked."""
+        return self.filter(status=rules.LICENCE_VERIFIED, is_revoked=False)
+
+    def in_force(self, on: date, kind: str | None = None) -> LicenceQuerySet:
+        """Qualifying licences valid on `on` (of `kind`, if given)."""
+        qs = self.qualifying().filter(valid_from__lte=on, valid_to__gte=on)
+        return qs.filter(kind=kind) if kind else qs
+
+
 class Licence(ZonedModel):
-    """A licence or permit: HW operating licence, transport permits, collection permits ..."""
+    """A licence or permit: HW operating licence, transport permits, collection permits ...
+
+    An organization's own entry is pending until a regulator verifies it; only a verified licence
+    qualifies (`Licence.objects.in_force`, `core.services.licence_covers`).
+    """
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="licences")
     kind = models.CharField(_("kind"), max_length=32, choices=rules.LICENCE_KIND_CHOICES)
@@ -200,16 +219,59 @@ class Licence(ZonedModel):
         _("annual capacity (t)"), max_digits=18, decimal_places=3, null=True, blank=True
     )
     is_revoked = models.BooleanField(_("revoked"), default=False)
+    status = models.CharField(
+        _("verification"),
+        max_length=16,
+        choices=rules.LICENCE_STATUS_CHOICES,
+        default=rules.LICENCE_PENDING,
+    )
+    rejection_reason = models.CharField(_("reason for rejection"), max_length=500, blank=True)
+    # Who verified or rejected it, and when: the user (or token, or "system") and its organization.
+    reviewed_by = models.CharField(_("reviewed by"), max_length=150, blank=True)
+    reviewed_by_organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LicenceQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["zone", "kind", "number"], name="licence_zone_kind_number_uniq")
         ]
+        indexes = [models.Index(fields=["zone", "status"], name="licence_zone_status_idx")]
         ordering = ["valid_to"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == rules.LICENCE_VERIFIED
+
+
+class LicenceScan(ZonedModel):
+    """A scan of a licence's certificate (image or PDF) uploaded by its organization.
+
+    Kept like other binaries of the platform, in the database (indicator evidence, listing photos).
+    Nothing regulated is deleted: a new scan is a new row; the newest is the licence's certificate.
+    """
+
+    licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="scans")
+    content = models.BinaryField(_("certificate scan"))
+    content_type = models.CharField(max_length=100)
+    size_bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=255, blank=True)
+    uploaded_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["zone", "licence"], name="licence_scan_zone_licence_idx")]
+
+    def __str__(self) -> str:
+        return f"scan {self.pk} of licence {self.licence_id}"
 
 
 class Site(ZonedModel):

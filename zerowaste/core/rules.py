@@ -155,6 +155,65 @@ LICENCE_KIND_CHOICES = [
 ]
 LICENCE_KINDS = frozenset(code for code, _label in LICENCE_KIND_CHOICES)
 
+# --- Licence verification ----------------------------------------------------------------------------
+#
+# A licence an organization enters about itself is a claim until a regulator has checked it against
+# the certificate (number, issuer, validity, scope): only a verified licence qualifies a receiver,
+# carrier or vehicle (ADR 0042). The machine is data: (state, event) -> next state; a pair missing
+# from the table is a refusal.
+
+LICENCE_PENDING = "pending"
+LICENCE_VERIFIED = "verified"
+LICENCE_REJECTED = "rejected"
+LICENCE_STATUS_CHOICES = [
+    (LICENCE_PENDING, _("pending verification")),
+    (LICENCE_VERIFIED, _("verified")),
+    (LICENCE_REJECTED, _("rejected")),
+]
+
+# Events: a regulator verifies or rejects (with a reason); the organization amends the licence (a
+# change of what it claims, or a new certificate scan), which asks for a new look.
+LICENCE_VERIFY = "verify"
+LICENCE_REJECT = "reject"
+LICENCE_AMEND = "amend"
+LICENCE_EVENTS = (LICENCE_VERIFY, LICENCE_REJECT, LICENCE_AMEND)
+
+LICENCE_TRANSITIONS: dict[tuple[str, str], str] = {
+    (LICENCE_PENDING, LICENCE_VERIFY): LICENCE_VERIFIED,
+    (LICENCE_PENDING, LICENCE_REJECT): LICENCE_REJECTED,
+    (LICENCE_PENDING, LICENCE_AMEND): LICENCE_PENDING,
+    # A regulator who finds a verified certificate false withdraws it by rejecting it.
+    (LICENCE_VERIFIED, LICENCE_REJECT): LICENCE_REJECTED,
+    (LICENCE_VERIFIED, LICENCE_AMEND): LICENCE_PENDING,
+    # A rejected licence is corrected and sent again; it is never verified as it was rejected.
+    (LICENCE_REJECTED, LICENCE_AMEND): LICENCE_PENDING,
+}
+
+# What the organization claims: a change of any of these (or a new scan, or lifting a revocation)
+# is an amendment. Revoking is not: giving a licence up needs nobody's check.
+LICENCE_CLAIMED_FIELDS = (
+    "kind",
+    "number",
+    "issuer",
+    "valid_from",
+    "valid_to",
+    "waste_codes",
+    "annual_capacity_t",
+)
+
+
+def licence_next_status(status: str, event: str) -> str | None:
+    """The status a licence moves to on `event`, or None when the machine does not allow it."""
+    return LICENCE_TRANSITIONS.get((status, event))
+
+
+def licence_is_amended(before: dict[str, object], after: dict[str, object]) -> bool:
+    """Whether an edit changed what the licence claims (see LICENCE_CLAIMED_FIELDS) or revived it."""
+    if any(before.get(f) != after.get(f) for f in LICENCE_CLAIMED_FIELDS):
+        return True
+    return bool(before.get("is_revoked")) and not after.get("is_revoked")
+
+
 SITE_KIND_CHOICES = [
     ("plant", _("plant")),
     ("storage", _("storage")),
@@ -188,8 +247,10 @@ PERMISSIONS: dict[str, Permission] = {
     # Regulator-only actions: the organization must hold the regulator role.
     "zone.register_org": Permission(frozenset({"admin", "clerk"}), "admin"),
     "zone.audit": Permission(frozenset({"admin", "clerk", "viewer"}), "read"),
+    # A regulator checks the licences of the organizations of its jurisdiction (never its own).
+    "licences.verify": Permission(frozenset({"admin", "clerk"}), "admin"),
 }
-REGULATOR_ACTIONS = frozenset({"zone.register_org", "zone.audit", "zone.regulate_org"})
+REGULATOR_ACTIONS = frozenset({"zone.register_org", "zone.audit", "zone.regulate_org", "licences.verify"})
 
 
 def may(

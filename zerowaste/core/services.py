@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -18,7 +19,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +30,7 @@ from .models import (
     ApiToken,
     Area,
     Licence,
+    LicenceScan,
     LoginFailure,
     Membership,
     Organization,
@@ -422,6 +424,11 @@ LICENCE_FIELDS = (
     "waste_codes",
     "annual_capacity_t",
     "is_revoked",
+    "status",
+    "rejection_reason",
+    "reviewed_by",
+    "reviewed_by_organization_id",
+    "reviewed_at",
 )
 
 
@@ -466,9 +473,18 @@ def _waste_codes(value: Any) -> list[str]:
     return sorted({c for c in codes if c})
 
 
+def with_scan(licences: QuerySet[Licence]) -> QuerySet[Licence]:
+    """The licences with `scan_id` and `scan_content_type` of their newest certificate scan (or None)."""
+    newest = LicenceScan.objects.filter(licence_id=OuterRef("pk")).order_by("-created_at", "-pk")
+    return licences.annotate(
+        scan_id=Subquery(newest.values("pk")[:1]),
+        scan_content_type=Subquery(newest.values("content_type")[:1]),
+    )
+
+
 def list_licences(actor: Actor, organization_id: int) -> QuerySet[Licence]:
     org = get_organization(actor, organization_id)
-    return Licence.objects.filter(zone_id=org.zone_id, organization=org).order_by("valid_to", "pk")
+    return with_scan(Licence.objects.filter(zone_id=org.zone_id, organization=org)).order_by("valid_to", "pk")
 
 
 def get_licence(actor: Actor, organization_id: int, licence_id: int, action: str = "org.view") -> Licence:
@@ -509,8 +525,37 @@ def add_licence(
         waste_codes=codes,
         annual_capacity_t=capacity,
     )
+    if actor.is_system:
+        # The platform's operator (demo builder, a command on the server) enters licences it has
+        # checked; an organization's own entry waits for a regulator (ADR 0042).
+        record_review(licence, actor, rules.LICENCE_VERIFIED)
+        licence.save()
     audit.record(actor, "licence.add", licence, audit.diff({}, audit.snapshot(licence, LICENCE_FIELDS)))
     return licence
+
+
+def record_review(licence: Licence, actor: Actor, status: str, reason: str = "") -> None:
+    """Record a verification decision on the row (not saved): the status, the reason, who and when."""
+    licence.status = status
+    licence.rejection_reason = reason
+    licence.reviewed_by = actor.username
+    licence.reviewed_by_organization_id = actor.organization_id
+    licence.reviewed_at = timezone.now()
+
+
+def amend_licence_status(licence: Licence, actor: Actor) -> None:
+    """What the organization claims has changed (or a new scan came): a regulator looks again.
+
+    The operator's own corrections (the system actor) leave the decision as it was."""
+    if actor.is_system:
+        return
+    status = rules.licence_next_status(licence.status, rules.LICENCE_AMEND)
+    assert status is not None  # every status may be amended
+    licence.status = status
+    licence.rejection_reason = ""
+    licence.reviewed_by = ""
+    licence.reviewed_by_organization_id = None
+    licence.reviewed_at = None
 
 
 @transaction.atomic
@@ -536,6 +581,8 @@ def update_licence(actor: Actor, organization_id: int, licence_id: int, **change
             value = check_text(value, "issuer", max_length=_max_length(Licence, "issuer"), required=True)
         setattr(licence, field, value)
     _validate_licence(licence.kind, licence.number, licence.issuer, licence.valid_from, licence.valid_to)
+    if rules.licence_is_amended(before, audit.snapshot(licence, LICENCE_FIELDS)):
+        amend_licence_status(licence, actor)
     licence.save()
     changed = audit.diff(before, audit.snapshot(licence, LICENCE_FIELDS))
     if changed:
@@ -544,10 +591,49 @@ def update_licence(actor: Actor, organization_id: int, licence_id: int, **change
 
 
 def licence_covers(licence: Licence, *, on: date, waste_code: str | None = None) -> bool:
-    """Whether a licence is in force on `on` and (if given) lists `waste_code`."""
+    """Whether a licence is verified, in force on `on` and (if given) lists `waste_code`.
+
+    The same rule as `Licence.objects.in_force`, for licences already loaded."""
+    if licence.status != rules.LICENCE_VERIFIED:
+        return False
     if licence.is_revoked or not (licence.valid_from <= on <= licence.valid_to):
         return False
     return waste_code is None or not licence.waste_codes or waste_code in licence.waste_codes
+
+
+def unverified_licence_note(licences: Iterable[Licence], on: date) -> str | None:
+    """Why a licence that would otherwise be in force on `on` does not count: it is pending a
+    regulator's verification, or a regulator rejected it (with the reason). None if there is none;
+    refusals add this so that the holder knows what to do."""
+    for licence in sorted(licences, key=lambda lic: -(lic.pk or 0)):
+        if licence.is_revoked or not (licence.valid_from <= on <= licence.valid_to):
+            continue
+        note = unverified_reason(licence)
+        if note:
+            return note
+    return None
+
+
+def unverified_reason(licence: Licence) -> str | None:
+    """Why a licence does not count whatever the date, if it is not verified: pending or rejected."""
+    if licence.status == rules.LICENCE_PENDING:
+        return _("licence %(number)s is pending verification by a regulator") % {"number": licence.number}
+    if licence.status == rules.LICENCE_REJECTED:
+        return _("licence %(number)s was rejected by a regulator: %(reason)s") % {
+            "number": licence.number,
+            "reason": licence.rejection_reason,
+        }
+    return None
+
+
+def unverified_note_of(organization_id: int, kind: str, on: date) -> str | None:
+    """`unverified_licence_note` for the organization's licences of `kind`."""
+    return unverified_licence_note(
+        Licence.objects.filter(organization_id=organization_id, kind=kind).exclude(
+            status=rules.LICENCE_VERIFIED
+        ),
+        on,
+    )
 
 
 # --- Sites and vehicles ----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from zerowaste.core import audit, bounds
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Licence, Organization, Site, Zone
-from zerowaste.core.services import check_text, licence_covers
+from zerowaste.core.services import check_text
 
 from . import engine, routing, rules
 from .models import (
@@ -187,8 +187,8 @@ def _photos(value: Any) -> list[str]:
 
 def _licensed_hw(org: Organization, code: _Code, on: date) -> bool:
     return any(
-        licence_covers(lic, on=on) and rules.licence_covers_code(lic.waste_codes, code.code, code.category)
-        for lic in Licence.objects.filter(zone_id=org.zone_id, organization=org, kind="hw_operating")
+        rules.licence_covers_code(lic.waste_codes, code.code, code.category)
+        for lic in Licence.objects.filter(zone_id=org.zone_id, organization=org).in_force(on, "hw_operating")
     )
 
 
@@ -491,9 +491,10 @@ def _candidates(zone_id: int, start: date) -> tuple[list[SupplyListing], list[De
 
 def _hw_licences(zone_id: int, org_ids: set[int], on: date) -> dict[int, list[Licence]]:
     found: dict[int, list[Licence]] = defaultdict(list)
-    for lic in Licence.objects.filter(zone_id=zone_id, organization_id__in=org_ids, kind="hw_operating"):
-        if licence_covers(lic, on=on):
-            found[lic.organization_id].append(lic)
+    for lic in Licence.objects.filter(zone_id=zone_id, organization_id__in=org_ids).in_force(
+        on, "hw_operating"
+    ):
+        found[lic.organization_id].append(lic)
     return found
 
 
@@ -777,10 +778,7 @@ def _carrier_for(zone_id: int, stream: str, receiver: Organization, on: date) ->
     for org in candidates:
         if stream != "hw":
             return org
-        if any(
-            licence_covers(lic, on=on)
-            for lic in Licence.objects.filter(organization=org, kind="hw_transport")
-        ):
+        if Licence.objects.filter(organization=org).in_force(on, "hw_transport").exists():
             return org
     raise Conflict(_("no carrier in the zone may carry this waste; register one first"))
 

@@ -565,10 +565,13 @@ def _manifest_lines(zone: Zone, org: Organization, period: declaration_rules.Per
 
 
 def _load_hw_licences(zone: Zone, organization_ids: set[int], into: dict[int, list[Licence]]) -> None:
-    """The HW operating licences (not revoked) of these organizations, oldest first, per organization."""
-    for lic in Licence.objects.filter(
-        zone_id=zone.pk, organization_id__in=organization_ids, kind="hw_operating", is_revoked=False
-    ).order_by("valid_from", "pk"):
+    """The HW operating licences (verified, not revoked) of these organizations, oldest first, per
+    organization."""
+    for lic in (
+        Licence.objects.filter(zone_id=zone.pk, organization_id__in=organization_ids, kind="hw_operating")
+        .qualifying()
+        .order_by("valid_from", "pk")
+    ):
         into[lic.organization_id].append(lic)
 
 

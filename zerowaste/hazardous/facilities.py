@@ -35,7 +35,7 @@ from zerowaste.core import audit
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Licence, Organization, Site
-from zerowaste.core.services import check_text, licence_covers
+from zerowaste.core.services import check_text, licence_covers, unverified_reason
 
 from .models import FacilitySharing, TreatmentFacility
 from .services import _acting_org, _date, _int, _opt_date, _refuse, _require_write, _year
@@ -139,6 +139,9 @@ def _licence(operator: Organization, value: Any, codes: list[tuple[str, str]], o
         raise _refuse("licence_id", RULE, _("not an HW operating licence (危险废物经营许可证)"))
     if lic.is_revoked:
         raise _refuse("licence_id", RULE, _("the licence %(n)s is revoked") % {"n": lic.number})
+    unverified = unverified_reason(lic)
+    if unverified:
+        raise _refuse("licence_id", RULE, unverified)
     if not licence_covers(lic, on=on):
         raise _refuse(
             "licence_id",

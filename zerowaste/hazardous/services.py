@@ -28,7 +28,7 @@ from zerowaste.core import audit, bounds
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Area, Licence, Organization
-from zerowaste.core.services import check_text, licence_covers
+from zerowaste.core.services import check_text
 
 from . import rules
 from .models import (
@@ -538,12 +538,10 @@ def add_contract(actor: Actor, store_id: int, *, data: Mapping[str, Any]) -> Dis
 
 
 def _licensed_for(receiver_id: int, code: str, category: str, on: date) -> bool:
-    for lic in Licence.objects.filter(organization_id=receiver_id, kind="hw_operating"):
-        if licence_covers(lic, on=on) and (
-            not lic.waste_codes or code in lic.waste_codes or category in lic.waste_codes
-        ):
-            return True
-    return False
+    return any(
+        not lic.waste_codes or code in lic.waste_codes or category in lic.waste_codes
+        for lic in Licence.objects.filter(organization_id=receiver_id).in_force(on, "hw_operating")
+    )
 
 
 def contracted_receivers(operator_id: int, code: str, category: str, on: date) -> list[int]:
@@ -1381,7 +1379,7 @@ def file_management_plan(actor: Actor, *, data: Mapping[str, Any]) -> Management
     if not isinstance(content, Mapping):
         raise Invalid.field("content", _("must be an object of tables"))
     largest = _largest_annual_t(actor.zone_id, org.pk, year)
-    licensed = Licence.objects.filter(organization=org, kind="hw_operating", is_revoked=False).exists()
+    licensed = Licence.objects.filter(organization=org, kind="hw_operating").qualifying().exists()
     klass = rules.management_class(largest, own_facility=bool(data.get("own_facility")), licensed=licensed)
     tables = rules.CLASS_TABLES[klass]
     for key in content:

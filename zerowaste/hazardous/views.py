@@ -532,8 +532,8 @@ def facilities_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             else [],
             "licences": list(
                 Licence.objects.filter(
-                    zone_id=actor.zone_id, organization_id=org_id, kind="hw_operating", is_revoked=False
-                )
+                    zone_id=actor.zone_id, organization_id=org_id, kind="hw_operating"
+                ).qualifying()
             )
             if may_register
             else [],

@@ -255,10 +255,10 @@ class Derivation:
 
     def hw_operators(self) -> Decimal | None:
         count = (
-            Licence.objects.filter(
+            Licence.objects.qualifying()
+            .filter(
                 zone_id=self.zone_id,
                 kind="hw_operating",
-                is_revoked=False,
                 valid_from__lte=date(self.year, 12, 31),
                 valid_to__gte=date(self.year, 1, 1),
             )
@@ -851,13 +851,16 @@ def records(actor: Actor, *, year: int, key: str) -> dict[str, Any]:
             }
         )
     elif derive == "licences.hw_operating":
-        licences = Licence.objects.filter(
-            zone_id=actor.zone_id,
-            kind="hw_operating",
-            is_revoked=False,
-            valid_from__lte=date(year, 12, 31),
-            valid_to__gte=date(year, 1, 1),
-        ).select_related("organization")
+        licences = (
+            Licence.objects.qualifying()
+            .filter(
+                zone_id=actor.zone_id,
+                kind="hw_operating",
+                valid_from__lte=date(year, 12, 31),
+                valid_to__gte=date(year, 1, 1),
+            )
+            .select_related("organization")
+        )
         more = max(0, licences.count() - RECORDS_SHOWN)
         for lic in licences.order_by("organization__name")[:RECORDS_SHOWN]:
             rows.append(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import licence_views, views
 
 app_name = "portal"
 
@@ -32,6 +32,22 @@ urlpatterns = [
         name="member_update",
     ),
     path("organizations/<int:organization_id>/licences/add/", views.licence_add, name="licence_add"),
+    path("licences/pending/", licence_views.licence_pending, name="licence_pending"),
+    path(
+        "organizations/<int:organization_id>/licences/<int:licence_id>/review/",
+        licence_views.licence_review,
+        name="licence_review",
+    ),
+    path(
+        "organizations/<int:organization_id>/licences/<int:licence_id>/scan/",
+        licence_views.licence_scan,
+        name="licence_scan",
+    ),
+    path(
+        "organizations/<int:organization_id>/licences/<int:licence_id>/scan/upload/",
+        licence_views.licence_scan_upload,
+        name="licence_scan_upload",
+    ),
     path("organizations/<int:organization_id>/sites/add/", views.site_add, name="site_add"),
     path("organizations/<int:organization_id>/vehicles/add/", views.vehicle_add, name="vehicle_add"),
     path("organizations/<int:organization_id>/tokens/add/", views.token_add, name="token_add"),

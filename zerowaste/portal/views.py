@@ -207,6 +207,7 @@ def organization_detail(request: HttpRequest, actor: Actor, organization_id: int
         "may_edit": bool(services.editable_organization_fields(actor, org)),
         "may_manage_members": own and actor.can("members.manage"),
         "may_manage_licences": own and actor.can("licences.manage"),
+        "may_review_licences": not own and actor.can("licences.verify"),
         "may_manage_assets": own and actor.can("assets.manage"),
         "may_manage_tokens": own and actor.can("tokens.manage"),
         "member_roles": rules.MEMBER_ROLE_CHOICES,
@@ -537,7 +538,7 @@ def licence_add(request: HttpRequest, actor: Actor, organization_id: int) -> Htt
         form=LicenceForm(request.POST or None),
         save=lambda data: services.add_licence(actor, organization_id, **data),
         title=_("Add licence"),
-        done=_("Licence added."),
+        done=_("Licence added. Upload its certificate scan: it counts once a regulator has verified it."),
     )
 
 

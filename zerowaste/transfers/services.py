@@ -33,7 +33,7 @@ from zerowaste.core import audit, streams, workdays
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Licence, Organization, Site, Vehicle, Zone
-from zerowaste.core.services import check_text, licence_covers
+from zerowaste.core.services import check_text, unverified_licence_note, unverified_note_of
 
 from . import rules
 from .models import (
@@ -296,7 +296,14 @@ def _hazard_characteristics(raw: str) -> tuple[str, ...]:
 
 
 def _valid_licences(org: Organization, kind: str, on: date) -> list[Licence]:
-    return [lic for lic in Licence.objects.filter(organization=org, kind=kind) if licence_covers(lic, on=on)]
+    """The organization's licences of `kind` that qualify on `on`: verified, in force, not revoked."""
+    return list(Licence.objects.filter(organization=org).in_force(on, kind))
+
+
+def _unqualified(message: str, org: Organization, kind: str, on: date) -> str:
+    """A refusal, with why a licence the organization entered does not count (pending, rejected)."""
+    note = unverified_note_of(org.pk, kind, on)
+    return f"{message}: {note}" if note else message
 
 
 def _check_consignee(stream: str, consignee: Organization, lines: list[LineInput], on: date) -> None:
@@ -305,8 +312,13 @@ def _check_consignee(stream: str, consignee: Organization, lines: list[LineInput
         if not licences:
             raise Invalid.field(
                 "consignee_id",
-                _("%(org)s holds no hazardous-waste operating licence valid on %(date)s")
-                % {"org": consignee.name, "date": on.isoformat()},
+                _unqualified(
+                    _("%(org)s holds no hazardous-waste operating licence valid on %(date)s")
+                    % {"org": consignee.name, "date": on.isoformat()},
+                    consignee,
+                    "hw_operating",
+                    on,
+                ),
             )
         for line in lines:
             if not any(
@@ -326,6 +338,11 @@ def _check_consignee(stream: str, consignee: Organization, lines: list[LineInput
             "consignee_id", _("%(org)s is not a registered recycler") % {"org": consignee.name}
         )
     registered = [lic for lic in _valid_licences(consignee, "other", on) if lic.waste_codes]
+    if not registered:
+        # Categories it registered but no regulator has verified yet do not open every category.
+        note = unverified_note_of(consignee.pk, "other", on)
+        if note:
+            raise Invalid.field("consignee_id", note)
     if registered:
         for line in lines:
             if not any(
@@ -345,8 +362,13 @@ def _check_carrier(stream: str, carrier: Organization, on: date, field_name: str
     if stream == "hw" and not _valid_licences(carrier, "hw_transport", on):
         raise Invalid.field(
             field_name,
-            _("%(org)s holds no hazardous-waste transport permit valid on %(date)s")
-            % {"org": carrier.name, "date": on.isoformat()},
+            _unqualified(
+                _("%(org)s holds no hazardous-waste transport permit valid on %(date)s")
+                % {"org": carrier.name, "date": on.isoformat()},
+                carrier,
+                "hw_transport",
+                on,
+            ),
         )
 
 
@@ -419,14 +441,13 @@ def _check_vehicle(
     ).first()
     if vehicle is None:
         raise Invalid.field(field_name, _("no such vehicle of the carrier"))
-    if t.stream == "hw":
-        permits = [p for p in vehicle.permits.all() if p.kind == "hw_transport" and licence_covers(p, on=on)]
-        if not permits:
-            raise Invalid.field(
-                field_name,
-                _("vehicle %(plate)s runs under no hazardous-waste transport permit valid on %(date)s")
-                % {"plate": vehicle.plate, "date": on.isoformat()},
-            )
+    if t.stream == "hw" and not vehicle.permits.in_force(on, "hw_transport").exists():
+        message = _("vehicle %(plate)s runs under no hazardous-waste transport permit valid on %(date)s") % {
+            "plate": vehicle.plate,
+            "date": on.isoformat(),
+        }
+        note = unverified_licence_note(vehicle.permits.filter(kind="hw_transport"), on)
+        raise Invalid.field(field_name, f"{message}: {note}" if note else message)
     if qty is not None and vehicle.capacity_kg and qty * 1000 > vehicle.capacity_kg:
         raise Invalid.field(
             "quantity_seen_t",
@@ -1991,9 +2012,7 @@ def candidates(actor: Actor, stream: str, on: date | None = None) -> dict[str, l
     receivers = zone_orgs.filter(roles__role="receiver")
     carriers = zone_orgs.filter(roles__role="carrier")
     if stream == "hw":
-        valid = Licence.objects.filter(
-            zone_id=actor.zone_id, is_revoked=False, valid_from__lte=on, valid_to__gte=on
-        )
+        valid = Licence.objects.filter(zone_id=actor.zone_id).in_force(on)
         receivers = receivers.filter(pk__in=valid.filter(kind="hw_operating").values("organization_id"))
         carriers = carriers.filter(pk__in=valid.filter(kind="hw_transport").values("organization_id"))
     return {"receivers": list(receivers.distinct()[:500]), "carriers": list(carriers.distinct()[:500])}

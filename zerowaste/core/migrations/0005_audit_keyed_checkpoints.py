@@ -28,7 +28,7 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0003_invitations_and_login_source")]
+    dependencies = [("core", "0004_licence_verification")]
     operations = [
         migrations.AddField(
             model_name="auditentry",

@@ -88,6 +88,8 @@ def test_demo_shape_determinism_and_accounts() -> None:
     assert Area.objects.filter(zone=zone, kind="community").count() == 32
     assert Area.objects.filter(zone=zone, kind="street").count() == 2
     assert result.organizations == Organization.objects.filter(zone=zone).count()
+    # The demo's licences are verified, as the operator's entries are (ADR 0042).
+    assert set(Licence.objects.filter(zone=zone).values_list("status", flat=True)) == {"verified"}
     # rebuilding with the same seed gives the same parties
     again = build_demo(seed=1, reset=True)
     assert again.rebuilt

@@ -120,6 +120,7 @@ EXPECTED_ROLES = {
     "zone.register_org": {"admin", "clerk"},
     "zone.regulate_org": {"admin", "clerk"},
     "zone.audit": {"admin", "clerk", "viewer"},
+    "licences.verify": {"admin", "clerk"},
 }
 SCOPE_SETS: list[frozenset[str] | None] = [None, frozenset()] + [
     frozenset(c) for n in (1, 2) for c in itertools.combinations(rules.TOKEN_SCOPES, n)
@@ -141,7 +142,7 @@ def test_table_names_every_action() -> None:
 def test_may(action: str, role: str, regulator: bool, scopes: frozenset[str] | None) -> None:
     org_roles = frozenset({"regulator"} if regulator else {"producer"})
     expected = role in EXPECTED_ROLES[action]
-    if action.startswith("zone.") and not regulator:
+    if (action.startswith("zone.") or action == "licences.verify") and not regulator:
         expected = False
     if scopes is not None:
         needed = rules.PERMISSIONS[action].token_scope

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from zerowaste.core import invitations, services
+from zerowaste.core import invitations, licences, services
 from zerowaste.core.authz import Actor, actor_for_membership
 from zerowaste.core.errors import Forbidden, Invalid
 from zerowaste.core.models import ApiToken, AuditEntry, Licence, Organization, Zone
@@ -261,8 +261,12 @@ def test_duplicate_licence_number(producer: Organization, zone: Zone) -> None:
     assert _licence(other, kind="hw_transport").pk  # same number, other kind
 
 
-def test_licence_covers(producer: Organization) -> None:
+def test_licence_covers(producer: Organization, zone: Zone) -> None:
     licence = _licence(producer)
+    # The organization's own entry counts only once a regulator has verified it (ADR 0042).
+    assert licence.status == "pending"
+    assert not services.licence_covers(licence, on=date(2021, 6, 1), waste_code="HW08")
+    licence = licences.verify_licence(Actor.system(zone), producer.pk, licence.pk)
     assert services.licence_covers(licence, on=date(2021, 6, 1), waste_code="HW08")
     assert not services.licence_covers(licence, on=date(2021, 6, 1), waste_code="HW06")
     assert services.licence_covers(licence, on=date(2020, 1, 1)) and services.licence_covers(
