@@ -14,8 +14,8 @@ from ninja.pagination import paginate
 from zerowaste.api import Pagination, actor_of
 
 from . import audit, imports, services
-from .authz import require
-from .models import ApiToken, AuditEntry, Licence, Membership, Organization, Site, Vehicle
+from .authz import require, visible_audit_entries
+from .models import ApiToken, Licence, Membership, Organization, Site, Vehicle
 
 router = Router(tags=["core"])
 
@@ -433,9 +433,7 @@ def revoke_token(request: HttpRequest, organization_id: int, token_id: int) -> A
 @router.get("/audit", response={200: list[AuditEntryOut], 403: ErrorOut})
 @paginate(Pagination)
 def list_audit(request: HttpRequest, model: str | None = None, object_id: str | None = None) -> Any:
-    actor = actor_of(request)
-    require(actor, "zone.audit")
-    qs = AuditEntry.objects.filter(zone_id=actor.zone_id).order_by("-seq")
+    qs = visible_audit_entries(actor_of(request)).order_by("-seq")
     if model:
         qs = qs.filter(model=model)
     if object_id:
