@@ -132,14 +132,15 @@ def actor_for_token(token: ApiToken) -> Actor | None:
 
     A token made by a person acts through that person's membership of the organization: the same
     jurisdiction, and no higher role than theirs (its scopes narrow it further). When that membership
-    is gone or inactive, the token stops working (None). A token made by the system (the CLI, the demo
-    builder) acts with its organization's own reach: a regulator organization's area, if it has one.
+    or the person's account is gone or inactive, the token stops working (None). A token made by the
+    system (the CLI, the demo builder) acts with its organization's own reach: a regulator
+    organization's area, if it has one.
     """
     scope_role = "admin" if "admin" in token.scopes else "clerk"
     if token.created_by_id is None:
         return _actor(token.organization, membership=None, member_role=scope_role, token=token)
     membership = token_membership(token)
-    if membership is None or not membership.is_active:
+    if membership is None or not membership.is_active or not membership.user.is_active:
         return None
     member_role = scope_role if membership.role == "admin" else membership.role
     return _actor(token.organization, membership=membership, member_role=member_role, token=token)
