@@ -76,17 +76,21 @@ def _area_and_descendants(zone_id: int, area_id: int) -> frozenset[int]:
 def _jurisdiction(
     organization: Organization, org_roles: frozenset[str], membership: Membership | None
 ) -> frozenset[int] | None:
-    """The areas a regulator sees: its member's jurisdiction, else its organization's own area (a
-    street office's street), else the whole zone (None). Non-regulators see by organization, not area.
+    """The areas a regulator sees: its organization's own area (a street office's street) narrowed to
+    its member's jurisdiction; either alone if the other is unset; the whole zone (None) if neither is.
+    A member never reaches beyond its organization's area, whatever jurisdiction it was given.
+    Non-regulators see by organization, not by area.
     """
     if "regulator" not in org_roles:
         return None
-    area_id = membership.jurisdiction_id if membership is not None else None
-    if area_id is None:
-        area_id = organization.area_id
-    if area_id is None:
+    reaches = [
+        _area_and_descendants(organization.zone_id, area_id)
+        for area_id in (organization.area_id, membership.jurisdiction_id if membership else None)
+        if area_id is not None
+    ]
+    if not reaches:
         return None
-    return _area_and_descendants(organization.zone_id, area_id)
+    return frozenset.intersection(*reaches)
 
 
 def _actor(

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 
 from zerowaste.core import services
-from zerowaste.core.authz import Actor, actor_for_membership, visible_audit_entries
+from zerowaste.core.authz import Actor, actor_for_membership, visible_audit_entries, visible_organizations
 from zerowaste.core.errors import Forbidden
 from zerowaste.core.models import Area, AuditEntry, Membership, Organization, Zone
 from zerowaste.testing import parties
@@ -233,3 +233,16 @@ def test_street_regulator_sees_only_the_proposals_its_street_is_party_to(street:
     assert street.in_bx.name not in page and "博兴回收" in page
     with pytest.raises(Forbidden):
         exchange.run_matching(street.actor, period="2020-06")
+
+
+def test_a_member_never_reaches_beyond_its_organization_area(
+    street: Streets, streets: dict[str, Area]
+) -> None:
+    other_street = parties.make_member(street.office, "viewer", jurisdiction=streets["bx"])
+    actor = actor_for_membership(other_street)
+    assert actor.jurisdiction_area_ids == frozenset()
+    assert street.in_bx.pk not in {o.pk for o in visible_organizations(actor)}
+    community = parties.make_member(street.office, "viewer", jurisdiction=streets["rh-c1"])
+    assert actor_for_membership(community).jurisdiction_area_ids == {streets["rh-c1"].pk}
+    unset = parties.make_member(street.office, "viewer")
+    assert actor_for_membership(unset).jurisdiction_area_ids == {streets["rh"].pk, streets["rh-c1"].pk}
