@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from django.apps import apps
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError
 from ninja.pagination import LimitOffsetPagination
@@ -22,7 +23,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from zerowaste.core import bounds
 from zerowaste.core.authz import Actor, actor_for_token, actor_for_user
-from zerowaste.core.errors import DomainError
+from zerowaste.core.errors import DomainError, Forbidden
 from zerowaste.core.services import authenticate_token
 
 ACTIVE_ORG_SESSION_KEY = "active_organization_id"
@@ -52,12 +53,21 @@ def resolved_annotations(func: F) -> F:
     return func
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class TokenAuth(HttpBearer):
     openapi_scheme = "bearer"
 
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
         api_token = authenticate_token(token)
-        return actor_for_token(api_token) if api_token else None
+        actor = actor_for_token(api_token) if api_token else None
+        # Every write route needs a write scope: a read-only token is refused before any handler runs,
+        # whatever the service would have checked (issue 15, defect 13). Services check the scope too.
+        read_only = actor is not None and not (actor.token_scopes or frozenset()) - {"read"}
+        if read_only and request.method not in SAFE_METHODS:
+            raise Forbidden(_("this token may only read; writing needs the declare, sign or admin scope"))
+        return actor
 
 
 class SessionActorAuth(SessionAuth):

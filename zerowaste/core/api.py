@@ -19,11 +19,10 @@ from pydantic import ConfigDict
 from zerowaste.api import Pagination, TokenAuth, actor_of
 
 from . import audit, imports, invitations, licences, services
-from .authz import Actor, require
+from .authz import Actor, require, visible_audit_entries
 from .errors import Forbidden, NotFound
 from .models import (
     ApiToken,
-    AuditEntry,
     Invitation,
     Licence,
     Membership,
@@ -672,9 +671,7 @@ def revoke_token(request: HttpRequest, organization_id: int, token_id: int) -> A
 @router.get("/audit", response={200: list[AuditEntryOut], 403: ErrorOut})
 @paginate(Pagination)
 def list_audit(request: HttpRequest, model: str | None = None, object_id: str | None = None) -> Any:
-    actor = actor_of(request)
-    require(actor, "zone.audit")
-    qs = AuditEntry.objects.filter(zone_id=actor.zone_id).order_by("-seq")
+    qs = visible_audit_entries(actor_of(request)).order_by("-seq")
     if model:
         qs = qs.filter(model=model)
     if object_id:

@@ -8,13 +8,16 @@ this module; views and API handlers never decide access themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.apps import apps as django_apps
+from django.db.models import CharField, ForeignKey, Model, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from . import rules
 from .errors import Forbidden, NotFound
-from .models import ApiToken, Area, Membership, Organization, User, Zone
+from .models import ApiToken, Area, AuditEntry, Membership, Organization, User, Zone
 
 
 @dataclass(frozen=True)
@@ -57,41 +60,94 @@ class Actor:
         return cls(zone_id=zone.pk, organization=None, is_system=True, member_role="admin")
 
 
-def _jurisdiction(membership: Membership, org_roles: frozenset[str]) -> frozenset[int] | None:
-    if "regulator" not in org_roles or membership.jurisdiction_id is None:
-        return None
-    ids = {membership.jurisdiction_id}
-    ids.update(
-        Area.objects.filter(zone_id=membership.zone_id, parent_id=membership.jurisdiction_id).values_list(
-            "id", flat=True
+def _area_and_descendants(zone_id: int, area_id: int) -> frozenset[int]:
+    ids = {area_id}
+    frontier = {area_id}
+    while frontier:  # streets hold communities and parks; walk down however deep the tree goes
+        frontier = set(
+            Area.objects.filter(zone_id=zone_id, parent_id__in=frontier)
+            .exclude(pk__in=ids)
+            .values_list("id", flat=True)
         )
-    )
+        ids |= frontier
     return frozenset(ids)
 
 
-def actor_for_membership(membership: Membership) -> Actor:
-    org = membership.organization
-    org_roles = frozenset(org.roles.values_list("role", flat=True))
+def _jurisdiction(
+    organization: Organization, org_roles: frozenset[str], membership: Membership | None
+) -> frozenset[int] | None:
+    """The areas a regulator sees: its organization's own area (a street office's street) narrowed to
+    its member's jurisdiction; either alone if the other is unset; the whole zone (None) if neither is.
+    A member never reaches beyond its organization's area, whatever jurisdiction it was given.
+    Non-regulators see by organization, not by area.
+    """
+    if "regulator" not in org_roles:
+        return None
+    reaches = [
+        _area_and_descendants(organization.zone_id, area_id)
+        for area_id in (organization.area_id, membership.jurisdiction_id if membership else None)
+        if area_id is not None
+    ]
+    if not reaches:
+        return None
+    return frozenset.intersection(*reaches)
+
+
+def _actor(
+    organization: Organization,
+    *,
+    membership: Membership | None,
+    member_role: str,
+    token: ApiToken | None = None,
+) -> Actor:
+    """The one place an actor's visibility is built, for sessions and tokens alike (ADR 0040)."""
+    org_roles = frozenset(organization.roles.values_list("role", flat=True))
     return Actor(
-        zone_id=membership.zone_id,
-        organization=org,
-        user=membership.user,
-        member_role=membership.role,
+        zone_id=organization.zone_id,
+        organization=organization,
+        user=membership.user if membership is not None and token is None else None,
+        member_role=member_role,
         org_roles=org_roles,
-        jurisdiction_area_ids=_jurisdiction(membership, org_roles),
-    )
-
-
-def actor_for_token(token: ApiToken) -> Actor:
-    org = token.organization
-    return Actor(
-        zone_id=token.zone_id,
-        organization=org,
-        member_role="admin" if "admin" in token.scopes else "clerk",
-        org_roles=frozenset(org.roles.values_list("role", flat=True)),
+        jurisdiction_area_ids=_jurisdiction(organization, org_roles, membership),
         token=token,
-        token_scopes=frozenset(token.scopes),
+        token_scopes=frozenset(token.scopes) if token is not None else None,
     )
+
+
+def actor_for_membership(membership: Membership) -> Actor:
+    return _actor(membership.organization, membership=membership, member_role=membership.role)
+
+
+def token_membership(token: ApiToken) -> Membership | None:
+    """The membership a token acts through: its creator's, in the token's organization."""
+    if token.created_by_id is None:
+        return None
+    return (
+        Membership.objects.filter(
+            zone_id=token.zone_id, organization_id=token.organization_id, user_id=token.created_by_id
+        )
+        .select_related("user", "jurisdiction")
+        .first()
+    )
+
+
+def actor_for_token(token: ApiToken) -> Actor | None:
+    """The actor of an API token: never more than the person who created it (ADR 0040).
+
+    A token made by a person acts through that person's membership of the organization: the same
+    jurisdiction, and no higher role than theirs (its scopes narrow it further). When that membership
+    or the person's account is gone or inactive, the token stops working (None). A token made by the
+    system (the CLI, the demo builder) acts with its organization's own reach: a regulator
+    organization's area, if it has one.
+    """
+    scope_role = "admin" if "admin" in token.scopes else "clerk"
+    if token.created_by_id is None:
+        return _actor(token.organization, membership=None, member_role=scope_role, token=token)
+    membership = token_membership(token)
+    if membership is None or not membership.is_active or not membership.user.is_active:
+        return None
+    member_role = scope_role if membership.role == "admin" else membership.role
+    return _actor(token.organization, membership=membership, member_role=member_role, token=token)
 
 
 def active_memberships(user: User) -> QuerySet[Membership]:
@@ -162,3 +218,49 @@ def require(actor: Actor, action: str, organization: Organization | None = None)
         return
     if not actor.can(action):
         raise Forbidden(_("your role does not allow this (%(action)s)") % {"action": action})
+
+
+def _organization_foreign_keys(model: type[Model]) -> list[str]:
+    return [
+        f.attname
+        for f in model._meta.concrete_fields
+        if isinstance(f, ForeignKey) and f.related_model is Organization
+    ]
+
+
+def visible_audit_entries(actor: Actor) -> QuerySet[AuditEntry]:
+    """The audit log as the actor may read it (regulators only, `zone.audit`).
+
+    A zone regulator reads its whole zone's log. A regulator with a jurisdiction reads the entries
+    about rows of its jurisdiction's organizations — an organization itself, or any row naming one of
+    them through a foreign key (a membership, token, licence, declaration, transfer of which one is a
+    party …) — and every entry its own organization made. Entries about zone-wide rows (catalogs,
+    indicator entries, settings) and rows of other streets' organizations stay hidden (issue 15,
+    defect 7).
+    """
+    require(actor, "zone.audit")
+    base = AuditEntry.objects.filter(zone_id=actor.zone_id)
+    if actor.is_system or actor.jurisdiction_area_ids is None:
+        return base
+    orgs = visible_organizations(actor).values("pk")
+    about = Q(actor_org_id=actor.organization_id) | Q(
+        model=Organization._meta.label_lower, object_id__in=_as_text_ids(Organization, Q(pk__in=orgs))
+    )
+    for model in django_apps.get_models():
+        fields = _organization_foreign_keys(model)
+        if not fields or not model.__module__.startswith("zerowaste."):
+            continue
+        naming = Q()
+        for name in fields:
+            naming |= Q(**{f"{name}__in": orgs})
+        about |= Q(model=model._meta.label_lower, object_id__in=_as_text_ids(model, naming))
+    return base.filter(about)
+
+
+def _as_text_ids(model: type[Model], condition: Q) -> QuerySet[Any]:
+    """The primary keys of `model`'s rows matching `condition`, as text (an entry's object_id)."""
+    return (
+        model._default_manager.filter(condition)
+        .annotate(audit_object_id=Cast("pk", output_field=CharField()))
+        .values("audit_object_id")
+    )

@@ -374,14 +374,16 @@ def withdraw_demand(request: HttpRequest, demand_listing_id: int) -> DemandListi
 @router.post("/exchange/runs", response={201: ExchangeRunOut, 403: ErrorOut, 422: ErrorOut})
 def run_matching(request: HttpRequest, data: ExchangeMatchIn) -> tuple[int, dict[str, Any]]:
     """Run the matching for a month (regulators): optimal value, greedy baseline, LP bound, gap."""
-    run = services.run_matching(actor_of(request), period=data.period, time_limit_s=data.time_limit_s)
-    return 201, services.match_result(run)
+    actor = actor_of(request)
+    run = services.run_matching(actor, period=data.period, time_limit_s=data.time_limit_s)
+    return 201, services.match_result(actor, run)
 
 
 @router.get("/exchange/runs/{match_run_id}", response={200: ExchangeRunOut, 404: ErrorOut})
 def get_run(request: HttpRequest, match_run_id: int) -> dict[str, Any]:
-    run: MatchRun = services.get_run(actor_of(request), match_run_id)
-    return services.match_result(run)
+    actor = actor_of(request)
+    run: MatchRun = services.get_run(actor, match_run_id)
+    return services.match_result(actor, run)
 
 
 @router.get("/exchange/proposals", response={200: list[ExchangeProposalOut]})

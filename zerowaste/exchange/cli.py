@@ -14,9 +14,9 @@ from zerowaste.core.cli import PlatformCommand
 from . import photos, services
 
 
-def cli_match_object(run: Any) -> dict[str, Any]:
+def cli_match_object(actor: Actor, run: Any) -> dict[str, Any]:
     """Exactly the object of issue 7 point 7: value, greedy_value, bound, gap, seconds, proposals."""
-    full = services.match_result(run)
+    full = services.match_result(actor, run)
     return {
         "value": full["value"],
         "greedy_value": full["greedy_value"],
@@ -71,7 +71,7 @@ class ExchangeCommand(PlatformCommand):
         action = options["action"]
         if action == "match":
             match = services.run_matching(actor, period=options["period"], time_limit_s=options["time_limit"])
-            data = cli_match_object(match)
+            data = cli_match_object(actor, match)
             text = (
                 f"period {options['period']}: {len(data['proposals'])} proposals, value {data['value']} CNY, "
                 f"greedy {data['greedy_value']} CNY (gain {match.value_cny - match.greedy_value_cny}), "

@@ -94,10 +94,14 @@ def _require_writer(actor: Actor) -> None:
 
 
 def _require_regulator(actor: Actor) -> None:
+    """The matching, pooled collection and tariffs act on the whole zone's listings: a zone
+    regulator's work. A street regulator would change other streets' proposals (issue 15, defect 7)."""
     if actor.is_system:
         return
     if not actor.is_regulator:
         raise Forbidden(_("only a regulator runs the matching and pooled collection"))
+    if actor.jurisdiction_area_ids is not None:
+        raise Forbidden(_("only a zone-wide regulator runs the matching and pooled collection"))
     _require_writer(actor)
 
 
@@ -684,8 +688,8 @@ def _record_run(
     return run
 
 
-def match_result(run: MatchRun) -> dict[str, Any]:
-    """The CLI's and API's summary of a run (issue 7, point 7)."""
+def match_result(actor: Actor, run: MatchRun) -> dict[str, Any]:
+    """The CLI's and API's summary of a run (issue 7, point 7), with the proposals the actor may see."""
     return {
         "run": run.pk,
         "period": run.period.strftime("%Y-%m"),
@@ -706,16 +710,25 @@ def match_result(run: MatchRun) -> dict[str, Any]:
                 "value": str(p.value_cny),
                 "distance_km": str(p.distance_km),
             }
-            for p in run.proposals.order_by("pk")
+            for p in run_proposals(actor, run).order_by("pk")
         ],
     }
 
 
 def visible_runs(actor: Actor) -> QuerySet[MatchRun]:
+    """A zone regulator's: every run; a street regulator's: the runs proposing something to or from
+    an organization of its jurisdiction; nobody else's."""
     base = MatchRun.objects.filter(zone_id=actor.zone_id)
-    if actor.is_system or actor.is_regulator:
+    if actor.is_system or (actor.is_regulator and actor.jurisdiction_area_ids is None):
         return base
+    if actor.is_regulator:
+        return base.filter(pk__in=visible_proposals(actor).values("run_id"))
     return base.none()
+
+
+def run_proposals(actor: Actor, run: MatchRun) -> QuerySet[Proposal]:
+    """The proposals of a run the actor may see (a street regulator: those its jurisdiction is party to)."""
+    return visible_proposals(actor).filter(run=run)
 
 
 def get_run(actor: Actor, run_id: int) -> MatchRun:

@@ -30,7 +30,7 @@ def site_for(org: Organization, dlat: str = "0", dlon: str = "0", coordinates: b
     return core.add_site(
         Actor.system(zone),
         org.pk,
-        name=f"厂区{next(_sites)}",
+        name=f"交易厂区{next(_sites)}",  # not the hazardous facilities' 厂区{n}: one owner may get both
         kind="plant",
         latitude=BASE[0] + Decimal(dlat) if coordinates else None,
         longitude=BASE[1] + Decimal(dlon) if coordinates else None,

@@ -266,7 +266,7 @@ def runs_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 @with_actor
 def run_view(request: HttpRequest, actor: Actor, match_run_id: int) -> HttpResponse:
     run = services.get_run(actor, match_run_id)
-    proposals = list(run.proposals.select_related("supplier", "receiver").order_by("-value_cny")[:500])
+    proposals = list(services.run_proposals(actor, run).order_by("-value_cny")[:500])
     return render(
         request,
         "exchange/run.html",

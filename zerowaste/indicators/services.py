@@ -31,7 +31,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from zerowaste.core import audit
-from zerowaste.core.authz import Actor
+from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Forbidden, Invalid, NotFound
 from zerowaste.core.models import Licence, Zone
 
@@ -797,11 +797,12 @@ def records(actor: Actor, *, year: int, key: str) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     links: list[dict[str, str]] = []
     more = 0
-    system = Actor.system(Zone.objects.get(pk=actor.zone_id))
+    # Every row below is filtered as the actor's own lists are: a street regulator sees the companies
+    # of its street only (issue 15, defect 5); the input's value stays the zone's published figure.
     if derive.startswith("declarations.production"):
         from zerowaste.declarations import services as declarations
 
-        production = declarations.production_data(system, year=year).order_by("-value_added_wan")
+        production = declarations.production_data(actor, year=year).order_by("-value_added_wan")
         more = max(0, production.count() - RECORDS_SHOWN)
         for row in production[:RECORDS_SHOWN]:
             rows.append(
@@ -818,7 +819,7 @@ def records(actor: Actor, *, year: int, key: str) -> dict[str, Any]:
         from zerowaste.declarations import services as declarations
 
         stream = derive.split(".")[1]
-        stats = declarations.statistics(system, year=year, by="organization", stream=stream)
+        stats = declarations.statistics(actor, year=year, by="organization", stream=stream)
         field_of = {
             "generated": ["generated_t"],
             "utilized": ["utilized_t", "transferred_util_t"],
@@ -855,6 +856,7 @@ def records(actor: Actor, *, year: int, key: str) -> dict[str, Any]:
             Licence.objects.qualifying()
             .filter(
                 zone_id=actor.zone_id,
+                organization__in=visible_organizations(actor),
                 kind="hw_operating",
                 valid_from__lte=date(year, 12, 31),
                 valid_to__gte=date(year, 1, 1),
@@ -871,11 +873,9 @@ def records(actor: Actor, *, year: int, key: str) -> dict[str, Any]:
                 }
             )
     elif derive.startswith("transfers."):
-        from zerowaste.transfers.models import Transfer
+        from zerowaste.transfers import services as transfers
 
-        qs = Transfer.objects.filter(
-            zone_id=actor.zone_id, stream="hw", state="closed", planned_date__year=year
-        )
+        qs = transfers.visible_transfers(actor).filter(stream="hw", state="closed", planned_date__year=year)
         more = max(0, qs.count() - RECORDS_SHOWN)
         for t in qs.select_related("consignor", "consignee").order_by("-received_t", "pk")[:RECORDS_SHOWN]:
             rows.append(

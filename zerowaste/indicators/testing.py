@@ -80,3 +80,4 @@ def populate(owner: Organization, markers: list[str]) -> None:
 
 
 ISOLATION_SETUP = populate
+ISOLATION_MARKERS_SHARED = True  # entries and sets are the zone's, seen by every regulator of it

@@ -22,10 +22,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from zerowaste.api import ACTIVE_ORG_SESSION_KEY
 from zerowaste.core import audit, audit_checkpoints, imports, invitations, rules, services
-from zerowaste.core.authz import Actor, active_memberships, actor_for_user, require
+from zerowaste.core.authz import Actor, active_memberships, actor_for_user, require, visible_audit_entries
 from zerowaste.core.errors import DomainError, Forbidden, Invalid, NotFound
 from zerowaste.core.middleware import client_ip
-from zerowaste.core.models import Area, AuditEntry
+from zerowaste.core.models import Area
 
 from . import services as cockpit_services
 
@@ -641,8 +641,7 @@ def token_revoke(request: HttpRequest, actor: Actor, organization_id: int, token
 
 @with_actor
 def audit_log(request: HttpRequest, actor: Actor) -> HttpResponse:
-    require(actor, "zone.audit")
-    entries = AuditEntry.objects.filter(zone_id=actor.zone_id).order_by("-seq")
+    entries = visible_audit_entries(actor).order_by("-seq")
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     verified = audit.verify(actor.zone_id) if request.GET.get("verify") else None
     return render(request, "portal/audit.html", {"page": page, "verified": verified})

@@ -20,7 +20,7 @@ def test_match_accept_creates_transfer(market: Market) -> None:
     d = demand(market.receiver, prices={ISW_CODE: "900"}, capacity="50")
     run = services.run_matching(Actor.system(market.zone), period="2020-06")
     assert run.optimal and run.gap == 0
-    result = services.match_result(run)
+    result = services.match_result(Actor.system(market.zone), run)
     assert set(result) >= {"value", "greedy_value", "bound", "gap", "seconds", "proposals"}
     [p] = result["proposals"]
     assert p["supply"] == s.pk and p["demand"] == d.pk and p["quantity_t"] == "12.500"
