@@ -13,8 +13,6 @@ Public services for other apps:
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +26,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zerowaste.core import audit
+from zerowaste.core import audit, tabular
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Organization, Zone
@@ -618,16 +616,8 @@ def _importing_org(actor: Actor) -> Organization | None:
 
 
 def estimate_rows(content: bytes, filename: str) -> int:
-    """Rows in a file without parsing it: lines of a CSV, the dimension of a workbook's first sheet."""
-    if content[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm")):
-        try:
-            from openpyxl import load_workbook
-
-            sheet = load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
-            return max(0, (sheet.max_row or 1) - 1)
-        except Exception:
-            return 0
-    return max(0, content.count(b"\n") - 1)
+    """Rows in a file without parsing it: lines of a CSV, the rows of a workbook's sheets."""
+    return tabular.estimate_rows(content, filename)
 
 
 def check_file(
@@ -931,7 +921,6 @@ def run_job(job_id: int, *, actor: Actor | None = None) -> list[int]:
 
 def template_xlsx(actor: Actor, *, stream: str, period: str, organization_id: int | None = None) -> bytes:
     """The Excel template of a period: prefilled with last period's codes and stock, code drop-downs."""
-    from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -944,7 +933,7 @@ def template_xlsx(actor: Actor, *, stream: str, period: str, organization_id: in
     version = catalog.version_in_force(actor.zone_id, stream, parsed.start)
     entries = list(version.entries.order_by("position").values_list("code", "name")) if version else []
 
-    workbook = Workbook()
+    workbook = tabular.new_workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "申报"
@@ -994,9 +983,7 @@ def template_xlsx(actor: Actor, *, stream: str, period: str, organization_id: in
     unit_list = DataValidation(type="list", formula1='"t,kg"', allow_blank=True)
     sheet.add_data_validation(unit_list)
     unit_list.add("G2:G5000")
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return tabular.workbook_bytes(workbook)
 
 
 EXPORT_HEADERS = [
@@ -1055,11 +1042,7 @@ def export_rows(actor: Actor, **filters: Any) -> list[list[Any]]:
 
 
 def to_csv(headers: list[str], rows: Iterable[list[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(headers)
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8-sig")
+    return tabular.write_csv(headers, rows)
 
 
 def to_xlsx(title: str, headers: list[str], rows: list[list[Any]]) -> bytes:
