@@ -283,8 +283,15 @@ def _xlsx_rows(
             worksheet = workbook.worksheets[0]
     except UNREADABLE as exc:
         raise _unreadable(exc) from exc
-    # An explicit column bound: openpyxl pads every row to the sheet's declared dimension otherwise.
-    cells = worksheet.iter_rows(values_only=True, max_col=limits.max_columns + 1)
+    # openpyxl pads every row to the sheet's declared dimension: refuse a dimension beyond the limit.
+    declared = getattr(worksheet, "max_column", None) or 0
+    if declared > limits.max_columns:
+        raise _too_large(
+            _("the sheet spans %(n)d columns") % {"n": declared},
+            _("%(n)d columns") % {"n": limits.max_columns},
+            "IMPORT_MAX_COLUMNS",
+        )
+    cells = worksheet.iter_rows(values_only=True)
 
     def rows() -> Iterator[list[Any]]:
         while True:
@@ -313,16 +320,18 @@ def _blank(raw: list[Any]) -> bool:
     return all(value is None or (value.__class__ is str and not value.strip()) for value in raw)
 
 
-def _guarded(sheet: str, raw_rows: Iterator[list[Any]], limits: Limits) -> Iterator[list[Any]]:
+def _guarded(
+    sheet: str, raw_rows: Iterator[list[Any]], limits: Limits, fields: dict[str, str]
+) -> Iterator[list[Any]]:
     """The rows, checked as they stream: no more than the row and column limits (a fault names the
     first row beyond), and no control character in any cell (a fault names sheet, row and column)."""
     headers: list[Any] | None = None
     for number, raw in enumerate(raw_rows, start=1):
         if number > EXCEL_LAST_ROW:
             break
-        blank = _blank(raw)
-        if blank:
-            continue  # blank rows (also openpyxl's padding of gaps) are skipped, never kept
+        if _blank(raw):
+            yield raw  # readers skip blank rows (also openpyxl's padding of gaps); numbers stay right
+            continue
         if headers is not None and number > limits.max_rows + 1:
             raise _too_large(
                 _("more than %(n)d rows (row %(row)d)") % {"n": limits.max_rows, "row": number},
@@ -342,7 +351,7 @@ def _guarded(sheet: str, raw_rows: Iterator[list[Any]], limits: Limits) -> Itera
                     sheet,
                     number,
                     get_column_letter(index + 1),
-                    str(header or ""),
+                    fields.get(_normalize_header(header), str(header or "")) or get_column_letter(index + 1),
                     _("the cell holds the control character %(char)s; remove it") % {"char": bad},
                 )
                 raise ImportRejected([fault])
@@ -352,7 +361,12 @@ def _guarded(sheet: str, raw_rows: Iterator[list[Any]], limits: Limits) -> Itera
 
 
 def open_rows(
-    content: bytes, filename: str, *, sheet: str | None = None, limits: Limits | None = None
+    content: bytes,
+    filename: str,
+    *,
+    sheet: str | None = None,
+    limits: Limits | None = None,
+    columns: list[Column] | None = None,
 ) -> tuple[str, Iterator[list[Any]]] | None:
     """The sheet name and raw rows (lists of cell values) of a workbook or CSV file, bounded and
     checked while they stream; None for an empty file. THE way a file is read: `read_table` and the
@@ -375,7 +389,8 @@ def open_rows(
         if content.count(b"\n") > limits.max_rows + 1:
             _count_csv_rows(content, limits)  # lines may be cells of a quoted field: count records
         sheet_name, raw_rows = (sheet or filename.rsplit("/", 1)[-1]), _csv_rows(content)
-    return sheet_name, _guarded(sheet_name, raw_rows, limits)
+    fields = {_normalize_header(h): c.field for c in columns or [] for h in (c.field, *c.headers)}
+    return sheet_name, _guarded(sheet_name, raw_rows, limits, fields)
 
 
 def _count_csv_rows(content: bytes, limits: Limits) -> None:
@@ -418,7 +433,7 @@ def read_table(
     The first non-empty row is the header. Unknown columns are ignored; a missing required column
     is a fault on the header row. Blank rows are skipped.
     """
-    opened = open_rows(content, filename, sheet=sheet, limits=limits)
+    opened = open_rows(content, filename, sheet=sheet, limits=limits, columns=columns)
     if opened is None:
         return Table(
             sheet=sheet or filename, faults=[Fault(sheet or filename, 1, "", "file", _("the file is empty"))]
@@ -427,8 +442,20 @@ def read_table(
     table = Table(sheet=sheet_name)
 
     header_map: dict[str, int] = {}
-    header_row_number = 0
     wanted = {_normalize_header(h): col.field for col in columns for h in (col.field, *col.headers)}
+    _fill(table, raw_rows, columns, wanted, header_map)
+    return table
+
+
+def _fill(
+    table: Table,
+    raw_rows: Iterator[list[Any]],
+    columns: list[Column],
+    wanted: dict[str, str],
+    header_map: dict[str, int],
+) -> None:
+    sheet_name = table.sheet
+    header_row_number = 0
     for number, raw in enumerate(raw_rows, start=1):
         if not header_map:
             if all(_clean(v) is None for v in raw):
@@ -450,7 +477,7 @@ def read_table(
                     )
                 )
             if missing:
-                return table
+                return
             continue
         if all(_clean(v) is None for v in raw):
             continue
@@ -463,7 +490,6 @@ def read_table(
         table.faults.append(
             Fault(sheet_name, header_row_number + 1, "", "file", _("the file has a header but no rows"))
         )
-    return table
 
 
 # --- Writing: every export of the platform goes through here -------------------------------------

@@ -530,7 +530,7 @@ class FastChecker(LineChecker):
 def read_raw(content: bytes, filename: str) -> tuple[str, Iterator[list[Any]]] | None:
     """The sheet name and raw rows of a CSV file or workbook, through the one bounded reader; None
     for an empty file (the general path words that fault)."""
-    return tabular.open_rows(content, filename)
+    return tabular.open_rows(content, filename, columns=IMPORT_COLUMNS)
 
 
 def _blank(raw: list[Any]) -> bool:

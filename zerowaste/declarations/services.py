@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, F, Max, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
@@ -818,8 +819,34 @@ class ImportOutcome:
     background: bool = False
 
 
+def purge_uploads(now: datetime | None = None) -> int:
+    """Drop the files of dry runs older than IMPORT_UPLOAD_RETENTION_HOURS (their job keeps its
+    summary and is marked expired) and of finished jobs; the number of files dropped. Runs at each
+    upload, in the background task runner (`purge_uploads_task`) and as `declarations purge-uploads`."""
+    now = now or timezone.now()
+    hours = int(getattr(django_settings, "IMPORT_UPLOAD_RETENTION_HOURS", 24))
+    with_file = ImportJob.objects.filter(content__isnull=False)
+    finished = with_file.filter(status__in=[ImportJob.Status.DONE, ImportJob.Status.FAILED]).update(
+        content=None
+    )
+    expired = with_file.filter(
+        status=ImportJob.Status.CHECKED, created_at__lt=now - timedelta(hours=hours)
+    ).update(
+        content=None,
+        status=ImportJob.Status.FAILED,
+        phase=EXPIRED,
+        faults=[{"field": "file", "message": _("this upload has expired; upload the file again")}],
+        finished_at=now,
+    )
+    return finished + expired
+
+
+EXPIRED = "expired"
+
+
 def upload(actor: Actor, *, content: bytes, filename: str) -> ImportOutcome:
     """The dry run: check the file and keep it as a checked job, ready to import; faults raise."""
+    purge_uploads()
     org = _importing_org(actor)
     result = check_file(actor, content, filename)
     job = ImportJob.objects.create(
@@ -853,6 +880,8 @@ def start_job(actor: Actor, job_id: int, *, submit: bool = False) -> ImportOutco
     _importing_org(actor)
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.phase == EXPIRED:
+            raise Conflict(_("this upload has expired; upload the file again"))
         if job.status != ImportJob.Status.CHECKED:
             raise Conflict(_("this import is %(s)s") % {"s": job.get_status_display()})
         job.status = ImportJob.Status.QUEUED
@@ -911,7 +940,11 @@ def run_job(job_id: int, *, actor: Actor | None = None) -> list[int]:
     except Invalid as exc:
         faults = exc.errors if exc.errors else [{"message": exc.message}]
         ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED, phase="failed", faults=faults[:5000], finished_at=timezone.now()
+            status=ImportJob.Status.FAILED,
+            phase="failed",
+            faults=faults[:5000],
+            finished_at=timezone.now(),
+            content=None,  # a rejected file is not kept: the faults say what to fix
         )
         raise
 

@@ -18,3 +18,11 @@ def run_import(job_id: int) -> int:
             return len(services.run_job(job_id))
         except Invalid:
             return 0  # the faults are saved on the job
+
+
+@task()
+def purge_uploads_task() -> int:
+    """Drop the files of expired dry runs and finished imports (see `services.purge_uploads`)."""
+    from . import services
+
+    return services.purge_uploads()

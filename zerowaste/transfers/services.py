@@ -1747,10 +1747,13 @@ def import_drafts(actor: Actor, *, content: bytes, filename: str, issue: bool = 
 
     Every row is checked; every fault is reported by sheet, row and column (`ImportRejected`) and
     then nothing is written (numbers taken by the rows that were fine are given back too)."""
-    from zerowaste.core.tabular import Fault, ImportRejected, read_table
+    from zerowaste.core.tabular import Fault, ImportRejected, Limits, read_table
 
     _require_member(actor, "create")
-    table = read_table(content, filename, IMPORT_COLUMNS)
+    # One data row more than allowed is read, so that the refusal below can name the limit.
+    table = read_table(
+        content, filename, IMPORT_COLUMNS, limits=Limits.from_settings(max_rows=IMPORT_MAX_ROWS + 1)
+    )
     if table.faults:
         raise ImportRejected(table.faults)
     if not table.rows:
