@@ -21,12 +21,14 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from .errors import Invalid
 from .text import control_character, printable
 
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+TRIGGER_CHARACTERS = frozenset(FORMULA_TRIGGERS)
 # A negative number an export writes as text ("-1.500") is not a formula: it stays as it is.
 PLAIN_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?|-")
 EXCEL_LAST_ROW = 1_048_576
@@ -511,31 +513,55 @@ def safe_row(row: Iterable[Any]) -> list[Any]:
     return [safe_cell(value) for value in row]
 
 
+class _SafeWorksheet(Worksheet):  # type: ignore[misc]
+    """A sheet whose values pass through `safe_cell` as they are set: a control character stored
+    by an older version never reaches openpyxl (which refuses it), text never becomes a formula."""
+
+    def cell(self, row: int, column: int, value: Any = None) -> Any:
+        return super().cell(row, column, safe_cell(value))
+
+    def append(self, iterable: Any) -> None:
+        if isinstance(iterable, dict):
+            super().append({key: safe_cell(value) for key, value in iterable.items()})
+        else:
+            super().append([safe_cell(value) for value in iterable])
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self[key].value = safe_cell(value)
+
+
+class _SafeWorkbook(Workbook):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self._sheets = [_SafeWorksheet(self)]
+
+    def create_sheet(self, title: str | None = None, index: int | None = None) -> _SafeWorksheet:
+        sheet = _SafeWorksheet(parent=self, title=title)
+        self._add_sheet(sheet=sheet, index=index)
+        return sheet
+
+
 def new_workbook() -> Workbook:
     """A workbook for an export with its own layout (several sheets, styles, drop-downs): lay it
-    out freely, then turn it into bytes with `workbook_bytes`, which neutralizes every cell."""
-    return Workbook()
+    out freely with `append`, `cell(row, column, value)` or `sheet["A1"] = value` (values pass
+    through `safe_cell`), then turn it into bytes with `workbook_bytes`, which checks every cell."""
+    return _SafeWorkbook()
 
 
 def workbook_bytes(workbook: Workbook) -> bytes:
-    """The saved workbook, every text cell of every sheet passed through `safe_cell` first: a
-    formula can only come from the platform's own `Formula` cells, never from stored text."""
+    """The saved workbook, every text cell of every sheet passed through `safe_cell` first: no
+    cell of an export is ever a formula (openpyxl would make one of any text starting with =)."""
     for worksheet in workbook.worksheets:
         for cell in worksheet._cells.values():  # type: ignore[attr-defined]
             value = cell.value
-            if isinstance(value, Formula):
-                cell.value = str(value)  # the platform's own formula, kept as one
-            elif isinstance(value, str):
-                cell.value = safe_cell(value)
-                cell.data_type = "s"
+            if cell.data_type == "f" or (value.__class__ is str and value[:1] in TRIGGER_CHARACTERS):
+                safe = safe_cell(str(value))
+                if safe != value or cell.data_type == "f":
+                    cell.value = safe
+                    cell.data_type = "s"
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
-
-
-class Formula(str):
-    """A formula the platform itself writes (never built from stored text): `workbook_bytes`
-    keeps it as a formula while it neutralizes every other cell."""
 
 
 def write_xlsx(sheet_title: str, headers: list[str], rows: Iterable[list[Any]]) -> bytes:
