@@ -301,7 +301,7 @@ def import_organizations(request: HttpRequest, file: File[UploadedFile]) -> tupl
     response={200: OrganizationImportStatusOut, 403: ErrorOut, 404: ErrorOut},
 )
 def organization_import_status(request: HttpRequest, task_id: str) -> dict[str, Any]:
-    """The state of a background organization import: READY, RUNNING, SUCCEEDED or FAILED."""
+    """The state of a background organization import: READY, RUNNING, SUCCESSFUL or FAILED."""
     return imports.organization_import_status(actor_of(request), task_id)
 
 

@@ -91,9 +91,11 @@ def decode(
             width, height = image.size
             if width * height > HEADER_MAX_PIXELS:
                 raise refuse(f"{width} × {height}: {too_many}")
-            if image.format == "JPEG":
-                # Decode at the smallest scale (1/2, 1/4, 1/8) still at least target_side.
-                image.draft(image.mode if image.mode in ("RGB", "L") else "RGB", (target_side, target_side))
+            if image.format == "JPEG" and max(width, height) > target_side:
+                # Decode at the smallest scale (1/2, 1/4, 1/8) that still covers the stored size.
+                ratio = target_side / max(width, height)
+                wanted = (max(1, int(width * ratio)), max(1, int(height * ratio)))
+                image.draft(image.mode if image.mode in ("RGB", "L") else "RGB", wanted)
             if image.size[0] * image.size[1] > limit:
                 raise refuse(f"{width} × {height}: {too_many}")
             image.load()

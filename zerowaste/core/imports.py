@@ -44,7 +44,7 @@ class OrganizationImport:
     rows: int
     created: list[Organization] = default(default_factory=list)
     task_id: str | None = None
-    status: str = "SUCCEEDED"
+    status: str = "SUCCESSFUL"
 
 
 def start_organization_import(
@@ -64,7 +64,7 @@ def start_organization_import(
 
 def organization_import_status(actor: Actor, task_id: str) -> dict[str, Any]:
     """The state of a background organization import of the actor's zone: status (READY, RUNNING,
-    SUCCEEDED, FAILED), rows, and once done the organizations created or the reason it failed."""
+    SUCCESSFUL, FAILED), rows, and once done the organizations created or the reason it failed."""
     from django_tasks import default_task_backend
     from django_tasks.exceptions import TaskResultDoesNotExist
 
@@ -82,7 +82,7 @@ def organization_import_status(actor: Actor, task_id: str) -> dict[str, Any]:
         raise not_found
     status = str(result.status)
     out: dict[str, Any] = {"task_id": task_id, "status": status, "rows": len(result.args[2])}
-    if status == "SUCCEEDED":
+    if status == "SUCCESSFUL":
         out.update(result.return_value or {})
     elif status == "FAILED":
         # The last line of each traceback: the exception and its message (a USCC registered meanwhile).
