@@ -411,12 +411,15 @@ def _count_csv_rows(content: bytes, limits: Limits) -> None:
 
 def estimate_rows(content: bytes, filename: str) -> int:
     """Rows of a file without parsing it (to choose inline or background work): lines of a CSV,
-    `<row` elements of a workbook's worksheets."""
+    `<row` elements of a workbook's worksheets. Refuses a workbook beyond the limits."""
     if content[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm")):
+        limits = Limits.from_settings()
+        inspect_workbook(content, limits)  # a bomb is refused before any part is decompressed whole
         try:
             archive = zipfile.ZipFile(io.BytesIO(content))
             sheets = [m for m in archive.infolist() if m.filename.lower().startswith("xl/worksheets/")]
-            return max(0, max((_count_rows(archive, m, EXCEL_LAST_ROW) for m in sheets), default=1) - 1)
+            counts = (_count_rows(archive, m, limits.max_rows + 1) for m in sheets)
+            return max(0, max(counts, default=1) - 1)
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError):
             return 0
     return max(0, content.count(b"\n") - 1)

@@ -39,6 +39,8 @@ from .checking import IMPORT_COLUMNS, TEMPLATE_HEADERS, CheckResult, Group, Line
 from .models import Declaration, DeclarationLine, ImportJob, ProductionData
 
 BACKGROUND_ROWS = 10_000
+# Uploads of more rows than this are checked by a background task (a request only opens them).
+CHECK_BACKGROUND_ROWS = 20_000
 Status = rules.Status
 
 
@@ -844,10 +846,35 @@ def purge_uploads(now: datetime | None = None) -> int:
 EXPIRED = "expired"
 
 
-def upload(actor: Actor, *, content: bytes, filename: str) -> ImportOutcome:
-    """The dry run: check the file and keep it as a checked job, ready to import; faults raise."""
+def upload(
+    actor: Actor, *, content: bytes, filename: str, then_import: bool = False, submit: bool = False
+) -> ImportOutcome:
+    """The dry run: check the file and keep it as a checked job, ready to import; faults raise.
+
+    A file of more than CHECK_BACKGROUND_ROWS rows is only opened here (so that a bomb or a file over
+    the limits is refused at once) and checked by a background task with progress on its job (and,
+    with `then_import`, imported by it too): a request never spends minutes checking."""
     purge_uploads()
     org = _importing_org(actor)
+    estimate = tabular.estimate_rows(content, filename)
+    if estimate > CHECK_BACKGROUND_ROWS:
+        tabular.open_rows(content, filename, columns=IMPORT_COLUMNS)  # limits and bombs: refused now
+        job = ImportJob.objects.create(
+            zone_id=actor.zone_id,
+            organization=org,
+            created_by=actor.username,
+            filename=filename[:255],
+            content=content,
+            submit=submit,
+            status=ImportJob.Status.QUEUED,
+            phase="queued",
+            total_rows=estimate,
+        )
+        from .tasks import check_upload, run_import
+
+        (run_import if then_import else check_upload).enqueue(job.pk)
+        job.refresh_from_db()
+        return ImportOutcome(job, None, list(job.summary.get("ids", [])), background=True)
     result = check_file(actor, content, filename)
     job = ImportJob.objects.create(
         zone_id=actor.zone_id,
@@ -862,6 +889,37 @@ def upload(actor: Actor, *, content: bytes, filename: str) -> ImportOutcome:
         summary={"groups": result.summary()[:500], "rows": result.rows},
     )
     return ImportOutcome(job, result, [])
+
+
+def check_job(job_id: int) -> None:
+    """Check a queued upload (the background half of `upload`): checked with its summary, or
+    rejected with its faults (and its file dropped)."""
+    job = ImportJob.objects.get(pk=job_id)
+    actor = actor_for_job(job)
+    ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.RUNNING, phase="checking")
+
+    def progress(n: int) -> None:
+        ImportJob.objects.filter(pk=job_id).update(processed_rows=n)
+
+    try:
+        result = check_file(actor, bytes(job.content or b""), job.filename, progress=progress)
+    except Invalid as exc:
+        faults = exc.errors if exc.errors else [{"message": exc.message}]
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED,
+            phase="failed",
+            faults=faults[:5000],
+            finished_at=timezone.now(),
+            content=None,
+        )
+        raise
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportJob.Status.CHECKED,
+        phase="checked",
+        total_rows=result.rows,
+        processed_rows=result.rows,
+        summary={"groups": result.summary()[:500], "rows": result.rows},
+    )
 
 
 def get_job(actor: Actor, job_id: int) -> ImportJob:
@@ -904,8 +962,8 @@ def import_file(
     actor: Actor, *, content: bytes, filename: str, dry_run: bool = False, submit: bool = False
 ) -> ImportOutcome:
     """Check a file, then (unless a dry run) import it all or nothing."""
-    outcome = upload(actor, content=content, filename=filename)
-    if dry_run:
+    outcome = upload(actor, content=content, filename=filename, then_import=not dry_run, submit=submit)
+    if dry_run or outcome.background:
         return outcome
     return start_job(actor, outcome.job.pk, submit=submit)
 
