@@ -259,9 +259,7 @@ def inspect_workbook(content: bytes, limits: Limits) -> None:
             try:
                 rows = _count_rows(archive, member, limits.max_rows + 1)
             except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
-                raise Invalid.field(
-                    "file", _("the Excel file cannot be read: %(err)s") % {"err": exc}
-                ) from exc
+                raise _unreadable(exc) from exc
             if rows > limits.max_rows + 1:
                 raise _too_large(
                     _("more than %(n)d rows") % {"n": limits.max_rows},
@@ -301,18 +299,8 @@ def _xlsx_rows(
                 row = next(cells)
             except StopIteration:
                 return
-            except (
-                zipfile.BadZipFile,
-                KeyError,
-                OSError,
-                ValueError,
-                TypeError,
-                ParseError,
-                zlib.error,
-            ) as exc:
-                raise Invalid.field(
-                    "file", _("the Excel file cannot be read: %(err)s") % {"err": exc}
-                ) from exc
+            except UNREADABLE as exc:
+                raise _unreadable(exc) from exc
             yield list(row)
 
     return worksheet.title, rows()
