@@ -15,7 +15,11 @@ from . import rules, services
 from .authz import Actor, require
 from .errors import Forbidden, Invalid, NotFound
 from .models import Area, Organization
-from .tabular import Column, Fault, ImportRejected, read_table
+from .tabular import Column, Fault, ImportRejected, Limits, read_table
+
+# A zone registers hundreds of organizations: a file is checked in the request, so it stays small
+# enough to check in seconds (the writing of a large one goes to the background).
+MAX_ROWS = 20_000
 
 ORGANIZATION_COLUMNS = [
     Column("uscc", ("统一社会信用代码", "信用代码", "USCC")),
@@ -135,7 +139,8 @@ def check_organizations(
 ) -> list[dict[str, Any]]:
     """Every row of the file checked and prepared for `register_organization`; faults raise."""
     require(actor, "zone.register_org")
-    table = read_table(content, filename, ORGANIZATION_COLUMNS, sheet=sheet)
+    limits = Limits.from_settings(max_rows=min(Limits.from_settings().max_rows, MAX_ROWS))
+    table = read_table(content, filename, ORGANIZATION_COLUMNS, sheet=sheet, limits=limits)
     faults: list[Fault] = list(table.faults)
     areas = {
         key: area.pk
