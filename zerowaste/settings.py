@@ -186,6 +186,28 @@ TASKS = {
     }
 }
 
+# What an uploaded table may hold (zerowaste.core.tabular, ADR 0043): the file, what its zip parts
+# expand to, the compression ratio of any part over 1 MB, the shared strings, rows and columns. A
+# request (page, API) reads at most IMPORT_MAX_ROWS rows; the command line and background tasks more.
+IMPORT_MAX_BYTES = int(os.environ.get("ZEROWASTE_IMPORT_MAX_BYTES", str(32 * 1024 * 1024)))
+IMPORT_MAX_UNZIPPED_BYTES = int(os.environ.get("ZEROWASTE_IMPORT_MAX_UNZIPPED_BYTES", str(256 * 1024 * 1024)))
+IMPORT_MAX_SHARED_STRINGS_BYTES = int(
+    os.environ.get("ZEROWASTE_IMPORT_MAX_SHARED_STRINGS_BYTES", str(32 * 1024 * 1024))
+)
+IMPORT_MAX_COMPRESSION_RATIO = int(os.environ.get("ZEROWASTE_IMPORT_MAX_COMPRESSION_RATIO", "200"))
+IMPORT_MAX_ROWS = int(os.environ.get("ZEROWASTE_IMPORT_MAX_ROWS", "100000"))
+IMPORT_MAX_ROWS_OFFLINE = int(os.environ.get("ZEROWASTE_IMPORT_MAX_ROWS_OFFLINE", "2000000"))
+IMPORT_MAX_COLUMNS = int(os.environ.get("ZEROWASTE_IMPORT_MAX_COLUMNS", "256"))
+# Organization imports above this many rows run as a background task (progress on the job).
+ORGANIZATION_IMPORT_BACKGROUND_ROWS = int(
+    os.environ.get("ZEROWASTE_ORGANIZATION_IMPORT_BACKGROUND_ROWS", "500")
+)
+# A dry-run upload (checked, not imported) keeps its file this long; then only its summary is kept.
+IMPORT_UPLOAD_RETENTION_HOURS = int(os.environ.get("ZEROWASTE_IMPORT_UPLOAD_RETENTION_HOURS", "24"))
+# Images decoded at once per process, and the largest image decoded in full (pixels).
+IMAGE_DECODE_CONCURRENCY = int(os.environ.get("ZEROWASTE_IMAGE_DECODE_CONCURRENCY", "2"))
+IMAGE_MAX_PIXELS = int(os.environ.get("ZEROWASTE_IMAGE_MAX_PIXELS", "16000000"))
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if os.environ.get("ZEROWASTE_REDIS_URL"):
     CACHES["default"] = {

@@ -26,12 +26,13 @@ from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Conflict, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Zone
 from zerowaste.core.services import check_text
-from zerowaste.core.tabular import ImportRejected, read_table, write_xlsx
+from zerowaste.core.tabular import ImportRejected, Limits, read_table, write_xlsx
 
 from . import rules
 from .models import CatalogCategory, CatalogEntry, CatalogVersion, CodeMapping
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+IMPORT_MAX_ROWS = 5_000  # rows of a catalog file
 
 
 # --- Who may change catalogs -----------------------------------------------------------------------
@@ -477,7 +478,10 @@ def import_version(
     label = (label or "").strip()
     if not label:
         raise Invalid.field("label", _("give the version a label, e.g. 2021"))
-    table = read_table(content, filename, rules.IMPORT_COLUMNS)
+    # A catalog has hundreds of codes (the national HW list 467): more rows is not a catalog.
+    table = read_table(
+        content, filename, rules.IMPORT_COLUMNS, limits=Limits.from_settings(max_rows=IMPORT_MAX_ROWS)
+    )
     if table.faults:
         raise ImportRejected(table.faults)
     base = _latest_published(actor.zone_id, stream)

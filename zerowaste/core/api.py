@@ -311,6 +311,15 @@ class OrganizationImportOut(Schema):
     organization_ids: list[int]
 
 
+class OrganizationImportStatusOut(Schema):
+    task_id: str
+    status: str
+    rows: int
+    created: int | None = None
+    organization_ids: list[int] = []
+    errors: list[str] = []
+
+
 class AuditEntryOut(Schema):
     id: int
     seq: int
@@ -372,12 +381,28 @@ def register_organization(request: HttpRequest, data: OrganizationIn) -> tuple[i
     return 201, services.register_organization(actor_of(request), **data.model_dump())
 
 
-@router.post("/organizations/import", response={201: OrganizationImportOut, 422: ErrorOut, 403: ErrorOut})
+@router.post(
+    "/organizations/import",
+    response={201: OrganizationImportOut, 202: OrganizationImportStatusOut, 422: ErrorOut, 403: ErrorOut},
+)
 def import_organizations(request: HttpRequest, file: File[UploadedFile]) -> tuple[int, dict[str, Any]]:
+    """Every row is checked first (422 with every fault); a large file is then written in the
+    background (202: poll `/organizations/imports/{task_id}`), a small one at once (201)."""
     actor = actor_of(request)
     require(actor, "zone.register_org")
-    result = imports.import_organizations(actor, file.read(), filename=file.name or "upload.xlsx")
-    return 201, {"created": len(result), "organization_ids": [o.pk for o in result]}
+    started = imports.start_organization_import(actor, file.read(), filename=file.name or "upload.xlsx")
+    if started.task_id is not None:
+        return 202, imports.organization_import_status_or_queued(actor, started)
+    return 201, {"created": len(started.created), "organization_ids": [o.pk for o in started.created]}
+
+
+@router.get(
+    "/organizations/imports/{task_id}",
+    response={200: OrganizationImportStatusOut, 403: ErrorOut, 404: ErrorOut},
+)
+def organization_import_status(request: HttpRequest, task_id: str) -> dict[str, Any]:
+    """The state of a background organization import: READY, RUNNING, SUCCESSFUL or FAILED."""
+    return imports.organization_import_status(actor_of(request), task_id)
 
 
 @router.get("/organizations/{organization_id}", response={200: OrganizationOut, 404: ErrorOut})

@@ -13,18 +13,15 @@ command line). Who sees a scan: the organization and the regulators that see it,
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import warnings
 from typing import IO, Any
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
 
-from . import audit, rules, services
+from . import audit, images, rules, services
 from .authz import Actor, require, visible_organizations
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import Licence, LicenceScan
@@ -58,23 +55,14 @@ def scan_type(content: bytes, name: str = "") -> str:
         if b"%%EOF" not in content[-2048:]:
             raise refuse(_("the PDF is incomplete or damaged"))
         return PDF
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            # Only the header is read: the size is known before any pixel is decoded.
-            image = Image.open(io.BytesIO(content), formats=list(IMAGE_TYPES))
-            if image.width * image.height > MAX_SCAN_PIXELS:
-                raise refuse(_("more than %(mp)d megapixels") % {"mp": MAX_SCAN_PIXELS // 1_000_000})
-            kind = image.format or ""
-            image.verify()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise refuse(_("more than %(mp)d megapixels") % {"mp": MAX_SCAN_PIXELS // 1_000_000}) from exc
-    except UnidentifiedImageError as exc:
-        raise refuse(_("not a PDF, PNG or JPEG file")) from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise refuse(_("the image is damaged or cannot be read")) from exc
-    if kind not in IMAGE_TYPES:
-        raise refuse(_("not a PDF, PNG or JPEG file"))
+    kind = images.identify(
+        content,
+        field=SCAN_FIELD,
+        formats=tuple(IMAGE_TYPES),
+        max_image_pixels=MAX_SCAN_PIXELS,
+        name=name,
+        not_an_image=_("not a PDF, PNG or JPEG file"),
+    )
     return IMAGE_TYPES[kind]
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
@@ -13,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from .context import origin
 from .models import IdempotencyRecord
+from .text import control_character, printable
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -51,21 +54,75 @@ class RequestContextMiddleware:
 
 
 class RejectNulMiddleware:
-    """A query parameter holding a NUL character is refused before any view: PostgreSQL cannot store or
-    compare NUL in text, so without this every filter would fail with a server error."""
+    """Text holding NUL or another control character is refused before any view (the one text check
+    of `core.text`): query parameters, form fields and JSON bodies, names and values alike. PostgreSQL
+    cannot store NUL, and one stored control character used to break every later Excel export.
+    Tab, line feed and carriage return are text. Uploaded files are checked by their reader."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        for name, values in request.GET.lists():
-            if "\x00" in name or any("\x00" in value for value in values):
-                field = name.replace("\x00", "")
+        found = _control_in_query(request) or _control_in_body(request)
+        if found is not None:
+            field, char = found
+            if char == "U+0000":
                 message = _("%(field)s: a NUL character is not allowed") % {"field": field}
-                if request.path.startswith("/api/"):
-                    return _problem(422, message, field=field)
-                return HttpResponseBadRequest(message)
+            else:
+                message = _("%(field)s: the control character %(char)s is not allowed") % {
+                    "field": field,
+                    "char": char,
+                }
+            if request.path.startswith("/api/"):
+                return _problem(422, message, field=field)
+            return HttpResponseBadRequest(message)
         return self.get_response(request)
+
+
+def _first_control(pairs: Iterable[tuple[str, list[str]]]) -> tuple[str, str] | None:
+    for name, values in pairs:
+        for text in (name, *values):
+            if isinstance(text, str) and (char := control_character(text)):
+                return (printable(name) or "body"), char
+    return None
+
+
+def _control_in_query(request: HttpRequest) -> tuple[str, str] | None:
+    return _first_control(request.GET.lists())
+
+
+def _json_strings(value: Any, path: str) -> Iterator[tuple[str, list[str]]]:
+    if isinstance(value, str):
+        yield path, [value]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield path, [str(key)]
+            yield from _json_strings(item, str(key))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_strings(item, path)
+
+
+def _control_in_body(request: HttpRequest) -> tuple[str, str] | None:
+    if request.method not in WRITE_METHODS:
+        return None
+    content_type = request.content_type or ""
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+            return None  # a large upload: its fields are checked by the services' check_text
+        try:
+            request.body  # noqa: B018 - kept, so that later readers of the body still find it
+            return _first_control(request.POST.lists())
+        except Exception:
+            return None
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            data = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return None  # the API refuses malformed JSON itself
+        return _first_control(_json_strings(data, "body"))
+    return None
 
 
 def _principal(request: HttpRequest) -> str | None:

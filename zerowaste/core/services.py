@@ -40,6 +40,7 @@ from .models import (
     Vehicle,
     Zone,
 )
+from .text import control_character
 
 ORG_FIELDS = (
     "uscc",
@@ -74,7 +75,7 @@ def check_text(
         raise Invalid.field(field, _("must be text"))
     if strip:
         value = value.strip()
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+    if control_character(value):
         raise Invalid.field(field, _("must not contain control characters"))
     if required and not value:
         raise Invalid.field(field, _("this field is required"))

@@ -528,15 +528,9 @@ class FastChecker(LineChecker):
 
 
 def read_raw(content: bytes, filename: str) -> tuple[str, Iterator[list[Any]]] | None:
-    """The sheet name and raw rows of a CSV file or workbook, or None for what only `read_table` handles."""
-    if not content or not content.strip():
-        return None
-    lower = filename.lower()
-    if content[:4] == b"PK\x03\x04" or lower.endswith((".xlsx", ".xlsm")):
-        return tabular._xlsx_rows(content, None)
-    if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return None
-    return filename.rsplit("/", 1)[-1], tabular._csv_rows(content)
+    """The sheet name and raw rows of a CSV file or workbook, through the one bounded reader; None
+    for an empty file (the general path words that fault)."""
+    return tabular.open_rows(content, filename, columns=IMPORT_COLUMNS)
 
 
 def _blank(raw: list[Any]) -> bool:

@@ -13,22 +13,21 @@ Public services for other apps:
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, F, Max, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zerowaste.core import audit
+from zerowaste.core import audit, tabular
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Organization, Zone
@@ -40,6 +39,8 @@ from .checking import IMPORT_COLUMNS, TEMPLATE_HEADERS, CheckResult, Group, Line
 from .models import Declaration, DeclarationLine, ImportJob, ProductionData
 
 BACKGROUND_ROWS = 10_000
+# Uploads of more rows than this are checked by a background task (a request only opens them).
+CHECK_BACKGROUND_ROWS = 20_000
 Status = rules.Status
 
 
@@ -618,16 +619,8 @@ def _importing_org(actor: Actor) -> Organization | None:
 
 
 def estimate_rows(content: bytes, filename: str) -> int:
-    """Rows in a file without parsing it: lines of a CSV, the dimension of a workbook's first sheet."""
-    if content[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm")):
-        try:
-            from openpyxl import load_workbook
-
-            sheet = load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
-            return max(0, (sheet.max_row or 1) - 1)
-        except Exception:
-            return 0
-    return max(0, content.count(b"\n") - 1)
+    """Rows in a file without parsing it: lines of a CSV, the rows of a workbook's sheets."""
+    return tabular.estimate_rows(content, filename)
 
 
 def check_file(
@@ -828,9 +821,60 @@ class ImportOutcome:
     background: bool = False
 
 
-def upload(actor: Actor, *, content: bytes, filename: str) -> ImportOutcome:
-    """The dry run: check the file and keep it as a checked job, ready to import; faults raise."""
+def purge_uploads(now: datetime | None = None) -> int:
+    """Drop the files of dry runs older than IMPORT_UPLOAD_RETENTION_HOURS (their job keeps its
+    summary and is marked expired) and of finished jobs; the number of files dropped. Runs at each
+    upload, in the background task runner (`purge_uploads_task`) and as `declarations purge-uploads`."""
+    now = now or timezone.now()
+    hours = int(getattr(django_settings, "IMPORT_UPLOAD_RETENTION_HOURS", 24))
+    with_file = ImportJob.objects.filter(content__isnull=False)
+    finished = with_file.filter(status__in=[ImportJob.Status.DONE, ImportJob.Status.FAILED]).update(
+        content=None
+    )
+    expired = with_file.filter(
+        status=ImportJob.Status.CHECKED, created_at__lt=now - timedelta(hours=hours)
+    ).update(
+        content=None,
+        status=ImportJob.Status.FAILED,
+        phase=EXPIRED,
+        faults=[{"field": "file", "message": _("this upload has expired; upload the file again")}],
+        finished_at=now,
+    )
+    return finished + expired
+
+
+EXPIRED = "expired"
+
+
+def upload(
+    actor: Actor, *, content: bytes, filename: str, then_import: bool = False, submit: bool = False
+) -> ImportOutcome:
+    """The dry run: check the file and keep it as a checked job, ready to import; faults raise.
+
+    A file of more than CHECK_BACKGROUND_ROWS rows is only opened here (so that a bomb or a file over
+    the limits is refused at once) and checked by a background task with progress on its job (and,
+    with `then_import`, imported by it too): a request never spends minutes checking."""
+    purge_uploads()
     org = _importing_org(actor)
+    estimate = tabular.estimate_rows(content, filename)
+    if estimate > CHECK_BACKGROUND_ROWS:
+        tabular.open_rows(content, filename, columns=IMPORT_COLUMNS)  # limits and bombs: refused now
+        job = ImportJob.objects.create(
+            zone_id=actor.zone_id,
+            organization=org,
+            created_by=actor.username,
+            filename=filename[:255],
+            content=content,
+            submit=submit,
+            status=ImportJob.Status.QUEUED,
+            phase="queued",
+            total_rows=estimate,
+        )
+        from .tasks import check_upload, run_import
+
+        (run_import if then_import else check_upload).enqueue(job.pk)
+        job.refresh_from_db()
+        return ImportOutcome(job, None, list(job.summary.get("ids", [])), background=True)
     result = check_file(actor, content, filename)
     job = ImportJob.objects.create(
         zone_id=actor.zone_id,
@@ -845,6 +889,37 @@ def upload(actor: Actor, *, content: bytes, filename: str) -> ImportOutcome:
         summary={"groups": result.summary()[:500], "rows": result.rows},
     )
     return ImportOutcome(job, result, [])
+
+
+def check_job(job_id: int) -> None:
+    """Check a queued upload (the background half of `upload`): checked with its summary, or
+    rejected with its faults (and its file dropped)."""
+    job = ImportJob.objects.get(pk=job_id)
+    actor = actor_for_job(job)
+    ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.RUNNING, phase="checking")
+
+    def progress(n: int) -> None:
+        ImportJob.objects.filter(pk=job_id).update(processed_rows=n)
+
+    try:
+        result = check_file(actor, bytes(job.content or b""), job.filename, progress=progress)
+    except Invalid as exc:
+        faults = exc.errors if exc.errors else [{"message": exc.message}]
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED,
+            phase="failed",
+            faults=faults[:5000],
+            finished_at=timezone.now(),
+            content=None,
+        )
+        raise
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportJob.Status.CHECKED,
+        phase="checked",
+        total_rows=result.rows,
+        processed_rows=result.rows,
+        summary={"groups": result.summary()[:500], "rows": result.rows},
+    )
 
 
 def get_job(actor: Actor, job_id: int) -> ImportJob:
@@ -863,6 +938,8 @@ def start_job(actor: Actor, job_id: int, *, submit: bool = False) -> ImportOutco
     _importing_org(actor)
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.phase == EXPIRED:
+            raise Conflict(_("this upload has expired; upload the file again"))
         if job.status != ImportJob.Status.CHECKED:
             raise Conflict(_("this import is %(s)s") % {"s": job.get_status_display()})
         job.status = ImportJob.Status.QUEUED
@@ -885,8 +962,8 @@ def import_file(
     actor: Actor, *, content: bytes, filename: str, dry_run: bool = False, submit: bool = False
 ) -> ImportOutcome:
     """Check a file, then (unless a dry run) import it all or nothing."""
-    outcome = upload(actor, content=content, filename=filename)
-    if dry_run:
+    outcome = upload(actor, content=content, filename=filename, then_import=not dry_run, submit=submit)
+    if dry_run or outcome.background:
         return outcome
     return start_job(actor, outcome.job.pk, submit=submit)
 
@@ -921,7 +998,11 @@ def run_job(job_id: int, *, actor: Actor | None = None) -> list[int]:
     except Invalid as exc:
         faults = exc.errors if exc.errors else [{"message": exc.message}]
         ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED, phase="failed", faults=faults[:5000], finished_at=timezone.now()
+            status=ImportJob.Status.FAILED,
+            phase="failed",
+            faults=faults[:5000],
+            finished_at=timezone.now(),
+            content=None,  # a rejected file is not kept: the faults say what to fix
         )
         raise
 
@@ -931,7 +1012,6 @@ def run_job(job_id: int, *, actor: Actor | None = None) -> list[int]:
 
 def template_xlsx(actor: Actor, *, stream: str, period: str, organization_id: int | None = None) -> bytes:
     """The Excel template of a period: prefilled with last period's codes and stock, code drop-downs."""
-    from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -944,7 +1024,7 @@ def template_xlsx(actor: Actor, *, stream: str, period: str, organization_id: in
     version = catalog.version_in_force(actor.zone_id, stream, parsed.start)
     entries = list(version.entries.order_by("position").values_list("code", "name")) if version else []
 
-    workbook = Workbook()
+    workbook = tabular.new_workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "申报"
@@ -994,9 +1074,7 @@ def template_xlsx(actor: Actor, *, stream: str, period: str, organization_id: in
     unit_list = DataValidation(type="list", formula1='"t,kg"', allow_blank=True)
     sheet.add_data_validation(unit_list)
     unit_list.add("G2:G5000")
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return tabular.workbook_bytes(workbook)
 
 
 EXPORT_HEADERS = [
@@ -1055,11 +1133,7 @@ def export_rows(actor: Actor, **filters: Any) -> list[list[Any]]:
 
 
 def to_csv(headers: list[str], rows: Iterable[list[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(headers)
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8-sig")
+    return tabular.write_csv(headers, rows)
 
 
 def to_xlsx(title: str, headers: list[str], rows: list[list[Any]]) -> bytes:

@@ -18,3 +18,24 @@ def run_import(job_id: int) -> int:
             return len(services.run_job(job_id))
         except Invalid:
             return 0  # the faults are saved on the job
+
+
+@task()
+def check_upload(job_id: int) -> int:
+    """Check a large upload in the background; the job row carries progress, then its summary or faults."""
+    from . import services
+
+    with origin("system"):
+        try:
+            services.check_job(job_id)
+        except Invalid:
+            return 0  # the faults are saved on the job
+    return 1
+
+
+@task()
+def purge_uploads_task() -> int:
+    """Drop the files of expired dry runs and finished imports (see `services.purge_uploads`)."""
+    from . import services
+
+    return services.purge_uploads()

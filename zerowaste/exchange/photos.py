@@ -13,7 +13,6 @@ import hashlib
 import io
 import os
 import struct
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -21,9 +20,9 @@ from typing import IO, Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from zerowaste.core import audit
+from zerowaste.core import audit, images
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, Invalid, NotFound
 from zerowaste.core.services import check_text
@@ -34,7 +33,6 @@ from .models import Proposal, SupplyListing, SupplyPhoto
 FIELD = "photo"
 MAX_PHOTOS = services.MAX_PHOTOS  # per listing, counting the legacy addresses in `photos`
 MAX_BYTES = 8 * 1024 * 1024  # an upload, as sent
-MAX_PIXELS = 40_000_000  # width × height of an upload: above this it may be a decompression bomb
 MAX_SIDE = 1600  # the long side of the stored image
 THUMBNAIL_SIDE = 320  # the long side of its thumbnail
 QUALITY = 85
@@ -63,34 +61,36 @@ def reencode(content: bytes, name: str = "") -> Encoded:
     """The upload as a JPEG of at most MAX_SIDE px on its long side, upright, with no metadata.
 
     Refuses (Invalid naming `photo` and the file) an empty or too large upload, anything but a
-    JPEG, PNG or WebP image, an image over MAX_PIXELS, and a broken or truncated file.
+    JPEG, PNG or WebP image, an image over the pixel cap, and a broken or truncated file. The
+    decode goes through `core.images` (header checked first, JPEG decoded reduced, few at a time).
     """
     if not content:
         raise _refuse(name, _("the file is empty"))
     if len(content) > MAX_BYTES:
         raise _refuse(name, _("larger than %(n)d MB") % {"n": MAX_BYTES // (1024 * 1024)})
-    too_many = _("more than %(mp)d megapixels") % {"mp": MAX_PIXELS // 1_000_000}
-    try:
-        with warnings.catch_warnings():
-            # Pillow's own guard (far above ours) warns, then refuses: both are refusals here.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(content), formats=list(FORMATS))
-            if image.width * image.height > MAX_PIXELS:
-                raise _refuse(name, f"{image.width} × {image.height}: {too_many}")
-            image.load()
+    with images.decode_slot():
+        image = images.decode(
+            content,
+            field=FIELD,
+            formats=FORMATS,
+            target_side=MAX_SIDE,
+            name=name,
+            not_an_image=_("not a JPEG, PNG or WebP image"),
+        )
+        try:
+            # Shrink first: the copies that orientation and flattening make are then small.
+            image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
             flat = _flatten(ImageOps.exif_transpose(image))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _refuse(name, too_many) from exc
-    except UnidentifiedImageError as exc:
-        raise _refuse(name, _("not a JPEG, PNG or WebP image")) from exc
-    except (OSError, SyntaxError, ValueError, EOFError, KeyError, TypeError, struct.error) as exc:
-        # Truncated or corrupt data, a broken EXIF orientation, an unusual pixel mode.
-        raise _refuse(name, _("the image is damaged or cannot be read")) from exc
-    flat.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    # A new image carries no `info` (EXIF, XMP, ICC profile, comments): nothing but pixels is saved.
-    flat.save(out, "JPEG", quality=QUALITY, optimize=True)
-    return Encoded(out.getvalue(), flat.width, flat.height, _thumbnail(flat))
+        except (OSError, SyntaxError, ValueError, EOFError, KeyError, TypeError, struct.error) as exc:
+            # A broken EXIF orientation, an unusual pixel mode.
+            raise _refuse(name, _("the image is damaged or cannot be read")) from exc
+        finally:
+            image.close()
+        flat.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        # A new image carries no `info` (EXIF, XMP, ICC profile, comments): nothing but pixels is saved.
+        flat.save(out, "JPEG", quality=QUALITY, optimize=True)
+        return Encoded(out.getvalue(), flat.width, flat.height, _thumbnail(flat))
 
 
 def _thumbnail(image: Image.Image) -> bytes:

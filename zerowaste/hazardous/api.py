@@ -456,19 +456,12 @@ def _ledger_response(
     table: tuple[list[str], list[list[Any]]], kind: str, year: int, fmt: str
 ) -> HttpResponse:
     from zerowaste.core.errors import Invalid
-    from zerowaste.core.tabular import write_xlsx
+    from zerowaste.core.tabular import write_csv, write_xlsx
 
     headers, rows = table
     name = f"HJ1259-{'B2' if kind == 'in' else 'B3'}-{year}"
     if fmt == "csv":
-        import csv
-        import io
-
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(headers)
-        writer.writerows(rows)
-        response = HttpResponse(out.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(write_csv(headers, rows), content_type="text/csv; charset=utf-8")
     elif fmt == "xlsx":
         response = HttpResponse(
             write_xlsx(name, headers, rows),

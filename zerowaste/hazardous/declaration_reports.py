@@ -23,7 +23,6 @@ no registered facility covers the code), and what could not be taken from the re
 
 from __future__ import annotations
 
-import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from zerowaste.core import tabular
 from zerowaste.core.authz import Actor, get_organization, visible_organizations
 from zerowaste.core.errors import Invalid
 from zerowaste.core.models import Licence, Organization, Zone
@@ -922,14 +922,13 @@ def to_xlsx(report: DeclarationReport) -> bytes:
     """The national layout: the title row, the organization, the two header rows (序号 spanning both,
     each group merged over its columns), one row per code and consignee, tonnes with 3 decimals.
     A second sheet holds the reconciliation with the manifests, the tables due and the notes."""
-    from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
 
     cols = report.columns
     width = len(cols)
     last_col = get_column_letter(width)
-    workbook = Workbook()
+    workbook = tabular.new_workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = report.table
@@ -1005,6 +1004,4 @@ def to_xlsx(report: DeclarationReport) -> bytes:
     for note in report.notes:
         extra.append([note])
     extra.column_dimensions["A"].width = 24
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return tabular.workbook_bytes(workbook)

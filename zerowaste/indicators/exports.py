@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
@@ -20,6 +19,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from zerowaste.core import tabular
 
 from . import rules, services
 
@@ -131,7 +132,7 @@ def _summary_lines(evaluation: services.Evaluation) -> list[str]:
 
 
 def to_xlsx(evaluation: services.Evaluation) -> bytes:
-    workbook = Workbook()
+    workbook = tabular.new_workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = f"指标{evaluation.year}"
@@ -206,9 +207,7 @@ def to_xlsx(evaluation: services.Evaluation) -> bytes:
     inputs.freeze_panes = "A2"
     for column, width in zip("ABCDEFGHIJ", (30, 40, 14, 14, 10, 14, 14, 30, 20, 16), strict=True):
         inputs.column_dimensions[column].width = width
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return tabular.workbook_bytes(workbook)
 
 
 def _merge_runs(sheet: Any, first: int, last: int, column: int) -> None:

@@ -180,17 +180,32 @@ def organization_import(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            created = imports.import_organizations(actor, upload.read(), filename=upload.name)
+            started = imports.start_organization_import(actor, upload.read(), filename=upload.name)
         except Invalid as exc:
             faults = exc.errors
             form.add_error(None, exc.message)
         else:
-            messages.success(request, _("%(n)d organizations imported.") % {"n": len(created)})
+            if started.task_id is not None:
+                messages.info(
+                    request,
+                    _("%(n)d rows checked; they are being imported in the background.") % {"n": started.rows},
+                )
+                from django.urls import reverse
+
+                return redirect(f"{reverse('portal:organization_import')}?task={started.task_id}")
+            messages.success(request, _("%(n)d organizations imported.") % {"n": len(started.created)})
             return redirect("portal:organizations")
+    task = None
+    if request.GET.get("task"):
+        try:
+            task = imports.organization_import_status(actor, request.GET["task"][:64])
+        except NotFound:
+            task = None
     return render(
         request,
         "portal/organization_import.html",
-        {"form": form, "faults": faults, "columns": imports.ORGANIZATION_COLUMNS},
+        {"form": form, "faults": faults, "columns": imports.ORGANIZATION_COLUMNS, "task": task},
+        status=422 if request.method == "POST" else 200,  # a refused file is not a success
     )
 
 

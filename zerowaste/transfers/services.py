@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zerowaste.core import audit, streams, workdays
+from zerowaste.core import audit, streams, tabular, workdays
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Licence, Organization, Site, Vehicle, Zone
@@ -1723,20 +1722,11 @@ def export(actor: Actor, *, fmt: str = "xlsx", **filters: Any) -> tuple[bytes, s
     """The register as (content, content type, file extension)."""
     rows = export_rows(actor, **filters)
     if fmt == "csv":
-        import csv
-        import io
-
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(EXPORT_HEADERS)
-        writer.writerows(rows)
-        return out.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8", "csv"
+        return tabular.write_csv(EXPORT_HEADERS, rows), "text/csv; charset=utf-8", "csv"
     if fmt != "xlsx":
         raise Invalid.field("format", _("csv or xlsx"))
-    from zerowaste.core.tabular import write_xlsx
-
     return (
-        write_xlsx("联单台账", EXPORT_HEADERS, rows),
+        tabular.write_xlsx("联单台账", EXPORT_HEADERS, rows),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "xlsx",
     )
@@ -1778,10 +1768,13 @@ def import_drafts(actor: Actor, *, content: bytes, filename: str, issue: bool = 
 
     Every row is checked; every fault is reported by sheet, row and column (`ImportRejected`) and
     then nothing is written (numbers taken by the rows that were fine are given back too)."""
-    from zerowaste.core.tabular import Fault, ImportRejected, read_table
+    from zerowaste.core.tabular import Fault, ImportRejected, Limits, read_table
 
     _require_member(actor, "create")
-    table = read_table(content, filename, IMPORT_COLUMNS)
+    # One data row more than allowed is read, so that the refusal below can name the limit.
+    table = read_table(
+        content, filename, IMPORT_COLUMNS, limits=Limits.from_settings(max_rows=IMPORT_MAX_ROWS + 1)
+    )
     if table.faults:
         raise ImportRejected(table.faults)
     if not table.rows:
@@ -1840,11 +1833,10 @@ def import_drafts(actor: Actor, *, content: bytes, filename: str, issue: bool = 
 
 def import_template_xlsx(actor: Actor) -> bytes:
     """An empty sheet with the import's headers, one example row of the actor's own parties' codes."""
-    from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    workbook = Workbook()
+    workbook = tabular.new_workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "联单"
@@ -1857,9 +1849,7 @@ def import_template_xlsx(actor: Actor) -> bytes:
     streams.add("A2:A501")
     for letter, width in zip("ABCDEFGH", (8, 22, 22, 12, 14, 10, 20, 12), strict=True):
         sheet.column_dimensions[letter].width = width
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return tabular.workbook_bytes(workbook)
 
 
 # --- Public verification (QR code) ---------------------------------------------------------------

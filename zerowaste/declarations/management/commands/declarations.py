@@ -31,13 +31,21 @@ class Command(PlatformCommand):
         tpl.add_argument("--stream", choices=["isw", "hw"], default="isw")
         tpl.add_argument("--organization", required=True, help="the producer's USCC")
         tpl.add_argument("--output", "-o", required=True)
+        purge = sub.add_parser(
+            "purge-uploads", help="drop the files of expired dry runs and finished imports (keeps summaries)"
+        )
         for p in (imp, exp, st, tpl):
             self.add_format_argument(p)
             self.add_zone_argument(p)
+        self.add_format_argument(purge)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        actor = self.system_actor(options)
         action = options["action"]
+        if action == "purge-uploads":
+            dropped = services.purge_uploads()
+            self.emit(options, {"dropped": dropped}, f"{dropped} uploaded file(s) dropped")
+            return
+        actor = self.system_actor(options)
         if action == "import":
             data = cli.run_import(
                 actor, options["file"], dry_run=options["dry_run"], submit=options["submit"]
