@@ -132,10 +132,29 @@ def record(
     )
 
 
+@dataclass(frozen=True)
+class Change:
+    """One audited change, before it is linked into the chain."""
+
+    action: str
+    model: str
+    object_id: str
+    changes: dict[str, Any]
+
+
 @transaction.atomic
 def append(
     *, zone_id: int, actor: Actor, action: str, model: str, object_id: str, changes: dict[str, Any]
 ) -> AuditEntry:
+    return append_many(zone_id=zone_id, actor=actor, items=[Change(action, model, object_id, changes)])[0]
+
+
+@transaction.atomic
+def append_many(*, zone_id: int, actor: Actor, items: list[Change]) -> list[AuditEntry]:
+    """Link `items` into the zone's chain in order, under one lock of its head and one insert: a bulk
+    write (an organization import of thousands of rows) costs a few statements, not a few per row."""
+    if not items:
+        return []
     head, _created = AuditChainHead.objects.select_for_update().get_or_create(
         zone_id=zone_id, defaults={"seq": 0, "hash": GENESIS_HASH}
     )
@@ -144,29 +163,38 @@ def append(
         head = AuditChainHead.objects.select_for_update().get(zone_id=zone_id)
     origin = current_origin()
     key_id, ring = current_key()
-    entry = AuditEntry(
-        zone_id=zone_id,
-        seq=head.seq + 1,
-        at=timezone.now(),
-        actor_user_id=actor.user.pk if actor.user else None,
-        actor_username=actor.username,
-        actor_org_id=actor.organization_id,
-        via=origin.via,
-        action=action,
-        model=model,
-        object_id=object_id,
-        changes=_plain(changes),
-        request_id=origin.request_id,
-        ip=origin.ip,
-        prev_hash=head.hash,
-        key_id=key_id,
-    )
-    entry.hash = compute_hash(entry, ring)
-    entry.save(force_insert=True)
-    head.seq = entry.seq
-    head.hash = entry.hash
+    at = timezone.now()
+    entries = []
+    seq, prev_hash = head.seq, head.hash
+    for item in items:
+        seq += 1
+        entry = AuditEntry(
+            zone_id=zone_id,
+            seq=seq,
+            at=at,
+            actor_user_id=actor.user.pk if actor.user else None,
+            actor_username=actor.username,
+            actor_org_id=actor.organization_id,
+            via=origin.via,
+            action=item.action,
+            model=item.model,
+            object_id=item.object_id,
+            changes=_plain(item.changes),
+            request_id=origin.request_id,
+            ip=origin.ip,
+            prev_hash=prev_hash,
+            key_id=key_id,
+        )
+        entry.hash = compute_hash(entry, ring)
+        prev_hash = entry.hash
+        entries.append(entry)
+    if len(entries) == 1:
+        entries[0].save(force_insert=True)
+    else:
+        AuditEntry.objects.bulk_create(entries, batch_size=1000)
+    head.seq, head.hash = seq, prev_hash
     head.save(update_fields=["seq", "hash"])
-    return entry
+    return entries
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from . import rules, services
@@ -180,6 +179,10 @@ def check_organizations(
                 faults.append(
                     row.fault("area", _("no area %(area)s in this zone") % {"area": values["area"]})
                 )
+        try:
+            services.check_area_in_reach(actor, area_id)
+        except Invalid as exc:
+            faults.append(row.fault("area", str(exc.errors[0]["message"])))
         texts: dict[str, str] = {}
         for field in ("name", "name_en", "address", "contact_name", "contact_phone", "industry"):
             try:
@@ -199,5 +202,4 @@ def check_organizations(
 
 def write_organizations(actor: Actor, prepared: list[dict[str, Any]]) -> list[Organization]:
     """Register the checked rows, all or none."""
-    with transaction.atomic():
-        return [services.register_organization(actor, **data) for data in prepared]
+    return services.register_organizations(actor, prepared)

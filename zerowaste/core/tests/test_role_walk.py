@@ -87,7 +87,7 @@ def test_reads_are_the_same_by_session_and_token_and_stay_inside(role: str, walk
                 # A token sees what its creator's session sees; a narrower scope may be refused (403),
                 # never shown more; the admin scope is the session's reach exactly.
                 if _for_the_person(op) and seen[0] in (403, 404):
-                    continue  # a person's own routes (invitations): a token is an organization's, never a person
+                    continue  # a person's own routes (invitations): a token is an organization's
                 if credential.label == "token[admin]" and seen != by_session:
                     problems.append(f"{where}: {seen[0]} {sorted(seen[1])[:5]} ≠ session {by_session[0]}")
                 elif seen[0] == 200 and not seen[1] <= by_session[1]:
