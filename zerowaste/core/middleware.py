@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -185,7 +186,7 @@ class IdempotencyMiddleware:
             IdempotencyRecord.objects.filter(pk=record.pk).update(
                 status_code=response.status_code,
                 content_type=response.get("Content-Type", ""),
-                body=bytes(response.content),
+                body=_stored_body(response),
             )
             return response
 
@@ -198,12 +199,40 @@ class IdempotencyMiddleware:
                 422, "Idempotency-Key was already used for a different request", field="Idempotency-Key"
             )
         response = HttpResponse(
-            bytes(record.body or b""), status=record.status_code, content_type=record.content_type
+            _replayed_body(bytes(record.body or b"")),
+            status=record.status_code,
+            content_type=record.content_type,
         )
         response.headers["Idempotent-Replayed"] = "true"
         # A replay may repeat a secret shown once (a new API token): never cached, like the first.
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+# A response that carries a secret shown once (a new API token, an invitation link) says so with
+# `Cache-Control: no-store`; its replay copy is kept encrypted under a key derived from SECRET_KEY,
+# which lives outside the database, so that whoever reads the database finds no usable secret.
+SEALED = b"\x00sealed:"  # no JSON body starts with NUL
+
+
+def _replay_cipher() -> Any:
+    from cryptography.fernet import Fernet
+
+    digest = hashlib.sha256(b"zerowaste idempotency replay\n" + settings.SECRET_KEY.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _stored_body(response: HttpResponse) -> bytes:
+    content = bytes(response.content)
+    if "no-store" in response.get("Cache-Control", ""):
+        return SEALED + _replay_cipher().encrypt(content)
+    return content
+
+
+def _replayed_body(stored: bytes) -> bytes:
+    if stored.startswith(SEALED):
+        return bytes(_replay_cipher().decrypt(stored[len(SEALED) :]))
+    return stored
 
 
 def _problem(status: int, message: str, field: str | None = None) -> JsonResponse:

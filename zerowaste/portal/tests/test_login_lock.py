@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from zerowaste.core import services
-from zerowaste.core.models import LoginFailure, Organization
+from zerowaste.core.models import IdempotencyRecord, LoginFailure, Organization
 from zerowaste.testing import parties
 
 ATTACKER = "203.0.113.7"
@@ -91,6 +91,10 @@ def test_a_new_token_secret_is_never_cached(producer: Organization) -> None:
     )
     assert first.json()["secret"] == retry.json()["secret"]
     assert "no-store" in retry.headers["Cache-Control"]
+    # The replay copy is sealed: whoever reads the database finds no usable secret in it.
+    stored = bytes(IdempotencyRecord.objects.get(key=replay_key).body or b"")
+    assert first.json()["secret"].encode() not in stored
+    assert first.json()["secret"][3:12].encode() not in stored
 
     browser = Client()
     browser.force_login(parties.make_member(producer, "admin").user)
