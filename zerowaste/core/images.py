@@ -78,36 +78,22 @@ def decode(
     and could be decoded reduced. Call inside `decode_slot()`. Refuses with Invalid naming `field`
     (and the file): not an image of `formats`, too many pixels, damaged data."""
 
-    def refuse(problem: str) -> Invalid:
-        message = _("%(file)s: %(problem)s") % {"file": name, "problem": problem} if name else problem
-        return Invalid.field(field, message)
-
     limit = max_pixels()
     too_many = _("more than %(mp)d megapixels") % {"mp": limit // 1_000_000}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(content), formats=list(formats))  # reads the header only
-            width, height = image.size
-            if width * height > HEADER_MAX_PIXELS:
-                raise refuse(f"{width} × {height}: {too_many}")
-            if image.format == "JPEG" and max(width, height) > target_side:
-                # Decode at the smallest scale (1/2, 1/4, 1/8) that still covers the stored size.
-                ratio = target_side / max(width, height)
-                wanted = (max(1, int(width * ratio)), max(1, int(height * ratio)))
-                image.draft(image.mode if image.mode in ("RGB", "L") else "RGB", wanted)
-            if image.size[0] * image.size[1] > limit:
-                raise refuse(f"{width} × {height}: {too_many}")
-            image.load()
-            return image
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise refuse(too_many) from exc
-    except UnidentifiedImageError as exc:
-        raise refuse(
-            not_an_image or _("not an image (%(formats)s)") % {"formats": ", ".join(formats)}
-        ) from exc
-    except (OSError, SyntaxError, ValueError, EOFError, KeyError, TypeError, struct.error) as exc:
-        raise refuse(_("the image is damaged or cannot be read")) from exc
+    with _refusing(field, name, too_many, not_an_image, formats):
+        image = Image.open(io.BytesIO(content), formats=list(formats))  # reads the header only
+        width, height = image.size
+        if width * height > HEADER_MAX_PIXELS:
+            raise _refusal(field, name, f"{width} × {height}: {too_many}")
+        if image.format == "JPEG" and max(width, height) > target_side:
+            # Decode at the smallest scale (1/2, 1/4, 1/8) that still covers the stored size.
+            ratio = target_side / max(width, height)
+            wanted = (max(1, int(width * ratio)), max(1, int(height * ratio)))
+            image.draft(image.mode if image.mode in ("RGB", "L") else "RGB", wanted)
+        if image.size[0] * image.size[1] > limit:
+            raise _refusal(field, name, f"{width} × {height}: {too_many}")
+        image.load()
+        return image
 
 
 def identify(
@@ -122,27 +108,39 @@ def identify(
     """The format of an image kept as it was sent (a certificate scan), checked without decoding its
     pixels: the header gives the size, `verify` walks the data for damage. Refuses like `decode`."""
 
-    def refuse(problem: str) -> Invalid:
-        message = _("%(file)s: %(problem)s") % {"file": name, "problem": problem} if name else problem
-        return Invalid.field(field, message)
-
     too_many = _("more than %(mp)d megapixels") % {"mp": max_image_pixels // 1_000_000}
+    with _refusing(field, name, too_many, not_an_image, formats):
+        image = Image.open(io.BytesIO(content), formats=list(formats))  # reads the header only
+        if image.width * image.height > max_image_pixels:
+            raise _refusal(field, name, too_many)
+        kind = image.format or ""
+        image.verify()
+    if kind not in formats:
+        raise _refusal(field, name, _not_an_image(not_an_image, formats))
+    return kind
+
+
+def _not_an_image(message: str, formats: tuple[str, ...]) -> str:
+    return message or _("not an image (%(formats)s)") % {"formats": ", ".join(formats)}
+
+
+def _refusal(field: str, name: str, problem: str) -> Invalid:
+    message = _("%(file)s: %(problem)s") % {"file": name, "problem": problem} if name else problem
+    return Invalid.field(field, message)
+
+
+@contextmanager
+def _refusing(
+    field: str, name: str, too_many: str, not_an_image: str, formats: tuple[str, ...]
+) -> Iterator[None]:
+    """Pillow's ways of failing on an upload, as one refusal naming the field and the file."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(content), formats=list(formats))  # reads the header only
-            if image.width * image.height > max_image_pixels:
-                raise refuse(too_many)
-            kind = image.format or ""
-            image.verify()
+            yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise refuse(too_many) from exc
+        raise _refusal(field, name, too_many) from exc
     except UnidentifiedImageError as exc:
-        raise refuse(
-            not_an_image or _("not an image (%(formats)s)") % {"formats": ", ".join(formats)}
-        ) from exc
+        raise _refusal(field, name, _not_an_image(not_an_image, formats)) from exc
     except (OSError, SyntaxError, ValueError, EOFError, KeyError, TypeError, struct.error) as exc:
-        raise refuse(_("the image is damaged or cannot be read")) from exc
-    if kind not in formats:
-        raise refuse(not_an_image or _("not an image (%(formats)s)") % {"formats": ", ".join(formats)})
-    return kind
+        raise _refusal(field, name, _("the image is damaged or cannot be read")) from exc
