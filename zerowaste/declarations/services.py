@@ -904,14 +904,7 @@ def check_job(job_id: int) -> None:
     try:
         result = check_file(actor, bytes(job.content or b""), job.filename, progress=progress)
     except Invalid as exc:
-        faults = exc.errors if exc.errors else [{"message": exc.message}]
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED,
-            phase="failed",
-            faults=faults[:5000],
-            finished_at=timezone.now(),
-            content=None,
-        )
+        _fail_job(job_id, exc)
         raise
     ImportJob.objects.filter(pk=job_id).update(
         status=ImportJob.Status.CHECKED,
@@ -996,15 +989,20 @@ def run_job(job_id: int, *, actor: Actor | None = None) -> list[int]:
         ImportJob.objects.filter(pk=job_id).update(phase="writing", processed_rows=result.rows)
         return write_groups(actor, result, submit=job.submit, job=job)
     except Invalid as exc:
-        faults = exc.errors if exc.errors else [{"message": exc.message}]
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED,
-            phase="failed",
-            faults=faults[:5000],
-            finished_at=timezone.now(),
-            content=None,  # a rejected file is not kept: the faults say what to fix
-        )
+        _fail_job(job_id, exc)
         raise
+
+
+def _fail_job(job_id: int, exc: Invalid) -> None:
+    """A rejected job keeps its faults, not its file: the faults say what to fix."""
+    faults = exc.errors if exc.errors else [{"message": exc.message}]
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportJob.Status.FAILED,
+        phase="failed",
+        faults=faults[:5000],
+        finished_at=timezone.now(),
+        content=None,
+    )
 
 
 # --- Template and exports ------------------------------------------------------------------------
