@@ -74,7 +74,10 @@ def _port_open(port: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
-def test_sigterm_to_serve_stops_gunicorn_its_workers_and_the_task_worker(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_one_signal_to_serve_stops_gunicorn_its_workers_and_the_task_worker(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
     port = _free_port()
     env = {
         **os.environ,
@@ -102,12 +105,12 @@ def test_sigterm_to_serve_stops_gunicorn_its_workers_and_the_task_worker(tmp_pat
         # gunicorn master + 2 workers + the task worker
         assert len(children) >= 4, children
 
-        server.send_signal(signal.SIGTERM)
+        server.send_signal(stop)
         server.wait(timeout=STOP_WITHIN_S)
         deadline = time.monotonic() + 5
         while (alive := children & set(_parents())) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not alive, f"still running after SIGTERM to serve: {sorted(alive)}"
+        assert not alive, f"still running after {stop.name} to serve: {sorted(alive)}"
         assert not _port_open(port), "the port still answers"
     finally:
         if server.poll() is None:
