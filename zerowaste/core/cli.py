@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
+import time
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -144,18 +146,49 @@ def serve(port: int, host: str = "127.0.0.1", workers: int = 2) -> None:
         str(workers),
         "--threads",
         "4",
+        # Requests in flight get 10 s after a stop signal; `supervise` kills what outlives 15 s.
+        "--graceful-timeout",
+        "10",
         "--access-logfile",
         "-",
         "--chdir",
         str(settings.BASE_DIR),
     ]
-    # The background-task worker runs beside the web server and stops with it.
-    worker = None
+    # The background-task worker runs beside the web server; one signal to `serve` stops both.
+    children = [subprocess.Popen(command)]  # noqa: S603 - fixed argv, no shell
     if "django_tasks_db" in settings.TASKS["default"]["BACKEND"]:
-        worker = subprocess.Popen([sys.executable, "-m", "zerowaste.cli", "manage", "db_worker"])
+        children.append(subprocess.Popen([sys.executable, "-m", "zerowaste.cli", "manage", "db_worker"]))
+    supervise(children)
+
+
+def supervise(children: list[subprocess.Popen[bytes]], grace_s: float = 15.0) -> int:
+    """Wait for the children; SIGTERM or SIGINT to this process (or any child's exit) stops them all.
+
+    Python's default SIGTERM ends this process at once and leaves gunicorn and the task worker running
+    (issue 16, item 12): so the signal is caught and passed on, and a child that outlives `grace_s`
+    is killed. Returns the exit status of the first child (gunicorn).
+    """
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stopping.append(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
-        subprocess.run(command, check=False)  # noqa: S603 - fixed argv, no shell
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.2)
+        for child in children:
+            if child.poll() is None:
+                # gunicorn stops gracefully on TERM; the task worker finishes its task on TERM.
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
     finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=10)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return children[0].returncode or 0

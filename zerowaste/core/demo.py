@@ -281,8 +281,10 @@ def build_parties(ctx: DemoContext) -> None:
         ("北京航兴宏达环保科技有限公司", "Hangxing Hongda", "京环危第0045号", Decimal("20000")),
         ("北京华腾天海环保科技有限公司", "Huateng Tianhai", "京环危第0052号", Decimal("15000")),
     ]
+    licensed_hw_receivers = []
     for name, name_en, number, capacity in hw_receivers:
         org = register("recycler", ["receiver"], name=name, name_en=name_en)
+        licensed_hw_receivers.append(org)
         services.add_licence(
             actor,
             org.pk,
@@ -342,6 +344,8 @@ def build_parties(ctx: DemoContext) -> None:
     )
     _account(ctx, ctx.organizations["industry:it"][0], "producer", "producer / 产废单位")
     _account(ctx, hw_carrier, "carrier", "carrier / 运输单位")
+    # A licensed HW receiver's admin, so that a demo login can receive and accept HW manifests.
+    _account(ctx, licensed_hw_receivers[0], "hw-receiver", "HW receiver / 危废经营单位")
     _account(ctx, ctx.organizations["receiver"][3], "recycler", "recycler / 回收利用单位")
     _account(ctx, park_operator, "park", "park operator / 园区运营方")
 

@@ -39,6 +39,12 @@ class HazardousCommand(PlatformCommand):
         tiers.add_argument("--year", type=int, default=None, help="tier year (default: this year)")
         tiers.add_argument("--park", help="park code (default: every pilot park)")
         tiers.add_argument("--recompute", action="store_true", help="recompute from the declarations first")
+        tiers.add_argument(
+            "--january",
+            action="store_true",
+            help="the yearly January recomputation as a background task (this year's tiers, if none yet; "
+            "the cron line)",
+        )
         storage = sub.add_parser("storage", help="containers at a warning age or past their deadline")
         storage.add_argument("--overdue", action="store_true", help="only those past their deadline")
         storage.add_argument("--on", help="as of this date (default: today)")
@@ -115,16 +121,23 @@ class HazardousCommand(PlatformCommand):
             if store is None:
                 raise CommandError(f"no pilot park {options['park']!r}")
             park_id = store.park_id
+        if options.get("january"):
+            from .tasks import january_tiers_task
+
+            result = january_tiers_task.enqueue(actor.zone_id)
+            if result.is_finished and result.return_value is not None:
+                written = result.return_value["written"]
+                self.emit(options, result.return_value, f"January tiers: {written} written")
+            else:
+                self.emit(options, {"task_id": result.id}, f"January tiers queued as task {result.id}")
+            return
         if options.get("recompute"):
             services.compute_tiers(actor, year, park_id=park_id)
-        elif not services.visible_tiers(actor, year, park_id).exists():
-            services.compute_tiers(
-                actor,
-                year,
-                park_id=park_id,
-                trigger="january" if year == timezone.localdate().year else "on_demand",
-            )
         rows = services.tiers(actor, year, park_id=park_id)
+        if not rows:
+            self.stderr.write(
+                f"no tiers computed for {year} yet: `zerowaste hazardous tiers --year {year} --recompute`"
+            )
         data = [{k: r[k] for k in ("producer", "park", "generated_t", "max_stock_t", "tier")} for r in rows]
         counts = {t: sum(1 for r in rows if r["tier"] == t) for t in "ABC"}
         text = "\n".join(

@@ -399,9 +399,10 @@ def compute_tiers(
 
 
 def ensure_january_tiers(zone_id: int, today: date | None = None) -> int:
-    """The January recomputation: once a year, the first time anyone looks (or the yearly cron line
-    `zerowaste hazardous tiers --recompute` runs) in or after January, the year's tiers are computed.
-    Returns how many assessments were written (0 if the year already has them)."""
+    """The January recomputation (the scheduled task `tasks.january_tiers_task`, enqueued by the yearly
+    cron line `zerowaste hazardous tiers --january`): the year's tiers, unless the year has them already.
+    Returns how many assessments were written (0 if the year already has them). Never called on a read:
+    a page or a GET shows the stored tiers only (issue 16, item 2)."""
     today = today or timezone.localdate()
     if TierAssessment.objects.filter(zone_id=zone_id, year=today.year).exists():
         return 0
@@ -425,9 +426,8 @@ def visible_tiers(actor: Actor, year: int, park_id: int | None = None) -> QueryS
 
 
 def tiers(actor: Actor, year: int, *, park_id: int | None = None) -> list[dict[str, Any]]:
+    """The stored tiers of `year` the actor may see (none until computed: nothing is written here)."""
     year = _year(year)
-    if year == timezone.localdate().year:
-        ensure_january_tiers(actor.zone_id)
     return [_tier_row(a) for a in visible_tiers(actor, year, park_id)]
 
 

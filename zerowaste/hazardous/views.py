@@ -62,10 +62,8 @@ def tiers_view(request: HttpRequest, actor: Actor) -> HttpResponse:
         else:
             messages.success(request, _("%(n)d tiers recomputed.") % {"n": n})
         return redirect(f"{request.path}?year={year}")
-    rows = list(services.visible_tiers(actor, year)) if year != timezone.localdate().year else None
-    if rows is None:
-        services.tiers(actor, year)  # the January recomputation, if due
-        rows = list(services.visible_tiers(actor, year))
+    # The stored tiers only: a GET never computes (the January recomputation is a scheduled task).
+    rows = list(services.visible_tiers(actor, year))
     return render(
         request,
         "hazardous/tiers.html",

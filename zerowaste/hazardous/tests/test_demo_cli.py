@@ -30,7 +30,9 @@ def test_cli_tiers_json(park: Park) -> None:
     from zerowaste.hazardous.tests.test_services import declare
 
     declare(park.producer, 2020, [("0", "10", "3"), ("3", "0", "0")])
-    data = json.loads(run("tiers", "--year", "2021", "--format", "json", "--zone", park.zone.code))
+    data = json.loads(
+        run("tiers", "--year", "2021", "--recompute", "--format", "json", "--zone", park.zone.code)
+    )
     assert isinstance(data, list) and data
     for row in data:
         assert set(row) == {"producer", "park", "generated_t", "max_stock_t", "tier"}
