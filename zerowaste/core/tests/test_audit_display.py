@@ -307,7 +307,7 @@ def test_filters_narrow_and_a_street_regulator_never_sees_more(
     assert page.status_code == 200 and "博兴丙公司" not in page.content.decode().split("<table")[1]
     api = client.get("/api/audit", {"organization_id": in_bx.pk})
     assert api.status_code == 422 and api.json()["errors"][0]["field"] == "organization"
-    api = client.get("/api/audit", {"model": "core.organization", "object_id": in_bx.pk})
+    api = client.get("/api/audit", {"model": "core.organization", "object_id": str(in_bx.pk)})
     assert api.status_code == 200 and api.json()["count"] == 0
 
 
