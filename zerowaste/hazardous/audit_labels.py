@@ -75,7 +75,9 @@ RECORDS = {
         "运营台账", "Operator's record", identify=by_field(OperatorRecord, "title")
     ),
     "hazardous.treatmentfacility": Record(
-        "利用处置设施", "Treatment facility", identify=by_field(TreatmentFacility, "name")
+        "利用处置设施",
+        "Treatment facility",
+        identify=by_field(TreatmentFacility, "site__name", "eia_approval_number"),
     ),
 }
 
