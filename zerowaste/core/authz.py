@@ -243,9 +243,13 @@ def visible_audit_entries(actor: Actor) -> QuerySet[AuditEntry]:
     if actor.is_system or actor.jurisdiction_area_ids is None:
         return base
     orgs = visible_organizations(actor).values("pk")
-    about = Q(actor_org_id=actor.organization_id) | Q(
-        model=Organization._meta.label_lower, object_id__in=_as_text_ids(Organization, Q(pk__in=orgs))
-    )
+    return base.filter(Q(actor_org_id=actor.organization_id) | audit_entries_about(orgs))
+
+
+def audit_entries_about(orgs: QuerySet[Any]) -> Q:
+    """Audit entries about the organizations `orgs` (a query of their pks): about an organization
+    itself, or about any row naming one of them through a foreign key."""
+    about = Q(model=Organization._meta.label_lower, object_id__in=_as_text_ids(Organization, Q(pk__in=orgs)))
     for model in django_apps.get_models():
         fields = _organization_foreign_keys(model)
         if not fields or not model.__module__.startswith("zerowaste."):
@@ -254,7 +258,7 @@ def visible_audit_entries(actor: Actor) -> QuerySet[AuditEntry]:
         for name in fields:
             naming |= Q(**{f"{name}__in": orgs})
         about |= Q(model=model._meta.label_lower, object_id__in=_as_text_ids(model, naming))
-    return base.filter(about)
+    return about
 
 
 def _as_text_ids(model: type[Model], condition: Q) -> QuerySet[Any]:

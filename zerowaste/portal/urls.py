@@ -57,6 +57,7 @@ urlpatterns = [
         name="token_revoke",
     ),
     path("audit/", views.audit_log, name="audit"),
+    path("audit/export/", views.audit_export, name="audit_export"),
     path("cockpit/", views.cockpit, name="cockpit"),
     path("cockpit/drill/", views.cockpit_drill, name="cockpit_drill"),
     path("cockpit/export/", views.cockpit_export, name="cockpit_export"),

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zerowaste.api import ACTIVE_ORG_SESSION_KEY
-from zerowaste.core import audit, audit_checkpoints, imports, invitations, rules, services
+from zerowaste.core import audit, audit_checkpoints, audit_display, imports, invitations, rules, services
 from zerowaste.core.authz import Actor, active_memberships, actor_for_user, require, visible_audit_entries
 from zerowaste.core.errors import DomainError, Forbidden, Invalid, NotFound
 from zerowaste.core.middleware import client_ip
@@ -656,10 +656,27 @@ def token_revoke(request: HttpRequest, actor: Actor, organization_id: int, token
 
 @with_actor
 def audit_log(request: HttpRequest, actor: Actor) -> HttpResponse:
-    entries = visible_audit_entries(actor).order_by("-seq")
+    """The audit log as a regulator reads it: names, formatted values, filters, export."""
+    form = audit_display.AuditFilterForm(actor, request.GET)
+    entries = audit_display.search(actor, form) if form.is_valid() else visible_audit_entries(actor).none()
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     verified = audit.verify(actor.zone_id) if request.GET.get("verify") else None
-    return render(request, "portal/audit.html", {"page": page, "verified": verified})
+    rows = audit_display.readable(page.object_list)
+    return render(
+        request, "portal/audit.html", {"page": page, "rows": rows, "form": form, "verified": verified}
+    )
+
+
+@with_actor
+def audit_export(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The filtered audit log as Excel or CSV (what the page lists, every page of it)."""
+    form = audit_display.filter_form(actor, request.GET.dict())  # Invalid: the 400 page names the field
+    content, content_type, ext = audit_display.export(
+        audit_display.search(actor, form), request.GET.get("format") or "xlsx"
+    )
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="audit-log.{ext}"'
+    return response
 
 
 # --- Regulator cockpit -----------------------------------------------------------------------------

@@ -200,6 +200,12 @@ EXPORTS = [
         "GET /api/indicators/report.xlsx", "regulator", lambda z: ["/api/indicators/report.xlsx?year=2020"]
     ),
     Export("PAGE indicators:report_xlsx", "regulator", lambda z: ["/indicators/report.xlsx?year=2020"]),
+    Export(
+        "GET /api/audit/export", "regulator", lambda z: [f"/api/audit/export?format={f}" for f in FORMATS]
+    ),
+    Export(
+        "PAGE portal:audit_export", "regulator", lambda z: [f"/audit/export/?format={f}" for f in FORMATS]
+    ),
 ]
 EXPORT_WORDS = ("export", "template", "ledger", "report.xlsx", "declaration-report", "declaration_report")
 
