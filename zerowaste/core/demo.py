@@ -368,8 +368,17 @@ class DemoExists(Exception):
     pass
 
 
-def build_demo(*, seed: int = 1, scale: int = 1, reset: bool = False) -> DemoResult:
-    """Build the demo zone; rebuild it when asked for other parameters (or `reset`)."""
+DemoProgress = Callable[[int, int, str], None]
+
+
+def build_demo(
+    *, seed: int = 1, scale: int = 1, reset: bool = False, progress: DemoProgress | None = None
+) -> DemoResult:
+    """Build the demo zone; rebuild it when asked for other parameters (or `reset`).
+
+    A demo already built with the same parameters is reused as it is (`already_built`): a second
+    start does not rebuild. `progress(done, total, step)` is told as each step starts.
+    """
     existing = Zone.objects.filter(code=DEMO_ZONE_CODE).first()
     params = {"seed": seed, "scale": scale, "steps": registered_steps()}
     rebuilt = False
@@ -398,7 +407,10 @@ def build_demo(*, seed: int = 1, scale: int = 1, reset: bool = False) -> DemoRes
             division_code=DIVISION,
         )
         ctx = DemoContext(zone=zone, seed=seed, scale=scale, actor=Actor.system(zone))
-        for _order, _step_name, step in list(_STEPS):
+        steps = list(_STEPS)
+        for done, (_order, step_name, step) in enumerate(steps):
+            if progress is not None:
+                progress(done, len(steps), step_name)
             step(ctx)
         zone.settings = {"demo": params, "demo_accounts": ctx.accounts}
         zone.save(update_fields=["settings"])

@@ -238,6 +238,11 @@ def licence_covers_code(codes: list[str], code: str, category: str) -> bool:
     return not codes or code in codes or category in codes
 
 
+def remaining_t(quantity: Decimal, committed: Decimal) -> Decimal:
+    """What a listing still offers or takes once agreements hold `committed` of it (never below 0)."""
+    return max(quantity - committed, ZERO)
+
+
 def to_kg(tonnes: Decimal) -> int:
     return int((tonnes * 1000).to_integral_value())
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -473,23 +473,59 @@ class _Side:
     lon: float
 
 
+def committed_tonnes(zone_id: int, start: date) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
+    """Tonnes that agreements already hold, by supply and by demand listing, for the month `start`.
+
+    A demand's capacity and a monthly quantity are per month: the agreements of runs for that month
+    count. A one-off lot is sold once: its agreements count whatever the month. Open proposals are not
+    commitments: a run supersedes them.
+    """
+    by_supply: dict[int, Decimal] = defaultdict(Decimal)
+    by_demand: dict[int, Decimal] = defaultdict(Decimal)
+    agreed = Agreement.objects.filter(zone_id=zone_id).filter(
+        Q(proposal__run__period=start) | Q(proposal__supply__kind=rules.KIND_LOT)
+    )
+    for supply_id, demand_id, period, quantity in agreed.values_list(
+        "proposal__supply_id", "proposal__demand_id", "proposal__run__period", "quantity_t"
+    ):
+        by_supply[supply_id] += quantity
+        if period == start:
+            by_demand[demand_id] += quantity
+    return dict(by_supply), dict(by_demand)
+
+
 def _candidates(zone_id: int, start: date) -> tuple[list[SupplyListing], list[DemandListing]]:
+    """The open listings of the month, each with what agreements leave of it (`quantity_t` and
+    `capacity_t_per_month` reduced in memory, never saved); a listing with nothing left is out."""
     end = rules.month_end(start)
-    supplies = [
-        s
-        for s in SupplyListing.objects.filter(zone_id=zone_id, status=rules.STATUS_OPEN)
+    agreed_supply, agreed_demand = committed_tonnes(zone_id, start)
+    supplies = []
+    for s in (
+        SupplyListing.objects.filter(zone_id=zone_id, status=rules.STATUS_OPEN)
         .select_related("site")
         .order_by("pk")
-        if rules.window_overlaps(s.pickup_from, s.pickup_to, start, end)
-        and s.site.latitude is not None
-        and s.site.longitude is not None
-    ]
-    demands = list(
+    ):
+        if not (
+            rules.window_overlaps(s.pickup_from, s.pickup_to, start, end)
+            and s.site.latitude is not None
+            and s.site.longitude is not None
+        ):
+            continue
+        s.quantity_t = rules.remaining_t(s.quantity_t, agreed_supply.get(s.pk, rules.ZERO))
+        if s.quantity_t > 0:
+            supplies.append(s)
+    demands = []
+    for d in (
         DemandListing.objects.filter(zone_id=zone_id, status=rules.STATUS_OPEN)
         .select_related("site")
         .prefetch_related("prices")
         .order_by("pk")
-    )
+    ):
+        d.capacity_t_per_month = rules.remaining_t(
+            d.capacity_t_per_month, agreed_demand.get(d.pk, rules.ZERO)
+        )
+        if d.capacity_t_per_month > 0:
+            demands.append(d)
     return supplies, demands
 
 
@@ -558,9 +594,11 @@ def build_problem(
 MATCH_ATTEMPTS = 2  # solves before a run gives up because listings keep changing under it
 
 
-def _listings_state(zone_id: int) -> tuple[tuple[tuple[int, Any], ...], tuple[tuple[int, Any], ...]]:
-    """What a matching run depends on: every open listing of the zone and when it last changed."""
+def _listings_state(zone_id: int) -> tuple[Any, ...]:
+    """What a matching run depends on: every open listing of the zone and when it last changed, and
+    the agreements (one made while the solver ran holds tonnes the run did not subtract)."""
     return (
+        Agreement.objects.filter(zone_id=zone_id).aggregate(n=Count("pk"), last=Max("pk")),
         tuple(
             SupplyListing.objects.filter(zone_id=zone_id, status=rules.STATUS_OPEN)
             .order_by("pk")
@@ -575,7 +613,10 @@ def _listings_state(zone_id: int) -> tuple[tuple[tuple[int, Any], ...], tuple[tu
 
 
 def run_matching(actor: Actor, *, period: str, time_limit_s: float = 60.0) -> MatchRun:
-    """Match the open listings of a month; earlier open proposals are superseded by the new ones.
+    """Match what the open listings of a month have left; earlier open proposals are superseded.
+
+    Left: a demand's monthly capacity and a supply's quantity less what agreements already hold
+    (`committed_tonnes`), so that a rerun never proposes tonnes a party has already agreed.
 
     The solver may run for a minute, so it runs outside any transaction (holding one would keep a
     connection idle in transaction and block nothing useful). The result is written under a lock on

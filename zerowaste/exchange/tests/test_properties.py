@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db.models import Max
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +15,7 @@ from zerowaste.core import services as core
 from zerowaste.core.authz import Actor
 from zerowaste.core.models import Licence
 from zerowaste.exchange import rules, services
-from zerowaste.exchange.models import DemandListing, SupplyListing
+from zerowaste.exchange.models import DemandListing, MatchRun, Proposal, SupplyListing
 from zerowaste.exchange.testing import ISW_CODE, Market, demand, supply
 from zerowaste.testing import parties
 
@@ -118,3 +119,75 @@ def test_matching_respects_capacities_and_licences(
         if not s.divisible:
             assert parts == [s.quantity_t]
     assert run.greedy_value_cny <= run.value_cny <= run.bound_cny
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    supplies=st.lists(
+        st.tuples(st.integers(1, 12), st.booleans(), st.integers(-3, 3)), min_size=1, max_size=5
+    ),
+    capacities=st.lists(st.integers(1, 15), min_size=1, max_size=3),
+    # Per run: its month, then what the parties do with each of its proposals before the next run.
+    runs=st.lists(
+        st.tuples(
+            st.sampled_from(["2020-06", "2020-07"]),
+            st.lists(st.sampled_from(["accept", "decline", "half", "leave"]), max_size=8),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_agreements_and_open_proposals_never_exceed_a_capacity_across_reruns(
+    market: Market,
+    supplies: list[tuple[int, bool, int]],
+    capacities: list[int],
+    runs: list[tuple[str, list[str]]],
+) -> None:
+    """Issue 16, item 14: whatever runs, acceptances and refusals, what is agreed for a month plus
+    what is open stays within each demand's monthly capacity and each supply's quantity."""
+    m = market
+    system = Actor.system(m.zone)
+    SupplyListing.objects.filter(zone=m.zone).update(status=rules.STATUS_WITHDRAWN)
+    DemandListing.objects.filter(zone=m.zone).update(status=rules.STATUS_WITHDRAWN)
+    Proposal.objects.filter(zone=m.zone, status=rules.PROPOSED).update(status=rules.SUPERSEDED)
+    first_run = MatchRun.objects.filter(zone=m.zone).aggregate(last=Max("pk"))["last"] or 0
+    for capacity in capacities:
+        demand(parties.make_org(m.zone, roles=("receiver",)), capacity=str(capacity))
+    for tonnes, lot, dlat in supplies:
+        supply(
+            parties.make_org(m.zone, roles=("producer",)),
+            tonnes=str(tonnes),
+            kind="lot" if lot else "monthly",
+            dlat=str(dlat / 100),
+        )
+
+    def check() -> None:
+        mine = Proposal.objects.filter(zone=m.zone, run_id__gt=first_run).select_related(
+            "run", "supply", "demand"
+        )
+        by_demand: dict[tuple[int, date | None], Decimal] = defaultdict(Decimal)
+        by_supply: dict[tuple[int, date | None], Decimal] = defaultdict(Decimal)
+        for p in mine.filter(status__in=[rules.PROPOSED, rules.ACCEPTED]):
+            by_demand[p.demand_id, p.run.period] += p.quantity_t
+            month = None if p.supply.kind == rules.KIND_LOT else p.run.period
+            by_supply[p.supply_id, month] += p.quantity_t
+        for (demand_id, _month), total in by_demand.items():
+            assert total <= DemandListing.objects.get(pk=demand_id).capacity_t_per_month
+        for (supply_id, _month), total in by_supply.items():
+            assert total <= SupplyListing.objects.get(pk=supply_id).quantity_t
+
+    for period, actions in runs:
+        run = services.run_matching(system, period=period, time_limit_s=10)
+        assert run.greedy_value_cny <= run.value_cny <= run.bound_cny
+        check()
+        for proposal, action in zip(run.proposals.order_by("pk"), actions, strict=False):
+            proposal.refresh_from_db()
+            if proposal.status != rules.PROPOSED:  # a lot agreed with another buyer meanwhile
+                continue
+            if action == "accept":
+                services.accept_proposal(system, proposal.pk)
+            elif action == "half":
+                services.accept_proposal(parties.actor_of(proposal.supplier, "clerk"), proposal.pk)
+            elif action == "decline":
+                services.decline_proposal(system, proposal.pk)
+            check()

@@ -192,3 +192,28 @@ def test_pool_visits_a_producer_with_two_listings_once(market: Market) -> None:
     services.execute_pool(Actor.system(market.zone), run.pk)
     mine.refresh_from_db()
     assert mine.transfer is not None and mine.transfer.estimated_t == Decimal("1.100")
+
+
+def test_a_rerun_proposes_only_what_agreements_leave(market: Market) -> None:
+    """Issue 16, item 14: a 4 t agreement against a 4 t/month demand, then a rerun proposed 4 t more."""
+    system = Actor.system(market.zone)
+    s = supply(market.producer, tonnes="10", price="100")
+    d = demand(market.receiver, prices={ISW_CODE: "900"}, capacity="4")
+    proposal = services.run_matching(system, period="2020-06").proposals.get()
+    assert proposal.quantity_t == Decimal("4.000")
+    services.accept_proposal(system, proposal.pk)
+    assert services.committed_tonnes(market.zone.pk, rules.month_start("2020-06")) == (
+        {s.pk: Decimal("4.000")},
+        {d.pk: Decimal("4.000")},
+    )
+
+    assert services.run_matching(system, period="2020-06").proposals.count() == 0
+    # Another receiver takes what the supply has left that month (6 t), not its full 10 t.
+    other = parties.make_org(market.zone, roles=("receiver",))
+    demand(other, prices={ISW_CODE: "900"}, capacity="50")
+    [rest] = services.run_matching(system, period="2020-06").proposals.all()
+    assert rest.demand.organization_id == other.pk and rest.quantity_t == Decimal("6.000")
+    # The next month starts afresh: the capacity and the monthly quantity are per month.
+    july = services.run_matching(system, period="2020-07").proposals.all()
+    assert sum(p.quantity_t for p in july) == Decimal("10.000")
+    assert sum(p.quantity_t for p in july if p.demand_id == d.pk) == Decimal("4.000")
