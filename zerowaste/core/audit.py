@@ -142,10 +142,10 @@ class Change:
     changes: dict[str, Any]
 
 
-@transaction.atomic
 def append(
     *, zone_id: int, actor: Actor, action: str, model: str, object_id: str, changes: dict[str, Any]
 ) -> AuditEntry:
+    """Link one change into the zone's chain (atomic through `append_many`)."""
     return append_many(zone_id=zone_id, actor=actor, items=[Change(action, model, object_id, changes)])[0]
 
 
