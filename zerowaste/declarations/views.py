@@ -58,7 +58,10 @@ def declaration_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 def _rows_from_post(request: HttpRequest) -> list[dict[str, Any]]:
-    count = int(request.POST.get("line_count") or 0)
+    raw = (request.POST.get("line_count") or "0").strip()
+    if not raw.isascii() or not raw.isdigit():
+        raise Invalid.field("line_count", _("a whole number"))
+    count = int(raw)
     rows = []
     for i in range(min(count, 2000)):
         values = {f: (request.POST.get(f"lines-{i}-{f}") or "").strip() for f in LINE_FIELDS}
