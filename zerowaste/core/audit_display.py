@@ -15,7 +15,6 @@ chain is append-only, so the reader adapts to the entries as they were written.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +32,8 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
+
+from zerowaste.core.appmodules import app_modules
 
 from .authz import Actor, audit_entries_about, visible_audit_entries, visible_organizations
 from .errors import Invalid
@@ -107,17 +108,7 @@ def by_field(model: type[models.Model], *names: str) -> Callable[[list[str]], di
 
 
 def _app_modules() -> list[ModuleType]:
-    found = []
-    for config in apps.get_app_configs():
-        if not config.name.startswith("zerowaste."):
-            continue
-        name = f"{config.name}.audit_labels"
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return found
+    return app_modules("audit_labels")
 
 
 @dataclass(frozen=True)

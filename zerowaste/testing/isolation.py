@@ -23,7 +23,6 @@ scope, against a zone of two streets; see `RoleWalk` below).
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import json
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from typing import Any
 from django.apps import apps
 from django.db import models
 
+from zerowaste.core.appmodules import app_modules
 from zerowaste.core.models import AuditEntry, Organization
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
@@ -57,17 +57,7 @@ class Operation:
 
 def app_testing_modules() -> list[ModuleType]:
     """`zerowaste.<app>.testing` of every installed zerowaste app that has one."""
-    found = []
-    for config in apps.get_app_configs():
-        if not config.name.startswith("zerowaste."):
-            continue
-        name = f"{config.name}.testing"
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return found
+    return app_modules("testing")
 
 
 def _collect(attribute: str) -> dict[str, Any]:
