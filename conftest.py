@@ -19,6 +19,14 @@ from zerowaste.testing.browser import browser, page  # noqa: F401 - fixtures
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Rate limits off from the start: test modules that read the OpenAPI schema at import run before
+    any fixture, and 127.0.0.1's count in the host's shared store may hold another run's requests."""
+    from django.conf import settings
+
+    settings.RATELIMIT_ENABLED = False
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "browser" in item.keywords:
