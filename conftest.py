@@ -82,6 +82,16 @@ def demo_zone(db):  # type: ignore[no-untyped-def]
     return build_demo(seed=1, scale=1).zone
 
 
+@pytest.fixture(scope="module")
+def module_demo(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """The demo zone built once for a module's tests (in a transaction rolled back after them); the
+    tests still mark themselves `django_db`. Page walks over it: `zerowaste.testing.spider`."""
+    from zerowaste.testing.spider import demo_in_rolled_back_transaction
+
+    with demo_in_rolled_back_transaction(django_db_blocker) as result:
+        yield result
+
+
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
