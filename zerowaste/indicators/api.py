@@ -64,6 +64,13 @@ class IndicatorsInputValueOut(Schema):
     origin: str = Field(..., description="file, entered, derived, computed, previous_year or missing")
 
 
+class IndicatorsJudgmentRefOut(Schema):
+    met: bool
+    reason: str
+    judged_by: str
+    judged_at: str
+
+
 class IndicatorsPartOut(Schema):
     label: str
     formula: str
@@ -75,6 +82,11 @@ class IndicatorsPartOut(Schema):
     achieved: str | None
     exact: str | None
     met: bool | None
+    needs_judgment: bool = Field(..., description="a reasonable level awaiting a regulator's judgment")
+    judgment: IndicatorsJudgmentRefOut | None
+    rounding_note: str | None = Field(
+        ..., description="set where rounding to the published precision would change the verdict"
+    )
     reason: str
     published: str | None
 
@@ -95,7 +107,14 @@ class IndicatorsRowOut(Schema):
     target: str | None
     target_text: str
     achieved: str | None
-    met: bool | None
+    exact: str | None = Field(..., description="the figure before rounding to the published precision")
+    met: bool | None = Field(..., description="on the exact figure; null: unknown or awaiting judgment")
+    state: str = Field(..., description="met, not_met, needs_judgment or unknown")
+    needs_judgment: bool
+    judgment: IndicatorsJudgmentRefOut | None
+    rounding_note: str | None = Field(
+        ..., description="set where rounding to the published precision would change the verdict"
+    )
     reason: str
     published: str | None
     parts: list[IndicatorsPartOut]
@@ -106,6 +125,7 @@ class IndicatorsClassCountOut(Schema):
     total: int
     met: int
     not_met: int
+    needs_judgment: int
     unknown: int
 
 
@@ -115,15 +135,26 @@ class IndicatorsMissOut(Schema):
     reason: str
 
 
+class IndicatorsRoundingOut(Schema):
+    number: str
+    name: str
+    note: str
+
+
 class IndicatorsSummaryOut(Schema):
     year: int
     total: int
     met: int
     not_met: int
+    needs_judgment: int = Field(..., description="reasonable levels awaiting a regulator's judgment")
     unknown: int
     by_class: dict[str, IndicatorsClassCountOut]
     completion: str | None = Field(..., description="met ÷ evaluated, 0-1")
     not_met_list: list[IndicatorsMissOut]
+    needs_judgment_list: list[IndicatorsMissOut]
+    rounding_list: list[IndicatorsRoundingOut] = Field(
+        ..., description="indicators whose verdict rounding to the published precision would change"
+    )
     notes: list[str] = Field(..., description="where the published claims disagree with the figures")
 
 
@@ -206,6 +237,28 @@ class IndicatorsRecordsOut(Schema):
     more: int = Field(0, description="further records not listed (the links show them all)")
     links: list[IndicatorsLinkOut]
     entries: list[dict[str, Any]]
+
+
+class IndicatorsJudgmentIn(Schema):
+    year: int = YEAR
+    number: str = Field(..., max_length=8, description="an indicator whose direction is a judgment (15, 19)")
+    met: bool
+    reason: str = Field(..., min_length=1, max_length=1000, description="why the level is (not) reasonable")
+
+
+class IndicatorsJudgmentOut(Schema):
+    id: int
+    year: int
+    number: str
+    met: bool
+    reason: str
+    judged_by: str
+    judged_at: str
+
+
+class IndicatorsJudgmentsQuery(Schema):
+    year: int = YEAR
+    number: str | None = Field(None, max_length=8)
 
 
 class IndicatorsSetIn(Schema):
@@ -303,6 +356,24 @@ def enter(request: HttpRequest, payload: IndicatorsEntryIn) -> Any:
         evidence=evidence,
     )
     return 201, entry
+
+
+@router.get(
+    "/indicators/judgments", response={200: list[IndicatorsJudgmentOut], 403: ErrorOut, 422: ErrorOut}
+)
+def list_judgments(request: HttpRequest, query: Query[IndicatorsJudgmentsQuery]) -> Any:
+    """The regulators' judgments of a year, newest first (the newest of an indicator counts)."""
+    rows = services.judgments_of(actor_of(request), year=query.year, number=query.number)
+    return [services.judgment_dict(r) for r in rows]
+
+
+@router.post("/indicators/judgments", response={201: IndicatorsJudgmentOut, 403: ErrorOut, 422: ErrorOut})
+def judge(request: HttpRequest, payload: IndicatorsJudgmentIn) -> Any:
+    """Record a regulator's judgment of an indicator whose direction is a reasonable level, with why."""
+    row = services.record_judgment(
+        actor_of(request), year=payload.year, number=payload.number, met=payload.met, reason=payload.reason
+    )
+    return 201, services.judgment_dict(row)
 
 
 @router.get("/indicators/entries/{entry_id}/evidence", response={200: None, 403: ErrorOut, 404: ErrorOut})

@@ -6,6 +6,8 @@
   where the published claims disagree with the figures.
 - `enter --year Y KEY VALUE --source TEXT [--evidence FILE]`: a department's value (as the system).
 - `load-set FILE [--no-activate]` / `load-set --bundled`: switch the zone to another set.
+- `judge --year Y NUMBER --met|--not-met --reason TEXT [--user USERNAME]`: a regulator's judgment of an
+  indicator whose direction is a reasonable level (15, 19); as the system unless `--user` names one.
 `--zone` defaults to the only zone.
 """
 
@@ -18,7 +20,9 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
+from zerowaste.core.authz import Actor, actor_for_user
 from zerowaste.core.cli import PlatformCommand
+from zerowaste.core.models import User
 
 from . import exports, rules, services
 
@@ -51,6 +55,16 @@ class IndicatorsCommand(PlatformCommand):
         enter.add_argument("--evidence", help="file kept as the evidence")
         self.add_format_argument(enter)
         self.add_zone_argument(enter)
+        judge = sub.add_parser("judge", help="record a judgment of a reasonable-level indicator")
+        judge.add_argument("number", help="the indicator's number, e.g. 15")
+        judge.add_argument("--year", type=int, required=True)
+        verdict = judge.add_mutually_exclusive_group(required=True)
+        verdict.add_argument("--met", dest="met", action="store_true", default=None)
+        verdict.add_argument("--not-met", dest="met", action="store_false")
+        judge.add_argument("--reason", required=True, help="why the level is (not) reasonable")
+        judge.add_argument("--user", help="the regulator's username (default: the system)")
+        self.add_format_argument(judge)
+        self.add_zone_argument(judge)
         load = sub.add_parser("load-set", help="load another indicator set (TOML) for the zone")
         load.add_argument("path", nargs="?")
         load.add_argument("--bundled", action="store_true", help="go back to the bundled set")
@@ -75,6 +89,9 @@ class IndicatorsCommand(PlatformCommand):
         if action == "load-set":
             self._load(actor, options)
             return
+        if action == "judge":
+            self._judge(actor, options)
+            return
         overrides = None
         if options.get("inputs"):
             overrides = services.read_overrides_file(services.active_set(actor.zone_id), options["inputs"])
@@ -97,7 +114,7 @@ class IndicatorsCommand(PlatformCommand):
             self.stdout.write(str(path))
             return
         rows = services.rows_of(evaluation)
-        met = {True: "met", False: "NOT MET", None: "unknown"}
+        met = {"met": "met", "not_met": "NOT MET", "needs_judgment": "needs judgment", "unknown": "unknown"}
         self.emit(
             options,
             rows,
@@ -105,7 +122,7 @@ class IndicatorsCommand(PlatformCommand):
                 f"{r['number']:>3} {'★' if r['class'] == 'required' else ' '} {r['name'][:28]:<28} "
                 f"{r['achieved'] or '—':>10} {r['unit']:<8} "
                 f"target {r['target_text'] or r['target'] or '—':<10} "
-                f"{met[r['met']]}"
+                f"{met[r['state']]}" + (f" (rounding: {r['rounding_note']})" if r["rounding_note"] else "")
                 for r in rows
             ),
         )
@@ -119,22 +136,27 @@ class IndicatorsCommand(PlatformCommand):
             "unknown_list": [
                 {"number": r.indicator.number, "name": r.indicator.name, "reason": r.reason}
                 for r in evaluation.results
-                if r.met is None
+                if r.state == "unknown"
             ],
             "notes": evaluation.notes,
         }
         lines = [
             f"{evaluation.year}: {summary['met']} of {summary['total']} met, {summary['not_met']} not met, "
-            f"{summary['unknown']} unknown; completion {summary['completion'] or '—'} (met ÷ evaluated)"
+            f"{summary['needs_judgment']} need judgment, {summary['unknown']} unknown; "
+            f"completion {summary['completion'] or '—'} (met ÷ evaluated)"
         ]
         for cls in rules.CLASSES:
             b = summary["by_class"][cls]
             lines.append(
                 f"  {cls:<9} {b['met']:>2} of {b['total']:>2} met, "
-                f"{b['not_met']} not met, {b['unknown']} unknown"
+                f"{b['not_met']} not met, {b['needs_judgment']} need judgment, {b['unknown']} unknown"
             )
         lines += [f"NOT MET {m['number']:>3} {m['name']}: {m['reason']}" for m in summary["not_met_list"]]
+        lines += [
+            f"JUDGE   {m['number']:>3} {m['name']}: {m['reason']}" for m in summary["needs_judgment_list"]
+        ]
         lines += [f"unknown {m['number']:>3} {m['name']}: {m['reason']}" for m in data["unknown_list"]]
+        lines += [f"ROUNDING {m['number']:>2} {m['name']}: {m['note']}" for m in summary["rounding_list"]]
         lines += [f"note: {n}" for n in evaluation.notes]
         self.emit(options, data, "\n".join(lines))
 
@@ -167,6 +189,24 @@ class IndicatorsCommand(PlatformCommand):
             "source": entry.source,
         }
         self.emit(options, data, f"entered {entry.key} = {entry.value or '(withdrawn)'} for {entry.year}")
+
+    def _judge(self, actor: Actor, options: dict[str, Any]) -> None:
+        if options.get("user"):
+            user = User.objects.filter(username=options["user"]).first()
+            as_actor = actor_for_user(user) if user is not None else None
+            if as_actor is None or as_actor.zone_id != actor.zone_id:
+                raise CommandError(f"user {options['user']!r}: no such member in this zone")
+            actor = as_actor
+        row = services.record_judgment(
+            actor,
+            year=options["year"],
+            number=options["number"],
+            met=options["met"],
+            reason=options["reason"],
+        )
+        data = services.judgment_dict(row)
+        verdict = "met" if row.met else "not met"
+        self.emit(options, data, f"judged indicator {row.number} {verdict} for {row.year}: {row.reason}")
 
     def _load(self, actor: Any, options: dict[str, Any]) -> None:
         if options.get("bundled"):

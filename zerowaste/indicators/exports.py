@@ -26,6 +26,7 @@ from . import rules, services
 
 FONT = "STSong-Light"
 MET_ZH = {True: "完成", False: "未完成", None: "待填报"}
+NEEDS_JUDGMENT_ZH = "需研判"  # a reasonable level awaiting a regulator's judgment (ADR 53)
 ORIGIN_ZH = {
     "file": "文件输入",
     "entered": "部门填报",
@@ -72,6 +73,8 @@ def table_rows(evaluation: services.Evaluation) -> list[dict[str, Any]]:
                 "target_text": row["target_text"],
                 "achieved": row["achieved"],
                 "met": row["met"],
+                "needs_judgment": row["needs_judgment"],
+                "rounding_note": row["rounding_note"],
                 "reason": row["reason"],
             }
         ]
@@ -89,8 +92,8 @@ def table_rows(evaluation: services.Evaluation) -> list[dict[str, Any]]:
                     "achieved": _with_unit(part["achieved"], "—", unit)
                     if part["achieved"] is not None
                     else "—",
-                    "met": MET_ZH[part["met"]],
-                    "reason": part["reason"],
+                    "met": NEEDS_JUDGMENT_ZH if part["needs_judgment"] else MET_ZH[part["met"]],
+                    "reason": "；".join(t for t in (part["reason"], part["rounding_note"] or "") if t),
                 }
             )
     return lines
@@ -115,7 +118,7 @@ def _summary_lines(evaluation: services.Evaluation) -> list[str]:
     summary = evaluation.summary
     out = [
         f"共 {summary['total']} 项，完成 {summary['met']} 项，未完成 {summary['not_met']} 项，"
-        f"待填报 {summary['unknown']} 项；完成率 "
+        f"需研判 {summary['needs_judgment']} 项，待填报 {summary['unknown']} 项；完成率 "
         + (f"{summary['completion'] * 100:.0f}%" if summary["completion"] is not None else "—")
         + "（完成数 ÷ 已评价数）。"
     ]
@@ -127,6 +130,10 @@ def _summary_lines(evaluation: services.Evaluation) -> list[str]:
         )
     for item in summary["not_met_list"]:
         out.append(f"未完成：第 {item['number']} 项 {item['name']}：{item['reason']}")
+    for item in summary["needs_judgment_list"]:
+        out.append(f"需研判：第 {item['number']} 项 {item['name']}：{item['reason']}")
+    for item in summary["rounding_list"]:
+        out.append(f"取整提示：第 {item['number']} 项 {item['name']}：{item['note']}")
     out.extend(f"注：{note}" for note in evaluation.notes)
     return out
 

@@ -61,3 +61,27 @@ class InputEntry(ZonedModel):
 
     def __str__(self) -> str:
         return f"{self.year} {self.key}={self.value}"
+
+
+class Judgment(ZonedModel):
+    """A regulator's verdict on an indicator whose direction is a judgment ("a reasonable level"), with
+    its reason. Never changed or deleted: the newest of a zone-year-indicator counts."""
+
+    year = models.PositiveIntegerField(_("year"))
+    number = models.CharField(_("indicator"), max_length=8)
+    met = models.BooleanField(_("met"))
+    reason = models.CharField(_("reason"), max_length=1000)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    judged_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["zone", "year", "number", "created_at"], name="indjudg_zone_year_num_idx"),
+        ]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.number} {'met' if self.met else 'not met'}"

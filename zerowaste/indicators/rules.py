@@ -31,6 +31,10 @@ CLASS_LABELS = {
     "self": gettext_lazy("self-selected indicators"),
 }
 DIRECTIONS = ("higher", "lower", "cap", "zero", "range", "ordinal")
+# A "reasonable level" (稳定于/控制在合理水平, seed:1707, 1745) is a judgment, not a number: the figure is
+# shown against its guides (the target as an upper bound, range_min as a lower one), and the verdict is
+# the one a regulator records with its reason (docs/adr/0053).
+JUDGMENT_DIRECTIONS = frozenset({"range"})
 ABSENT_WORD = "暂无"  # "none yet": a baseline that had no value
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 NUMBER_RE = re.compile(r"^[A-Z]?[0-9]{1,3}$")
@@ -716,6 +720,30 @@ def fmt(value: Decimal | None, decimals: int) -> str | None:
     return str(value.quantize(quantum, rounding=ROUND_HALF_UP))
 
 
+def _published(value: Decimal, decimals: int) -> Decimal:
+    """The figure at the precision the set publishes it (half up, as the report rounds)."""
+    return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+EXTRA_DIGITS = 3  # digits beyond the published precision shown when rounding would change the verdict
+
+
+def _precise(value: Decimal, decimals: int) -> str:
+    """The exact figure with a few more digits than published (trailing zeros dropped)."""
+    text = fmt(value, decimals + EXTRA_DIGITS) or ""
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """A regulator's verdict on an indicator whose direction is a judgment, with its reason."""
+
+    met: bool
+    reason: str
+    judged_by: str = ""
+    judged_at: str = ""  # ISO timestamp
+
+
 @dataclass
 class MeasureResult:
     measure: Measure
@@ -725,12 +753,19 @@ class MeasureResult:
     met: bool | None
     reason: str
     missing: list[str] = field(default_factory=list)
+    needs_judgment: bool = False  # a judgment direction with a figure and no recorded judgment yet
+    judgment: Judgment | None = None
+    rounding_note: str = ""  # set where rounding to the published precision would flip the verdict
 
     @property
     def achieved_text(self) -> str | None:
         if isinstance(self.achieved, Decimal):
             return fmt(self.achieved, self.measure.decimals)
         return self.achieved
+
+    @property
+    def exact_text(self) -> str | None:
+        return None if self.exact is None else _precise(self.exact, self.measure.decimals)
 
 
 @dataclass
@@ -746,6 +781,26 @@ class IndicatorResult:
         if any(s is None for s in states):
             return None
         return True
+
+    @property
+    def needs_judgment(self) -> bool:
+        """Not decided only because a regulator's judgment is awaited (every figure is there)."""
+        undecided = [p for p in self.parts if p.met is None]
+        return self.met is None and all(p.needs_judgment for p in undecided)
+
+    @property
+    def state(self) -> str:
+        """met, not_met, needs_judgment or unknown (an input is missing)."""
+        if self.met is not None:
+            return "met" if self.met else "not_met"
+        return "needs_judgment" if self.needs_judgment else "unknown"
+
+    @property
+    def rounding_note(self) -> str:
+        notes = [p.rounding_note for p in self.parts if p.rounding_note]
+        if len(self.parts) > 1:
+            notes = [f"{p.measure.label}: {p.rounding_note}" for p in self.parts if p.rounding_note]
+        return "; ".join(notes)
 
     @property
     def reason(self) -> str:
@@ -801,6 +856,7 @@ def evaluate_measure(
     definitions: Mapping[str, InputDef],
     values: Mapping[str, Value],
     scales: Mapping[str, Scale],
+    judgment: Judgment | None = None,
 ) -> MeasureResult:
     missing = sorted(
         k
@@ -829,17 +885,29 @@ def evaluate_measure(
         )
     assert measure.unit is not None
     exact = base / measure.unit.factor
-    rounded = exact.quantize(Decimal(1).scaleb(-measure.decimals), rounding=ROUND_HALF_UP)
+    rounded = _published(exact, measure.decimals)
     floor = None
     if measure.range_min is not None:
         try:
-            floor = (expr.evaluate(measure.range_min, lookup) / measure.unit.factor).quantize(
-                Decimal(1).scaleb(-measure.decimals), rounding=ROUND_HALF_UP
-            )
+            floor = expr.evaluate(measure.range_min, lookup) / measure.unit.factor
         except expr.Unknown:
             floor = None
-    met, reason = judge(indicator.direction, rounded, measure, floor)
-    return MeasureResult(measure, exact, rounded, floor, met, reason, missing)
+    shown_floor = None if floor is None else _published(floor, measure.decimals)
+    if indicator.direction in JUDGMENT_DIRECTIONS:
+        guide = judgment_guide(exact, measure, floor)
+        if judgment is None:
+            pending = _("needs judgment: %(g)s") % {"g": guide}
+            return MeasureResult(
+                measure, exact, rounded, shown_floor, None, pending, missing, needs_judgment=True
+            )
+        said = _("judged met: %(r)s") if judgment.met else _("judged not met: %(r)s")
+        return MeasureResult(
+            measure, exact, rounded, shown_floor, judgment.met, said % {"r": judgment.reason}, missing,
+            judgment=judgment,
+        )  # fmt: skip
+    met, reason = judge(indicator.direction, exact, measure, floor)
+    note = rounding_note(indicator.direction, exact, measure, floor)
+    return MeasureResult(measure, exact, rounded, shown_floor, met, reason, missing, rounding_note=note)
 
 
 def _with_unit(text: str, value: Any, unit: str) -> str:
@@ -849,33 +917,86 @@ def _with_unit(text: str, value: Any, unit: str) -> str:
     return f"{value}{unit}" if unit == "%" else f"{value} {unit}".strip()
 
 
-def judge(direction: str, value: Decimal, measure: Measure, floor: Decimal | None = None) -> tuple[bool, str]:
-    """Met or not by the direction against the target (at the published precision), with the reason."""
+def _meets(direction: str, value: Decimal, target: Decimal | None, floor: Decimal | None) -> bool:
+    """The comparison each direction makes, on whatever figure it is given (exact or rounded)."""
+    if direction == "zero":
+        return value == 0
+    if direction == "range":
+        return (floor is None or value >= floor) and (target is None or value <= target)
+    assert target is not None
+    if direction == "higher":
+        return value >= target
+    return value <= target  # lower, cap
+
+
+def _flips(direction: str, value: Decimal, measure: Measure, floor: Decimal | None) -> bool:
+    """Would the figure rounded to the published precision get the other verdict than the exact one?"""
+    target = measure.target if isinstance(measure.target, Decimal) else None
+    rounded_floor = None if floor is None else _published(floor, measure.decimals)
+    exact_met = _meets(direction, value, target, floor)
+    return exact_met != _meets(direction, _published(value, measure.decimals), target, rounded_floor)
+
+
+def rounding_note(direction: str, value: Decimal, measure: Measure, floor: Decimal | None = None) -> str:
+    """Where rounding to the published precision would change the verdict, say so (else "")."""
+    if not _flips(direction, value, measure, floor):
+        return ""
+    unit = measure.unit_label
+    args = {
+        "a": _with_unit("", _precise(value, measure.decimals), unit),
+        "r": _with_unit("", fmt(value, measure.decimals), unit),
+    }
+    target = measure.target if isinstance(measure.target, Decimal) else None
+    if _meets(direction, value, target, floor):
+        return _("the exact figure %(a)s meets the target; rounded as published (%(r)s) it would not") % args
+    return _("the exact figure %(a)s misses the target; rounded as published (%(r)s) it would meet it") % args
+
+
+def judgment_guide(value: Decimal, measure: Measure, floor: Decimal | None = None) -> str:
+    """The figure against the guides of a reasonable level, in words, for the regulator who judges."""
     unit = measure.unit_label
     target = measure.target if isinstance(measure.target, Decimal) else None
-    shown = fmt(value, measure.decimals)
+    figure = _with_unit("", fmt(value, measure.decimals), unit)
+    args = {
+        "a": figure,
+        "t": _with_unit(measure.target_text, target, unit),
+        "f": _with_unit("", fmt(floor, measure.decimals), unit),
+    }
+    if floor is not None and value < floor:
+        return _("%(a)s, below the %(f)s the inputs leave to dispose of") % args
+    if target is not None and value > target:
+        return _("%(a)s, above the planned %(t)s") % args
+    if target is not None and floor is not None:
+        return _("%(a)s, within the planned %(t)s and not below the %(f)s the inputs require") % args
+    if target is not None:
+        return _("%(a)s, within the planned %(t)s") % args
+    return figure
+
+
+def judge(direction: str, value: Decimal, measure: Measure, floor: Decimal | None = None) -> tuple[bool, str]:
+    """Met or not by the direction against the target, on the exact figure, with the reason. Where
+    rounding to the published precision would flip the verdict the reason shows more digits."""
+    unit = measure.unit_label
+    target = measure.target if isinstance(measure.target, Decimal) else None
+    met = _meets(direction, value, target, floor)
+    flips = _flips(direction, value, measure, floor)
+    shown = _precise(value, measure.decimals) if flips else fmt(value, measure.decimals)
+    if met:
+        return True, ""
     args = {"a": _with_unit("", shown, unit), "t": _with_unit(measure.target_text, target, unit), "u": unit,
             "b": _with_unit(measure.baseline_text, measure.baseline, unit)}  # fmt: skip
     if direction == "zero":
-        if value == 0:
-            return True, ""
         return False, _("%(a)s where the target is zero") % args
     if direction == "range":
         if floor is not None and value < floor:
+            shown_floor = _precise(floor, measure.decimals) if flips else fmt(floor, measure.decimals)
             return False, _("%(a)s is below the %(f)s the inputs require") % {
                 **args,
-                "f": _with_unit("", floor, unit),
+                "f": _with_unit("", shown_floor, unit),
             }
-        if target is not None and value > target:
-            return False, _("%(a)s is above the reasonable level %(t)s") % args
-        return True, ""
-    assert target is not None
+        return False, _("%(a)s is above the reasonable level %(t)s") % args
     if direction == "higher":
-        if value >= target:
-            return True, ""
         return False, _("%(a)s is below the target %(t)s") % args
-    if value <= target:  # lower, cap
-        return True, ""
     if direction == "cap":
         below_baseline = isinstance(measure.baseline, Decimal) and value <= measure.baseline
         if below_baseline:
@@ -885,16 +1006,26 @@ def judge(direction: str, value: Decimal, measure: Measure, floor: Decimal | Non
 
 
 def compute(
-    indicator_set: IndicatorSet, values: Mapping[str, Value], year: int | None = None
+    indicator_set: IndicatorSet,
+    values: Mapping[str, Value],
+    year: int | None = None,
+    judgments: Mapping[str, Judgment] | None = None,
 ) -> list[IndicatorResult]:
     """Every indicator of the set from resolved input values (numbers in the input's unit, or words),
-    against the year's own targets where the set gives them."""
+    against the year's own targets where the set gives them; `judgments` (by indicator number) decide
+    the indicators whose direction is a judgment."""
+    judgments = judgments or {}
     return [
         IndicatorResult(
             indicator,
             [
                 evaluate_measure(
-                    indicator, m.for_year(year), indicator_set.inputs, values, indicator_set.scales
+                    indicator,
+                    m.for_year(year),
+                    indicator_set.inputs,
+                    values,
+                    indicator_set.scales,
+                    judgments.get(indicator.number),
                 )
                 for m in indicator.measures
             ],
@@ -932,28 +1063,41 @@ def parse_value(definition: InputDef, raw: Any, scales: Mapping[str, Scale]) -> 
 
 
 def summary(results: list[IndicatorResult]) -> dict[str, Any]:
-    """Counts per class and overall; completion = met ÷ evaluated (unknowns are not counted as met)."""
+    """Counts per class and overall; completion = met ÷ evaluated. Neither the unknown (an input is
+    missing) nor those awaiting a regulator's judgment count as evaluated."""
     by_class: dict[str, dict[str, int]] = {
-        c: {"total": 0, "met": 0, "not_met": 0, "unknown": 0} for c in CLASSES
+        c: {"total": 0, "met": 0, "not_met": 0, "needs_judgment": 0, "unknown": 0} for c in CLASSES
     }
     for r in results:
         bucket = by_class[r.indicator.cls]
         bucket["total"] += 1
-        bucket["met" if r.met is True else "not_met" if r.met is False else "unknown"] += 1
+        bucket[r.state] += 1
     met = sum(b["met"] for b in by_class.values())
     not_met = sum(b["not_met"] for b in by_class.values())
+    needs_judgment = sum(b["needs_judgment"] for b in by_class.values())
     evaluated = met + not_met
     return {
         "total": len(results),
         "met": met,
         "not_met": not_met,
-        "unknown": len(results) - evaluated,
+        "needs_judgment": needs_judgment,
+        "unknown": len(results) - evaluated - needs_judgment,
         "by_class": by_class,
         "completion": (Decimal(met) / evaluated).quantize(Decimal("0.0001")) if evaluated else None,
         "not_met_list": [
             {"number": r.indicator.number, "name": r.indicator.name, "reason": r.reason}
             for r in results
             if r.met is False
+        ],
+        "needs_judgment_list": [
+            {"number": r.indicator.number, "name": r.indicator.name, "reason": r.reason}
+            for r in results
+            if r.needs_judgment
+        ],
+        "rounding_list": [
+            {"number": r.indicator.number, "name": r.indicator.name, "note": r.rounding_note}
+            for r in results
+            if r.rounding_note
         ],
     }
 
@@ -994,12 +1138,27 @@ def claim_notes(indicator_set: IndicatorSet, results: list[IndicatorResult], yea
     counts = summary(results)
     for cls, claimed in claims.by_class.items():
         have = counts["by_class"].get(cls, {}).get("met")
-        if have is not None and counts["by_class"][cls]["unknown"] == 0 and have != claimed:
+        pending = ("unknown", "needs_judgment")
+        decided = have is not None and not any(counts["by_class"][cls][k] for k in pending)
+        if decided and have != claimed:
             notes.append(
                 _("The report claims %(c)d %(cls)s met; the figures meet %(h)d.")
                 % {"c": claimed, "cls": str(CLASS_LABELS.get(cls, cls)), "h": have}
             )
-    if claims.met is not None and counts["unknown"] == 0 and counts["met"] != claims.met:
+    if claims.met is not None and counts["unknown"] == 0 and counts["needs_judgment"]:
+        notes.append(
+            _(
+                "The report claims %(c)d of %(t)d indicators met; the figures meet %(h)d, and %(j)d"
+                " await a regulator's judgment."
+            )
+            % {
+                "c": claims.met,
+                "t": claims.total or counts["total"],
+                "h": counts["met"],
+                "j": counts["needs_judgment"],
+            }
+        )
+    elif claims.met is not None and counts["unknown"] == 0 and counts["met"] != claims.met:
         notes.append(
             _("The report claims %(c)d of %(t)d indicators met; the figures meet %(h)d.")
             % {"c": claims.met, "t": claims.total or counts["total"], "h": counts["met"]}

@@ -36,7 +36,7 @@ from zerowaste.core.errors import Forbidden, Invalid, NotFound
 from zerowaste.core.models import Licence, Zone
 
 from . import rules
-from .models import IndicatorSetVersion, InputEntry
+from .models import IndicatorSetVersion, InputEntry, Judgment
 
 SETS_DIR = Path(__file__).parent / "sets"
 BUNDLED_SET = SETS_DIR / "bda-2019.toml"
@@ -602,6 +602,96 @@ def evidence_of(actor: Actor, entry_id: int) -> InputEntry:
     return entry
 
 
+# --- Judgments -------------------------------------------------------------------------------------
+
+MAX_REASON = 1000
+
+
+def judgment_indicators(indicator_set: rules.IndicatorSet) -> list[rules.IndicatorDef]:
+    """The indicators whose direction is a judgment (a reasonable level), which a regulator decides."""
+    return [i for i in indicator_set.indicators if i.direction in rules.JUDGMENT_DIRECTIONS]
+
+
+def latest_judgments(zone_id: int, year: int) -> dict[str, Judgment]:
+    out: dict[str, Judgment] = {}
+    for row in Judgment.objects.filter(zone_id=zone_id, year=year).order_by("created_at", "pk"):
+        out[row.number] = row
+    return out
+
+
+def _as_rule(row: Judgment) -> rules.Judgment:
+    return rules.Judgment(row.met, row.reason, row.judged_by, row.created_at.isoformat())
+
+
+def _met_flag(met: Any) -> bool:
+    if isinstance(met, bool):
+        return met
+    text = str(met or "").strip().lower()
+    if text in ("1", "true", "yes", "met", "达标", "已完成", "完成"):
+        return True
+    if text in ("0", "false", "no", "not_met", "not met", "未达标", "未完成"):
+        return False
+    raise Invalid.field("met", _("say whether the indicator is met: met or not_met"))
+
+
+@transaction.atomic
+def record_judgment(actor: Actor, *, year: Any, number: str, met: Any, reason: str) -> Judgment:
+    """A regulator's verdict on a judgment indicator of a zone-year, with its reason (audited). The
+    newest judgment counts; earlier ones stay as history."""
+    _require(may_enter(actor), _("judge an indicator"))
+    year = _year(year)
+    indicator_set = active_set(actor.zone_id)
+    number = (number or "").strip()
+    indicator = indicator_set.indicator(number)
+    if indicator is None:
+        raise Invalid.field("number", _("unknown indicator %(n)s") % {"n": number[:20]})
+    if indicator.direction not in rules.JUDGMENT_DIRECTIONS:
+        raise Invalid.field(
+            "number",
+            _("indicator %(n)s is decided by its figure against the target, not by a judgment")
+            % {"n": number},
+        )
+    flag = _met_flag(met)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid.field("reason", _("give the reason for the judgment"))
+    if len(reason) > MAX_REASON:
+        raise Invalid.field("reason", _("at most %(n)d characters") % {"n": MAX_REASON})
+    row = Judgment.objects.create(
+        zone_id=actor.zone_id,
+        year=year,
+        number=number,
+        met=flag,
+        reason=reason,
+        organization=actor.organization,
+        judged_by=actor.username,
+    )
+    audit.record(
+        actor, "indicators.judge", row, {"year": year, "indicator": number, "met": flag, "reason": reason}
+    )
+    return row
+
+
+def judgments_of(actor: Actor, *, year: Any, number: str | None = None) -> list[Judgment]:
+    _require(may_view(actor), _("see the indicators"))
+    qs = Judgment.objects.filter(zone_id=actor.zone_id, year=_year(year))
+    if number:
+        qs = qs.filter(number=number)
+    return list(qs.order_by("-created_at", "-pk")[:500])
+
+
+def judgment_dict(row: Judgment) -> dict[str, Any]:
+    return {
+        "id": row.pk,
+        "year": row.year,
+        "number": row.number,
+        "met": row.met,
+        "reason": row.reason,
+        "judged_by": row.judged_by,
+        "judged_at": row.created_at.isoformat(),
+    }
+
+
 # --- Evaluation and reports ------------------------------------------------------------------------
 
 
@@ -628,7 +718,8 @@ def evaluate_zone(
     year = _year(year)
     indicator_set = active_set(zone_id)
     states = resolve_inputs(zone_id, year, overrides=overrides, indicator_set=indicator_set)
-    results = rules.compute(indicator_set, {k: s.value for k, s in states.items()}, year)
+    judgments = {n: _as_rule(row) for n, row in latest_judgments(zone_id, year).items()}
+    results = rules.compute(indicator_set, {k: s.value for k, s in states.items()}, year, judgments)
     return Evaluation(zone_id, year, indicator_set, states, results)
 
 
@@ -648,10 +739,24 @@ def _part_dict(part: rules.MeasureResult) -> dict[str, Any]:
         "target": _json_value(m.target) if m.target is not None else None,
         "target_text": m.target_text,
         "achieved": part.achieved_text,
-        "exact": str(part.exact) if part.exact is not None else None,
+        "exact": part.exact_text,
         "met": part.met,
+        "needs_judgment": part.needs_judgment,
+        "judgment": _judgment_json(part.judgment),
+        "rounding_note": part.rounding_note or None,
         "reason": part.reason,
         "published": m.published or None,
+    }
+
+
+def _judgment_json(judgment: rules.Judgment | None) -> dict[str, Any] | None:
+    if judgment is None:
+        return None
+    return {
+        "met": judgment.met,
+        "reason": judgment.reason,
+        "judged_by": judgment.judged_by,
+        "judged_at": judgment.judged_at,
     }
 
 
@@ -675,7 +780,12 @@ def row_of(evaluation: Evaluation, result: rules.IndicatorResult) -> dict[str, A
         "target": first["target"],
         "target_text": first["target_text"],
         "achieved": first["achieved"],
+        "exact": first["exact"],
         "met": result.met,
+        "state": result.state,
+        "needs_judgment": result.needs_judgment,
+        "judgment": first["judgment"],
+        "rounding_note": result.rounding_note or None,
         "reason": result.reason,
         "published": first["published"],
         "parts": parts if len(parts) > 1 else [],

@@ -80,8 +80,14 @@ def report(request: HttpRequest, actor: Actor) -> HttpResponse:
         "categories": [_("required"), _("optional"), _("self-selected")],
         "met": [c["met"] for c in classes],
         "not_met": [c["not_met"] for c in classes],
+        "needs_judgment": [c["needs_judgment"] for c in classes],
         "unknown": [c["unknown"] for c in classes],
-        "labels": {"met": _("met"), "not_met": _("not met"), "unknown": _("no value yet")},
+        "labels": {
+            "met": _("met"),
+            "not_met": _("not met"),
+            "needs_judgment": _("needs judgment"),
+            "unknown": _("no value yet"),
+        },
     }
     return render(
         request,
@@ -124,8 +130,25 @@ def report_pdf(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 @with_actor
+@require_http_methods(["GET", "POST"])
 def indicator_detail(request: HttpRequest, actor: Actor, number: str) -> HttpResponse:
     year = _year(request, actor)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            services.record_judgment(
+                actor,
+                year=year,
+                number=number,
+                met=request.POST.get("met", ""),
+                reason=request.POST.get("reason", ""),
+            )
+        except Invalid as exc:
+            for e in exc.errors:
+                errors[str(e.get("field", ""))] = str(e.get("message", ""))
+        else:
+            messages.success(request, _("Judgment recorded. The report is recomputed."))
+            return redirect(reverse("indicators:indicator", args=[number]) + f"?year={year}")
     evaluation = services.evaluate(actor, year=year)
     result = next((r for r in evaluation.results if r.indicator.number == number), None)
     if result is None:
@@ -144,7 +167,12 @@ def indicator_detail(request: HttpRequest, actor: Actor, number: str) -> HttpRes
             "parts": result.parts,
             "inputs": inputs,
             "may_enter": services.may_enter(actor),
+            "is_judgment": result.indicator.direction in rules.JUDGMENT_DIRECTIONS,
+            "judgments": services.judgments_of(actor, year=year, number=number),
+            "errors": errors,
+            "form": request.POST if errors else {},
         },
+        status=422 if errors else 200,
     )
 
 

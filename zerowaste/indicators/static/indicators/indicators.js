@@ -21,6 +21,7 @@
       series: [
         bar(classData.labels.met, classData.met, "#2e7d4f"),
         bar(classData.labels.not_met, classData.not_met, "#c62828"),
+        bar(classData.labels.needs_judgment, classData.needs_judgment, "#e0a800"),
         bar(classData.labels.unknown, classData.unknown, "#b0bec5")
       ]
     });
