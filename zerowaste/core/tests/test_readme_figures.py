@@ -1,0 +1,203 @@
+"""Every demo figure the README shows is the demo's (issue 16, item 10).
+
+The README marks what it claims about the demo it builds (`zerowaste demo --seed 1`):
+- `<!-- demo-output -->` on the line before a code block: each `$ zerowaste …` command in it is run on
+  the demo and every output line the README shows (but `...`/`…`) must be a line of the real output;
+- `<!-- demo-figure: KEY -->` right after a number in prose: the number equals FIGURES[KEY] computed
+  from the demo through the apps' services or the CLI's JSON, at the precision the README prints;
+- between `<!-- demo-figures -->` and `<!-- /demo-figures -->`, a figure-looking number (thousands
+  separators, decimals, percentages, "N of M", three digits or more) without a marker, or a code block
+  without `<!-- demo-output -->`, fails: a new figure cannot go stale unchecked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Callable
+from decimal import Decimal
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.utils import translation
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+OUTPUT_MARK = "<!-- demo-output -->"
+FIGURE_MARK = re.compile(
+    r"(?P<number>\d[\d,]*(?:\.\d+)?)(?:\s?(?:t|%|万吨|吨))?\s?<!-- demo-figure: (?P<key>[\w.-]+) -->"
+)
+REGION = re.compile(r"<!-- demo-figures -->(?P<body>.*?)<!-- /demo-figures -->", re.S)
+CODE_BLOCK = re.compile(r"(?P<mark><!-- demo-output -->\n)?```[^\n]*\n(?P<body>.*?)```", re.S)
+# What looks like a figure: 45,080 · 8.2 · 62 % · 39 of 43 · 2324 (years, seed lines and code spans aside).
+FIGURE_LIKE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d+\s?%|\d+ of \d+|\d{3,}")
+NOT_FIGURES = re.compile(r"`[^`]*`|seed:[\d,-]+|ADRs? [\d–-]+|\b(?:19|20)\d\d\b|issue \d+|<!--.*?-->")
+
+
+def _run(command: str) -> str:
+    """A README command line (`$ zerowaste NAME ARGS   # comment`) run on the demo; its stdout."""
+    words = shlex.split(command.split("  #")[0], comments=False)
+    assert words[0] == "zerowaste", command
+    out = StringIO()
+    with translation.override(None):
+        call_command(*words[1:], stdout=out)
+    return out.getvalue()
+
+
+def _json(command: str) -> Any:
+    return json.loads(_run(command))
+
+
+def _cockpit() -> dict[str, Any]:
+    return _json("zerowaste portal cockpit --year 2020 --format json")  # type: ignore[no-any-return]
+
+
+def _december() -> dict[str, Any]:
+    return _json("zerowaste portal cockpit --year 2020 --month 12 --format json")  # type: ignore[no-any-return]
+
+
+def _december_generated() -> Decimal:
+    return sum((Decimal(t["generated_t"]) for t in _december()["tonnages"]["totals"]), Decimal(0))
+
+
+def _evaluation() -> dict[str, Any]:
+    return _json("zerowaste indicators evaluate --year 2020 --format json")  # type: ignore[no-any-return]
+
+
+def _row(number: str) -> dict[str, Any]:
+    rows = _json("zerowaste indicators compute --year 2020 --format json")
+    return next(r for r in rows if r["number"] == number)  # type: ignore[no-any-return]
+
+
+def _stream(stream: str, field: str) -> Decimal:
+    totals = _cockpit()["tonnages"]["totals"]
+    return Decimal(next(t for t in totals if t["stream"] == stream)[field])
+
+
+def _seed_summary() -> dict[str, Any]:
+    from zerowaste.indicators import rules, services
+    from zerowaste.indicators.seed_figures import SEED_2020
+
+    bda = services.bundled_set()
+    values = {k: rules.parse_value(bda.inputs[k], v, bda.scales) for k, v in SEED_2020.items()}
+    return rules.summary(rules.compute(bda, values, 2020))
+
+
+FIGURES: dict[str, Callable[[], Decimal | int | str]] = {
+    "hw.generated_t": lambda: _stream("hw", "generated_t"),
+    "isw.generated_t": lambda: _stream("isw", "generated_t"),
+    "indicator.10.exact": lambda: Decimal(_row("10")["exact"]),
+    "indicator.18.achieved": lambda: Decimal(_row("18")["achieved"]),
+    "indicators.met": lambda: _evaluation()["met"],
+    "indicators.needs_judgment": lambda: _evaluation()["needs_judgment"],
+    "manifests.issued": lambda: _cockpit()["backlog"]["issued"],
+    "manifests.closed": lambda: _cockpit()["backlog"]["closed"],
+    "alerts.overdue_steps": lambda: _cockpit()["alerts"]["overdue_count"],
+    "generated_t.2020-12": _december_generated,
+    # The Sankey's inflow beyond what was generated is the stock drawn from storage.
+    "flows.drawn_t.2020-12": lambda: Decimal(_december()["flows"]["sources_t"]) - _december_generated(),
+    "seed.indicators.met": lambda: _seed_summary()["met"],
+    "seed.indicators.needs_judgment": lambda: _seed_summary()["needs_judgment"],
+}
+
+
+def _readme() -> str:
+    return README.read_text(encoding="utf-8")
+
+
+def _equal_at_printed_precision(printed: str, actual: Decimal | int | str) -> bool:
+    shown = Decimal(printed.replace(",", ""))
+    exponent = shown.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return Decimal(str(actual)).quantize(Decimal(1).scaleb(exponent)) == shown
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_every_marked_figure_is_the_demos(module_demo: Any) -> None:
+    marks = list(FIGURE_MARK.finditer(_readme()))
+    assert marks, "the README marks no demo figure"
+    wrong = []
+    for mark in marks:
+        key = mark.group("key")
+        assert key in FIGURES, f"README marks an unknown demo figure {key!r}: add it to FIGURES"
+        actual = FIGURES[key]()
+        if not _equal_at_printed_precision(mark.group("number"), actual):
+            wrong.append(f"{key}: README {mark.group('number')}, demo {actual}")
+    assert not wrong, "stale README figures: " + "; ".join(wrong)
+
+
+def _commands(block: str) -> list[tuple[str, list[str]]]:
+    """(command, the output lines shown after it) for each `$ zerowaste` line of a block."""
+    out: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            out.append((line[2:], []))
+        elif out and line.strip() not in ("", "...", "…"):
+            out[-1][1].append(line.rstrip())
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_every_marked_output_block_is_real_output(module_demo: Any) -> None:
+    blocks = [m.group("body") for m in CODE_BLOCK.finditer(_readme()) if m.group("mark")]
+    assert blocks, "the README marks no demo output"
+    wrong = []
+    for block in blocks:
+        for command, shown in _commands(block):
+            if not shown:
+                continue
+            real = {line.rstrip() for line in _run(command).splitlines()}
+            wrong += [f"{command}: {line!r}" for line in shown if line not in real]
+    assert not wrong, "README output lines the demo does not print:\n" + "\n".join(wrong)
+
+
+def unmarked_figures(text: str) -> list[str]:
+    """Figure-looking numbers in the README's demo regions without a marker, and unmarked code blocks."""
+    found: list[str] = []
+    for region in REGION.finditer(text):
+        body = region.group("body")
+        for block in CODE_BLOCK.finditer(body):
+            if not block.group("mark") and FIGURE_LIKE.search(block.group("body")):
+                found.append("a code block with figures but no " + OUTPUT_MARK)
+        prose = CODE_BLOCK.sub("", body)
+        prose = FIGURE_MARK.sub("", prose)
+        prose = NOT_FIGURES.sub("", prose)
+        found += [m.group(0) for m in FIGURE_LIKE.finditer(prose)]
+    return found
+
+
+def test_no_unmarked_figure_in_the_demo_sections() -> None:
+    text = _readme()
+    assert REGION.search(text), "the README has no demo-figures region"
+    assert unmarked_figures(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("<!-- demo-figures -->HW 47,511.9 t<!-- /demo-figures -->", ["47,511.9"]),
+        ("<!-- demo-figures -->39 of 43 met<!-- /demo-figures -->", ["39 of 43"]),
+        ("<!-- demo-figures -->so 62 % utilized<!-- /demo-figures -->", ["62 %"]),
+        ("<!-- demo-figures -->HW 47,511.9 t<!-- demo-figure: hw.generated_t --><!-- /demo-figures -->", []),
+        ("<!-- demo-figures -->seed:248, 2020, `--rows 10000000`<!-- /demo-figures -->", []),
+        ("<!-- demo-figures -->\n```\nissued 2324\n```\n<!-- /demo-figures -->",
+         ["a code block with figures but no " + OUTPUT_MARK]),
+        ("<!-- demo-figures -->\n" + OUTPUT_MARK + "\n```\nissued 2324\n```\n<!-- /demo-figures -->", []),
+        ("HW 47,511.9 t outside a region", []),
+    ],
+)  # fmt: skip
+def test_the_unmarked_figure_check(text: str, found: list[str]) -> None:
+    assert unmarked_figures(text) == found
+
+
+def test_printed_precision() -> None:
+    assert _equal_at_printed_precision("47,511.9", Decimal("47511.900"))
+    assert _equal_at_printed_precision("47,512", Decimal("47511.9"))
+    assert not _equal_at_printed_precision("45,080", Decimal("47511.9"))
+    assert _equal_at_printed_precision("62", Decimal("62.4"))
+    assert _equal_at_printed_precision("2324", 2324)
