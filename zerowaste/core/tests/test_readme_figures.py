@@ -86,6 +86,29 @@ def _seed_summary() -> dict[str, Any]:
     return rules.summary(rules.compute(bda, values, 2020))
 
 
+def _park_store(kind: str) -> Decimal | int:
+    """The pilot park store's 2020 ledger (the hazardous demo step), counted from its containers."""
+    from datetime import date
+
+    from django.db.models import Count, Q, Sum
+
+    from zerowaste.hazardous.models import Container
+
+    start, end = date(2020, 1, 1), date(2020, 12, 31)
+    still_in = {"start": Q(shipped_on__isnull=True) | Q(shipped_on__gte=start),
+                "end": Q(shipped_on__isnull=True) | Q(shipped_on__gt=end)}  # fmt: skip
+    selection = {
+        "in_store_on_1_january": Q(collected_on__lt=start) & still_in["start"],
+        "collected": Q(collected_on__range=(start, end)),
+        "shipped": Q(shipped_on__range=(start, end)),
+        "in_store_on_31_december": Q(collected_on__lte=end) & still_in["end"],
+    }[kind.removesuffix("_containers")]
+    totals = Container.objects.filter(selection).aggregate(kg=Sum("quantity_kg"), n=Count("id"))
+    if kind.endswith("_containers"):
+        return int(totals["n"])
+    return Decimal(totals["kg"] or 0) / 1000
+
+
 FIGURES: dict[str, Callable[[], Decimal | int | str]] = {
     "hw.generated_t": lambda: _stream("hw", "generated_t"),
     "isw.generated_t": lambda: _stream("isw", "generated_t"),
@@ -99,6 +122,11 @@ FIGURES: dict[str, Callable[[], Decimal | int | str]] = {
     "generated_t.2020-12": _december_generated,
     # The Sankey's inflow beyond what was generated is the stock drawn from storage.
     "flows.drawn_t.2020-12": lambda: Decimal(_december()["flows"]["sources_t"]) - _december_generated(),
+    "park.in_store_t.2020-01-01": lambda: _park_store("in_store_on_1_january"),
+    "park.collected_t.2020": lambda: _park_store("collected"),
+    "park.collected_containers.2020": lambda: _park_store("collected_containers"),
+    "park.shipped_t.2020": lambda: _park_store("shipped"),
+    "park.in_store_t.2020-12-31": lambda: _park_store("in_store_on_31_december"),
     "seed.indicators.met": lambda: _seed_summary()["met"],
     "seed.indicators.needs_judgment": lambda: _seed_summary()["needs_judgment"],
 }
