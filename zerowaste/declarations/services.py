@@ -1222,6 +1222,15 @@ def latest_year_with_data(actor: Actor) -> int | None:
     return periods.latest_year(visible_declarations(actor), "period_start")
 
 
+def latest_month_with_data(actor: Actor, *, stream: str | None = None) -> date | None:
+    """The first day of the latest declared period the actor sees (of one stream): one aggregate."""
+    qs = visible_declarations(actor)
+    if stream:
+        qs = qs.filter(stream=stream)
+    found = qs.order_by().aggregate(latest=Max("period_start"))["latest"]
+    return found if isinstance(found, date) else None
+
+
 def years_with_data(actor: Actor) -> list[int]:
     """The years of the declarations the actor sees, latest first (the year selects of the statistics)."""
     return sorted(

@@ -1719,19 +1719,18 @@ def latest_inspection_year(actor: Actor) -> int | None:
 
 
 def plan_years(actor: Actor) -> list[int]:
-    """The years in which organizations the actor sees filed plans, latest first: the plans page opens
-    on the last of them (a plan for 2021 Q1 is filed in 2020; the demo's last filing year is 2020)."""
+    """The years in which plans of organizations the actor sees fell due, latest first: the plans page
+    opens on the last of them. The quarterly transfer plans are the running duty (a plan for 2021 Q1
+    falls due in December 2020), so their due dates count; management plans (due 31 March of their
+    year) only when no transfer plan was filed. Filing times are not used: imported plans carry the
+    day of the import."""
     orgs = visible_plan_orgs(actor).values("pk")
-    return sorted(
-        {
-            *periods.years_of(
-                ManagementPlan.objects.filter(zone_id=actor.zone_id, organization_id__in=orgs), "filed_at"
-            ),
-            *periods.years_of(
-                TransferPlan.objects.filter(zone_id=actor.zone_id, organization_id__in=orgs), "filed_at"
-            ),
-        },
-        reverse=True,
+    transfer = TransferPlan.objects.filter(zone_id=actor.zone_id, organization_id__in=orgs)
+    years = periods.years_of(transfer, "due_on")
+    if years:
+        return years
+    return periods.years_of(
+        ManagementPlan.objects.filter(zone_id=actor.zone_id, organization_id__in=orgs), "year"
     )
 
 

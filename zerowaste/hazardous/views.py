@@ -36,14 +36,17 @@ def _month(request: HttpRequest, latest: date | None) -> tuple[int, int, Any]:
     Returns (year, month, the picker form, whose errors name the `period` field)."""
     today = timezone.localdate()
     default = latest or today
-    picker = period_form(request.GET, kinds=("month",), initial=f"{default.year}-{default.month:02d}")
+    picker = period_form(request.GET, kinds=("month",))
+    picker.fields["period"].label = _("Month")
     if picker.is_bound and picker.is_valid() and picker.cleaned_data["period"]:
         year, month = (int(x) for x in picker.cleaned_data["period"].split("-"))
-        return year, month, picker
-    if request.GET.get("year") or request.GET.get("month"):
+    elif request.GET.get("year") or request.GET.get("month"):
         year = _int(request.GET.get("year"), default.year, 2000, 2100)
-        return year, _int(request.GET.get("month"), default.month, 1, 12), picker
-    return default.year, default.month, picker
+        month = _int(request.GET.get("month"), default.month, 1, 12)
+    else:
+        year, month = default.year, default.month
+    picker.initial["period"] = f"{year}-{month:02d}"
+    return year, month, picker
 
 
 def _as_of_context(on: date) -> dict[str, Any]:
@@ -310,12 +313,25 @@ def producer_summary_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 @with_actor
 def declaration_report_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     """HJ 1259 C.1 / C.2 / C.3 of an organization and period; `format=xlsx` downloads it."""
+    from zerowaste.declarations import rules as declaration_rules
+    from zerowaste.declarations import services as declarations
+
     today = timezone.localdate()
-    last_month = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
-    period = (request.GET.get("period") or "").strip() or f"{last_month.year}-{last_month.month:02d}"
+    # By default the latest month with an HW declaration the actor sees, else last month (ADR 0051).
+    latest = declarations.latest_month_with_data(actor, stream="hw") or date(
+        today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1
+    )
+    picker = period_form(
+        request.GET, kinds=declaration_rules.PERIOD_KINDS, initial=f"{latest.year}-{latest.month:02d}"
+    )
+    period = picker.initial["period"]
     organization_id = request.GET.get("organization_id") or None
     report, errors, status = None, [], 200
-    if organization_id or "producer" in actor.org_roles:
+    if picker.is_bound and not picker.is_valid():
+        status = 422
+    elif picker.is_bound:
+        period = picker.cleaned_data["period"] or period
+    if status == 200 and (organization_id or "producer" in actor.org_roles):
         try:
             report = declaration_reports.build_report(actor, organization_id=organization_id, period=period)
         except (NotFound, Forbidden):
@@ -337,6 +353,7 @@ def declaration_report_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             "organizations": declaration_reports.report_organizations(actor)[:1000],
             "organization_id": str(report.organization.pk) if report else (organization_id or ""),
             "period": period,
+            "picker": picker,
             "errors": errors,
         },
         status=status,
@@ -543,10 +560,15 @@ def facilities_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     """In-plant and group-shared facilities (seed:3925-3935): the register, a form for the operator's
     clerks, closing, and the in-house treatment declared without a registered facility."""
     from zerowaste.core.models import Licence, Site
+    from zerowaste.declarations import services as declarations
 
     from . import facilities
 
-    year = _int(request.GET.get("year"), timezone.localdate().year - 1, 2000, 2100)
+    year = periods.year_or_latest(
+        request.GET.get("year"),
+        declarations.latest_year_with_data(actor),
+        fallback=timezone.localdate().year - 1,
+    )
     errors: list[dict[str, Any]] = []
     status = 200
     if request.method == "POST":
