@@ -84,7 +84,8 @@ class _Page(HTMLParser):
         elif tag in ("input", "select", "textarea", "button") and self._row is not None:
             self._row.append(f"<{tag}>")  # a form row is content, not an empty table
         elif "chart" in classes and tag == "div":
-            chart = {"key": values.get("data-chart") or "", "id": values.get("id") or "", "card": None}
+            chart: dict[str, Any] = {"key": values.get("data-chart") or "", "id": values.get("id") or ""}
+            chart["card"] = None
             if self._cards:
                 chart["card"] = self._cards[-1]
             self.charts.append(chart)
