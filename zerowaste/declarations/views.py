@@ -54,6 +54,7 @@ def declaration_list(request: HttpRequest, actor: Actor) -> HttpResponse:
             "status_choices": rules.STATUS_CHOICES,
             "may_declare": services.may(actor, "declare"),
             "may_review": services.may(actor, "review"),
+            "years": periods.years_choices(services.years_with_data(actor), filters["year"]),
             "query_string": request.GET.urlencode(),
         },
     )

@@ -58,7 +58,9 @@ def _as_of_context(on: date) -> dict[str, Any]:
 def home(request: HttpRequest, actor: Actor) -> HttpResponse:
     today = timezone.localdate()
     stores = services.stores_of(actor)
-    alerts = services.alerts_for(actor, today)
+    alerts = services.alerts_for(actor, today)  # today's work: alerts are judged on today
+    # The pass rate of the latest year with inspections, not of an empty current year (ADR 0051).
+    rates_year = (services.latest_inspection_year(actor) or today.year) if actor.is_regulator else today.year
     return render(
         request,
         "hazardous/home.html",
@@ -68,8 +70,8 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
             "alert_count": len(alerts),
             "overdue_count": sum(1 for a in alerts if a["level"] == rules.OVERDUE),
             "due": services.plans_due(actor, today)[:50],
-            "rates": services.pass_rates(actor, today.year) if actor.is_regulator else None,
-            "year": today.year,
+            "rates": services.pass_rates(actor, rates_year) if actor.is_regulator else None,
+            "year": rates_year,
         },
     )
 
@@ -615,6 +617,7 @@ def facilities_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             "modes": facilities.TreatmentFacility.Mode.choices,
             "activities": facilities.TreatmentFacility.Activity.choices,
             "year": year,
+            "years": periods.years_choices(declarations.years_with_data(actor), year),
             "unregistered": facilities.unregistered_in_house_treatment(actor, year) if may_check else None,
             "errors": errors,
             "post": request.POST,

@@ -71,6 +71,7 @@ def register_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             "states": rules.STATE_CHOICES,
             "streams": rules.STREAM_CHOICES,
             "registers": services.REGISTERS,
+            "years": periods.years_choices(services.years_with_data(actor), filters["year"]),
             "query_string": request.GET.urlencode(),
             "today": services.timezone.localdate(),
         },

@@ -128,3 +128,13 @@ def test_the_period_inputs_are_month_pickers_and_a_bad_value_names_the_field(reg
     response = regulator.post("/exchange/runs/", {"period": "2020Q1"})
     assert response.status_code == 422
     assert "月份" in response.content.decode()
+
+
+def test_year_filters_list_the_years_with_data(regulator: Any) -> None:
+    for path in ("/declarations/", "/transfers/", "/hazardous/facilities/"):
+        body = regulator.get(path).content.decode()
+        options = re.findall(r'<select name="year"[^>]*>(.*?)</select>', body, re.S)
+        assert options, path
+        assert 'value="2020"' in options[0], path
+        assert 'value="2016"' not in options[0], path
+    assert regulator.get("/hazardous/").context["year"] == 2020  # the pass rate of the inspections' year
