@@ -138,3 +138,9 @@ def test_year_filters_list_the_years_with_data(regulator: Any) -> None:
         assert 'value="2020"' in options[0], path
         assert 'value="2016"' not in options[0], path
     assert regulator.get("/hazardous/").context["year"] == 2020  # the pass rate of the inspections' year
+
+
+def test_the_indicator_report_opens_on_the_latest_year_with_data(regulator: Any) -> None:
+    response = regulator.get("/indicators/")
+    assert response.status_code == 302
+    assert response["Location"].endswith("?year=2020")
