@@ -1223,19 +1223,18 @@ def latest_year_with_data(actor: Actor) -> int | None:
 
 
 def latest_month_with_data(actor: Actor, *, stream: str | None = None) -> date | None:
-    """The first day of the latest declared period the actor sees (of one stream): one aggregate."""
+    """The first day of the last month a declaration the actor sees covers (of one stream; a quarter's
+    or a year's declaration covers up to its last month): one aggregate."""
     qs = visible_declarations(actor)
     if stream:
         qs = qs.filter(stream=stream)
-    found = qs.order_by().aggregate(latest=Max("period_start"))["latest"]
-    return found if isinstance(found, date) else None
+    found = qs.order_by().aggregate(latest=Max("period_end"))["latest"]
+    return date(found.year, found.month, 1) if isinstance(found, date) else None
 
 
 def years_with_data(actor: Actor) -> list[int]:
     """The years of the declarations the actor sees, latest first (the year selects of the statistics)."""
-    return sorted(
-        {d.year for d in visible_declarations(actor).dates("period_start", "year")}, reverse=True
-    )
+    return sorted({d.year for d in visible_declarations(actor).dates("period_start", "year")}, reverse=True)
 
 
 def latest_production_year(actor: Actor) -> int | None:

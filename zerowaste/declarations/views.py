@@ -35,6 +35,18 @@ def _this_month() -> str:
     return f"{year}-{month:02d}"
 
 
+def _period_to_declare(actor: Actor) -> str:
+    """The month a new declaration or a template is for by default: the one after the latest declared
+    period the actor sees (a zone whose records stop in 2020 continues with 2021-01), never later than
+    last month; with nothing declared, last month (ADR 0051)."""
+    last_month = _this_month()
+    latest = services.latest_month_with_data(actor)
+    if latest is None:
+        return last_month
+    following = f"{latest.year + (latest.month == 12)}-{latest.month % 12 + 1:02d}"
+    return min(following, last_month)
+
+
 @with_actor
 def declaration_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     filters: dict[str, Any] = {
@@ -102,7 +114,7 @@ def declaration_form(request: HttpRequest, actor: Actor, pk: int | None = None) 
     period = (
         decl.period_label
         if decl
-        else (request.POST.get("period") or request.GET.get("period") or _this_month())
+        else (request.POST.get("period") or request.GET.get("period") or _period_to_declare(actor))
     )
     errors: dict[int, list[str]] = {}
     general: list[str] = []
@@ -262,17 +274,18 @@ def import_upload(request: HttpRequest, actor: Actor) -> HttpResponse:
                 error = exc.message
             else:
                 return redirect("declarations:job", job_id=outcome.job.pk)
-    return _import_page(request, faults=faults, error=error)
+    return _import_page(request, actor, faults=faults, error=error)
 
 
 def _import_page(
     request: HttpRequest,
+    actor: Actor,
     *,
     faults: list[dict[str, Any]] | None = None,
     error: str | None = None,
     picker: Any = None,
 ) -> HttpResponse:
-    picker = picker or period_form(None, kinds=rules.PERIOD_KINDS, initial=_this_month())
+    picker = picker or period_form(None, kinds=rules.PERIOD_KINDS, initial=_period_to_declare(actor))
     bad = bool(faults or error or picker.errors)
     return render(
         request,
@@ -319,10 +332,11 @@ def import_progress(request: HttpRequest, actor: Actor, job_id: int) -> JsonResp
 @with_actor
 def template_download(request: HttpRequest, actor: Actor) -> HttpResponse:
     stream = request.GET.get("stream") or "isw"
-    picker = period_form(request.GET, kinds=rules.PERIOD_KINDS, initial=_this_month())
+    default = _period_to_declare(actor)
+    picker = period_form(request.GET, kinds=rules.PERIOD_KINDS, initial=default)
     if picker.is_bound and not picker.is_valid():
-        return _import_page(request, picker=picker)
-    period = (picker.cleaned_data["period"] if picker.is_bound else "") or _this_month()
+        return _import_page(request, actor, picker=picker)
+    period = (picker.cleaned_data["period"] if picker.is_bound else "") or default
     content = services.template_xlsx(actor, stream=stream, period=period)
     response = HttpResponse(
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

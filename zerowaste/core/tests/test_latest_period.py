@@ -144,3 +144,13 @@ def test_the_indicator_report_opens_on_the_latest_year_with_data(regulator: Any)
     response = regulator.get("/indicators/")
     assert response.status_code == 302
     assert response["Location"].endswith("?year=2020")
+
+
+def test_a_new_declaration_and_the_template_default_to_the_month_after_the_latest_declared(
+    module_demo: Any, django_db_blocker: Any
+) -> None:
+    with django_db_blocker.unblock():
+        producer = logged_in("producer", DEMO_PASSWORD)
+    for path in ("/declarations/new/", "/declarations/import/"):
+        body = producer.get(path).content.decode()
+        assert re.search(r'name="period"[^>]*value="2021-01"', body), path
