@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zerowaste.core import audit, tabular
+from zerowaste.core import audit, periods, tabular
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Organization, Zone
@@ -1215,6 +1215,33 @@ def production_data(actor: Actor, *, year: int | None = None) -> QuerySet[Produc
     if year:
         qs = qs.filter(year=year)
     return qs.select_related("organization").order_by("organization__name", "year")
+
+
+def latest_year_with_data(actor: Actor) -> int | None:
+    """The latest year of a declaration the actor sees (statistics, intensity, production open on it)."""
+    return periods.latest_year(visible_declarations(actor), "period_start")
+
+
+def latest_month_with_data(actor: Actor, *, stream: str | None = None) -> date | None:
+    """The first day of the last month a declaration the actor sees covers (of one stream; a quarter's
+    or a year's declaration covers up to its last month): one aggregate."""
+    qs = visible_declarations(actor)
+    if stream:
+        qs = qs.filter(stream=stream)
+    found = qs.order_by().aggregate(latest=Max("period_end"))["latest"]
+    return date(found.year, found.month, 1) if isinstance(found, date) else None
+
+
+def years_with_data(actor: Actor) -> list[int]:
+    """The years of the declarations the actor sees, latest first (the year selects of the statistics)."""
+    return sorted({d.year for d in visible_declarations(actor).dates("period_start", "year")}, reverse=True)
+
+
+def latest_production_year(actor: Actor) -> int | None:
+    """The latest year of production data the actor sees, else of its declarations."""
+    if not may(actor, "view"):
+        return None
+    return periods.latest_year(production_data(actor), "year") or latest_year_with_data(actor)
 
 
 # --- Statistics ------------------------------------------------------------------------------------

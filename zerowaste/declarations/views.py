@@ -14,9 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from zerowaste.catalog import services as catalog
+from zerowaste.core import periods
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Conflict, Invalid
 from zerowaste.core.tabular import ImportRejected
+from zerowaste.portal.periods import period_form
 from zerowaste.portal.views import with_actor
 
 from . import rules, services
@@ -31,6 +33,18 @@ def _this_month() -> str:
     month = today.month - 1 or 12
     year = today.year if today.month > 1 else today.year - 1
     return f"{year}-{month:02d}"
+
+
+def _period_to_declare(actor: Actor) -> str:
+    """The month a new declaration or a template is for by default: the one after the latest declared
+    period the actor sees (a zone whose records stop in 2020 continues with 2021-01), never later than
+    last month; with nothing declared, last month (ADR 0051)."""
+    last_month = _this_month()
+    latest = services.latest_month_with_data(actor)
+    if latest is None:
+        return last_month
+    following = f"{latest.year + (latest.month == 12)}-{latest.month % 12 + 1:02d}"
+    return min(following, last_month)
 
 
 @with_actor
@@ -52,6 +66,7 @@ def declaration_list(request: HttpRequest, actor: Actor) -> HttpResponse:
             "status_choices": rules.STATUS_CHOICES,
             "may_declare": services.may(actor, "declare"),
             "may_review": services.may(actor, "review"),
+            "years": periods.years_choices(services.years_with_data(actor), filters["year"]),
             "query_string": request.GET.urlencode(),
         },
     )
@@ -99,11 +114,21 @@ def declaration_form(request: HttpRequest, actor: Actor, pk: int | None = None) 
     period = (
         decl.period_label
         if decl
-        else (request.POST.get("period") or request.GET.get("period") or _this_month())
+        else (request.POST.get("period") or request.GET.get("period") or _period_to_declare(actor))
     )
     errors: dict[int, list[str]] = {}
     general: list[str] = []
-    if request.method == "POST":
+    # The period a person typed goes through the one period field: a bad one is an error on it.
+    picker = period_form(
+        None if decl else (request.POST if request.method == "POST" else request.GET),
+        kinds=rules.PERIOD_KINDS,
+        initial=period,
+    )
+    if picker.is_bound and not picker.is_valid():
+        rows = _form_rows(_rows_from_post(request), extra=2) if request.method == "POST" else _form_rows([])
+    elif request.method == "POST":
+        if picker.is_bound:
+            period = picker.cleaned_data["period"] or period
         posted = _rows_from_post(request)
         try:
             saved = services.save_declaration(
@@ -141,6 +166,8 @@ def declaration_form(request: HttpRequest, actor: Actor, pk: int | None = None) 
             ]
         )
     else:
+        if picker.is_bound:
+            period = picker.cleaned_data["period"] or period
         try:
             rows = _form_rows(services.previous_lines(actor, stream=stream, period=period))
         except Invalid as exc:
@@ -159,7 +186,9 @@ def declaration_form(request: HttpRequest, actor: Actor, pk: int | None = None) 
             "general": general,
             "stream_choices": rules.STREAM_CHOICES,
             "sites": sites,
+            "picker": picker,
         },
+        status=422 if picker.errors else 200,
     )
 
 
@@ -245,17 +274,24 @@ def import_upload(request: HttpRequest, actor: Actor) -> HttpResponse:
                 error = exc.message
             else:
                 return redirect("declarations:job", job_id=outcome.job.pk)
+    return _import_page(request, actor, faults=faults, error=error)
+
+
+def _import_page(
+    request: HttpRequest,
+    actor: Actor,
+    *,
+    faults: list[dict[str, Any]] | None = None,
+    error: str | None = None,
+    picker: Any = None,
+) -> HttpResponse:
+    picker = picker or period_form(None, kinds=rules.PERIOD_KINDS, initial=_period_to_declare(actor))
+    bad = bool(faults or error or picker.errors)
     return render(
         request,
         "declarations/import.html",
-        {
-            "faults": faults,
-            "error": error,
-            "columns": IMPORT_COLUMNS,
-            "period": _this_month(),
-            "status": 422 if faults else 200,
-        },
-        status=422 if faults or error else 200,
+        {"faults": faults or [], "error": error, "columns": IMPORT_COLUMNS, "picker": picker},
+        status=422 if bad else 200,
     )
 
 
@@ -296,7 +332,11 @@ def import_progress(request: HttpRequest, actor: Actor, job_id: int) -> JsonResp
 @with_actor
 def template_download(request: HttpRequest, actor: Actor) -> HttpResponse:
     stream = request.GET.get("stream") or "isw"
-    period = request.GET.get("period") or _this_month()
+    default = _period_to_declare(actor)
+    picker = period_form(request.GET, kinds=rules.PERIOD_KINDS, initial=default)
+    if picker.is_bound and not picker.is_valid():
+        return _import_page(request, actor, picker=picker)
+    period = (picker.cleaned_data["period"] if picker.is_bound else "") or default
     content = services.template_xlsx(actor, stream=stream, period=period)
     response = HttpResponse(
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -326,14 +366,16 @@ def export(request: HttpRequest, actor: Actor) -> HttpResponse:
     return _download(services.EXPORT_HEADERS, rows, "declarations", request.GET.get("format", "csv"))
 
 
-def _year(request: HttpRequest) -> int:
-    value = request.GET.get("year", "")
-    return int(value) if value.isdigit() and 2001 <= int(value) <= 2100 else timezone.localdate().year - 1
+def _year(request: HttpRequest, actor: Actor) -> int:
+    """The year asked for, else the latest year with declarations the actor sees (not the machine's)."""
+    return periods.year_or_latest(
+        request.GET.get("year"), services.latest_year_with_data(actor), fallback=timezone.localdate().year - 1
+    )
 
 
 @with_actor
 def stats(request: HttpRequest, actor: Actor) -> HttpResponse:
-    year = _year(request)
+    year = _year(request, actor)
     by = str(request.GET.get("by")) if request.GET.get("by") in rules.STAT_GROUPS else "category"
     stream = str(request.GET.get("stream")) if request.GET.get("stream") in rules.STREAMS else "isw"
     data = services.statistics(actor, year=year, by=by, stream=stream)
@@ -351,14 +393,14 @@ def stats(request: HttpRequest, actor: Actor) -> HttpResponse:
             "stream": stream,
             "groups": rules.STAT_GROUPS,
             "stream_choices": rules.STREAM_CHOICES,
-            "years": range(timezone.localdate().year, 2016, -1),
+            "years": periods.years_choices(services.years_with_data(actor), year),
         },
     )
 
 
 @with_actor
 def intensity(request: HttpRequest, actor: Actor) -> HttpResponse:
-    year = _year(request)
+    year = _year(request, actor)
     above = request.GET.get("above") == "1"
     data = services.intensity(actor, year=year, above_target_only=above)
     fmt = request.GET.get("format")
@@ -368,7 +410,12 @@ def intensity(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(
         request,
         "declarations/intensity.html",
-        {"data": data, "year": year, "above": above, "years": range(timezone.localdate().year, 2016, -1)},
+        {
+            "data": data,
+            "year": year,
+            "above": above,
+            "years": periods.years_choices(services.years_with_data(actor), year),
+        },
     )
 
 
@@ -386,7 +433,9 @@ def _items(request: HttpRequest, prefix: str) -> list[dict[str, str]]:
 @require_http_methods(["GET", "POST"])
 @with_actor
 def production(request: HttpRequest, actor: Actor) -> HttpResponse:
-    year_text = str(request.POST.get("year") or request.GET.get("year") or timezone.localdate().year - 1)
+    latest = services.latest_production_year(actor)
+    default_year = latest if latest is not None else timezone.localdate().year - 1
+    year_text = str(request.POST.get("year") or request.GET.get("year") or default_year)
     if not year_text.isdigit():
         raise Invalid.field("year", _("a whole number"))
     year = int(year_text)

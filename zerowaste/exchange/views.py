@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,6 +18,7 @@ from zerowaste.api import ACTIVE_ORG_SESSION_KEY
 from zerowaste.core.authz import Actor, active_memberships, actor_for_user
 from zerowaste.core.errors import DomainError, Invalid, NotFound
 from zerowaste.core.models import Site
+from zerowaste.portal.periods import field_errors, period_form
 from zerowaste.portal.views import with_actor
 
 from . import photos, rules, services
@@ -243,9 +245,22 @@ def decide_view(request: HttpRequest, actor: Actor, proposal_id: int, decision: 
 @with_actor
 def runs_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     errors: list[dict[str, Any]] = []
-    if request.method == "POST":
+    runs = list(services.visible_runs(actor)[:50])
+    # The month picker opens on the month of the latest run (the latest period with data), else this one.
+    last = runs[0].period if runs else timezone.localdate()
+    picker = period_form(
+        request.POST if request.method == "POST" else None,
+        kinds=("month",),
+        initial=f"{last.year}-{last.month:02d}",
+        required=True,
+    )
+    picker.fields["period"].label = _("Month")
+    picker.fields["period"].widget.attrs.update({"id": "period", "required": True})
+    if request.method == "POST" and not picker.is_valid():
+        errors = field_errors(picker)
+    elif request.method == "POST":
         try:
-            run = services.run_matching(actor, period=request.POST.get("period", ""), time_limit_s=60)
+            run = services.run_matching(actor, period=picker.cleaned_data["period"], time_limit_s=60)
         except DomainError as exc:
             errors = _errors(exc)
         else:
@@ -258,7 +273,7 @@ def runs_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(
         request,
         "exchange/runs.html",
-        {"runs": list(services.visible_runs(actor)[:50]), "errors": errors, "post": request.POST},
+        {"runs": runs, "errors": errors, "post": request.POST, "picker": picker},
         status=422 if errors else 200,
     )
 

@@ -20,11 +20,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zerowaste.core import audit, bounds
+from zerowaste.core import audit, bounds, periods
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Area, Licence, Organization
@@ -413,8 +413,11 @@ def ensure_january_tiers(zone_id: int, today: date | None = None) -> int:
     return len(compute_tiers(Actor.system(Zone.objects.get(pk=zone_id)), today.year, trigger="january"))
 
 
-def visible_tiers(actor: Actor, year: int, park_id: int | None = None) -> QuerySet[TierAssessment]:
-    qs = TierAssessment.objects.filter(zone_id=actor.zone_id, year=year).select_related("producer", "park")
+def visible_tiers(actor: Actor, year: int | None, park_id: int | None = None) -> QuerySet[TierAssessment]:
+    """The stored tiers the actor may see, of `year` (of every year when None)."""
+    qs = TierAssessment.objects.filter(zone_id=actor.zone_id).select_related("producer", "park")
+    if year is not None:
+        qs = qs.filter(year=year)
     if park_id:
         qs = qs.filter(park_id=park_id)
     if actor.is_system:
@@ -423,6 +426,11 @@ def visible_tiers(actor: Actor, year: int, park_id: int | None = None) -> QueryS
         return qs.filter(producer_id__in=visible_organizations(actor).values("pk"))
     parks = Store.objects.filter(zone_id=actor.zone_id, operator_id=actor.organization_id).values("park_id")
     return qs.filter(Q(park_id__in=parks) | Q(producer_id=actor.organization_id))
+
+
+def latest_tier_year(actor: Actor) -> int | None:
+    """The latest year of a stored tier the actor sees: the tiers page opens on it (ADR 0051)."""
+    return periods.latest_year(visible_tiers(actor, None).order_by(), "year")
 
 
 def tiers(actor: Actor, year: int, *, park_id: int | None = None) -> list[dict[str, Any]]:
@@ -1704,6 +1712,41 @@ def visible_inspections(actor: Actor) -> QuerySet[Inspection]:
     if actor.is_regulator:
         return base.filter(organization_id__in=visible_organizations(actor).values("pk"))
     return base.filter(organization_id=actor.organization_id)
+
+
+def latest_inspection_year(actor: Actor) -> int | None:
+    return periods.latest_year(visible_inspections(actor).order_by(), "inspected_on")
+
+
+def plan_years(actor: Actor) -> list[int]:
+    """The years in which plans of organizations the actor sees fell due, latest first: the plans page
+    opens on the last of them. The quarterly transfer plans are the running duty (a plan for 2021 Q1
+    falls due in December 2020), so their due dates count; management plans (due 31 March of their
+    year) only when no transfer plan was filed. Filing times are not used: imported plans carry the
+    day of the import."""
+    orgs = visible_plan_orgs(actor).values("pk")
+    transfer = TransferPlan.objects.filter(zone_id=actor.zone_id, organization_id__in=orgs)
+    years = periods.years_of(transfer, "due_on")
+    if years:
+        return years
+    return periods.years_of(
+        ManagementPlan.objects.filter(zone_id=actor.zone_id, organization_id__in=orgs), "year"
+    )
+
+
+def latest_store_day(
+    actor: Actor, store_id: int | None = None, producer_id: int | None = None
+) -> date | None:
+    """The last day a container the actor sees came into or left a store (of one store, or of one
+    producer's containers): the store pages open on its month (ADR 0051). One aggregate."""
+    qs = visible_containers(actor)
+    if store_id is not None:
+        qs = qs.filter(store_id=store_id)
+    if producer_id is not None:
+        qs = qs.filter(producer_id=producer_id)
+    found = qs.order_by().aggregate(collected=Max("collected_on"), shipped=Max("shipped_on"))
+    days = [d for d in (found["collected"], found["shipped"]) if d is not None]
+    return max(days) if days else None
 
 
 def inspection_rates(zone_id: int, year: int, *, subject: str | None = None) -> dict[str, Any]:

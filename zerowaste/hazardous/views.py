@@ -13,8 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from zerowaste.core import periods
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import DomainError, Forbidden, NotFound
+from zerowaste.portal.periods import period_form
 from zerowaste.portal.views import with_actor
 
 from . import declaration_reports, labels, rules, services
@@ -28,11 +30,37 @@ def _errors(exc: DomainError) -> list[dict[str, Any]]:
     return exc.errors or [{"field": "", "message": exc.message}]
 
 
+def _month(request: HttpRequest, latest: date | None) -> tuple[int, int, Any]:
+    """The month a store page shows: `period` (the month picker) or the older `year` and `month`
+    parameters when the URL names one, else the month of the latest data, else this month (ADR 0051).
+    Returns (year, month, the picker form, whose errors name the `period` field)."""
+    today = timezone.localdate()
+    default = latest or today
+    picker = period_form(request.GET, kinds=("month",))
+    picker.fields["period"].label = _("Month")
+    if picker.is_bound and picker.is_valid() and picker.cleaned_data["period"]:
+        year, month = (int(x) for x in picker.cleaned_data["period"].split("-"))
+    elif request.GET.get("year") or request.GET.get("month"):
+        year = _int(request.GET.get("year"), default.year, 2000, 2100)
+        month = _int(request.GET.get("month"), default.month, 1, 12)
+    else:
+        year, month = default.year, default.month
+    picker.initial["period"] = f"{year}-{month:02d}"
+    return year, month, picker
+
+
+def _as_of_context(on: date) -> dict[str, Any]:
+    """What `portal/_as_of.html` says: ages and deadlines measured on a past day, and a way to today."""
+    return {"as_of": on, "as_of_past": periods.is_past(on)}
+
+
 @with_actor
 def home(request: HttpRequest, actor: Actor) -> HttpResponse:
     today = timezone.localdate()
     stores = services.stores_of(actor)
-    alerts = services.alerts_for(actor, today)
+    alerts = services.alerts_for(actor, today)  # today's work: alerts are judged on today
+    # The pass rate of the latest year with inspections, not of an empty current year (ADR 0051).
+    rates_year = (services.latest_inspection_year(actor) or today.year) if actor.is_regulator else today.year
     return render(
         request,
         "hazardous/home.html",
@@ -42,8 +70,8 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
             "alert_count": len(alerts),
             "overdue_count": sum(1 for a in alerts if a["level"] == rules.OVERDUE),
             "due": services.plans_due(actor, today)[:50],
-            "rates": services.pass_rates(actor, today.year) if actor.is_regulator else None,
-            "year": today.year,
+            "rates": services.pass_rates(actor, rates_year) if actor.is_regulator else None,
+            "year": rates_year,
         },
     )
 
@@ -51,7 +79,8 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @with_actor
 def tiers_view(request: HttpRequest, actor: Actor) -> HttpResponse:
-    year = _int(request.GET.get("year") or request.POST.get("year"), timezone.localdate().year, 2000, 2100)
+    latest = services.latest_tier_year(actor) if request.method == "GET" else None
+    year = periods.year_or_latest(request.GET.get("year") or request.POST.get("year"), latest)
     if request.method == "POST":
         try:
             n = len(services.compute_tiers(actor, year))
@@ -69,6 +98,9 @@ def tiers_view(request: HttpRequest, actor: Actor) -> HttpResponse:
         "hazardous/tiers.html",
         {
             "year": year,
+            "years": periods.years_choices(
+                periods.years_of(services.visible_tiers(actor, None), "year"), year
+            ),
             "rows": rows,
             "counts": {t: sum(1 for r in rows if r.tier == t) for t in ("A", "B", "C")},
             "may_recompute": actor.is_regulator or "park_operator" in actor.org_roles,
@@ -78,7 +110,10 @@ def tiers_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 def _store_context(actor: Actor, store_id: int, request: HttpRequest) -> dict[str, Any]:
-    inv = services.inventory(actor, store_id)
+    # Ages are measured at the end of the month shown when it is past (its latest data by default).
+    year, month, picker = _month(request, services.latest_store_day(actor, store_id))
+    on = periods.as_of(periods.month_end(year, month))
+    inv = services.inventory(actor, store_id, on)
     store = inv["store"]
     is_operator = store.operator_id == actor.organization_id
     from zerowaste.core.models import Organization
@@ -130,6 +165,9 @@ def _store_context(actor: Actor, store_id: int, request: HttpRequest) -> dict[st
         "today": timezone.localdate(),
         "post": request.POST,
         "errors": [],
+        "picker": picker,
+        "year": year,
+        **_as_of_context(on),
     }
 
 
@@ -245,7 +283,8 @@ def label_view(request: HttpRequest, actor: Actor, hw_container_id: int) -> Http
 def ledger_view(request: HttpRequest, actor: Actor, hw_store_id: int) -> HttpResponse:
     from .api import _ledger_response
 
-    year = _int(request.GET.get("year"), timezone.localdate().year, 2000, 2100)
+    latest = services.latest_store_day(actor, hw_store_id)
+    year = periods.year_or_latest(request.GET.get("year"), latest.year if latest else None)
     kind = request.GET.get("kind") or "in"
     fmt = request.GET.get("format") or "xlsx"
     try:
@@ -259,23 +298,42 @@ def ledger_view(request: HttpRequest, actor: Actor, hw_store_id: int) -> HttpRes
 
 @with_actor
 def producer_summary_view(request: HttpRequest, actor: Actor) -> HttpResponse:
-    today = timezone.localdate()
-    year = _int(request.GET.get("year"), today.year, 2000, 2100)
-    month = _int(request.GET.get("month"), today.month, 1, 12)
     org = request.GET.get("organization_id")
-    s = services.producer_summary(actor, year, month, int(org) if org and org.isdigit() else None)
-    return render(request, "hazardous/producer_summary.html", {"s": s, "year": year, "month": month})
+    org_id = int(org) if org and org.isdigit() and len(org) < 19 else None
+    year, month, picker = _month(
+        request, services.latest_store_day(actor, producer_id=org_id or actor.organization_id or 0)
+    )
+    s = services.producer_summary(actor, year, month, org_id)
+    return render(
+        request,
+        "hazardous/producer_summary.html",
+        {"s": s, "year": year, "month": month, "picker": picker},
+        status=422 if picker.errors else 200,
+    )
 
 
 @with_actor
 def declaration_report_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     """HJ 1259 C.1 / C.2 / C.3 of an organization and period; `format=xlsx` downloads it."""
+    from zerowaste.declarations import rules as declaration_rules
+    from zerowaste.declarations import services as declarations
+
     today = timezone.localdate()
-    last_month = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
-    period = (request.GET.get("period") or "").strip() or f"{last_month.year}-{last_month.month:02d}"
+    # By default the latest month with an HW declaration the actor sees, else last month (ADR 0051).
+    latest = declarations.latest_month_with_data(actor, stream="hw") or date(
+        today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1
+    )
+    picker = period_form(
+        request.GET, kinds=declaration_rules.PERIOD_KINDS, initial=f"{latest.year}-{latest.month:02d}"
+    )
+    period = picker.initial["period"]
     organization_id = request.GET.get("organization_id") or None
     report, errors, status = None, [], 200
-    if organization_id or "producer" in actor.org_roles:
+    if picker.is_bound and not picker.is_valid():
+        status = 422
+    elif picker.is_bound:
+        period = picker.cleaned_data["period"] or period
+    if status == 200 and (organization_id or "producer" in actor.org_roles):
         try:
             report = declaration_reports.build_report(actor, organization_id=organization_id, period=period)
         except (NotFound, Forbidden):
@@ -297,6 +355,7 @@ def declaration_report_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             "organizations": declaration_reports.report_organizations(actor)[:1000],
             "organization_id": str(report.organization.pk) if report else (organization_id or ""),
             "period": period,
+            "picker": picker,
             "errors": errors,
         },
         status=status,
@@ -305,14 +364,19 @@ def declaration_report_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 @with_actor
 def summary_view(request: HttpRequest, actor: Actor, hw_store_id: int) -> HttpResponse:
-    today = timezone.localdate()
-    year = _int(request.GET.get("year"), today.year, 2000, 2100)
-    month = _int(request.GET.get("month"), today.month, 1, 12)
+    year, month, picker = _month(request, services.latest_store_day(actor, hw_store_id))
     s = services.monthly_summary(actor, hw_store_id, year, month)
     return render(
         request,
         "hazardous/summary.html",
-        {"s": s, "year": year, "month": month, "annual": services.annual_figures(actor, hw_store_id, year)},
+        {
+            "s": s,
+            "year": year,
+            "month": month,
+            "picker": picker,
+            "annual": services.annual_figures(actor, hw_store_id, year),
+        },
+        status=422 if picker.errors else 200,
     )
 
 
@@ -356,12 +420,19 @@ def plans_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             return redirect("hazardous:plans")
     today = timezone.localdate()
     y, q = rules.next_quarter(*rules.quarter_of(today))
+    # Plans due or overdue are judged at the end of the year shown when it is past (ADR 0051).
+    years = services.plan_years(actor)
+    shown = periods.year_or_latest(request.GET.get("year"), years[0] if years else None)
+    on = periods.as_of(periods.year_end(shown))
     return render(
         request,
         "hazardous/plans.html",
         {
             "plans": services.list_plans(actor),
-            "due": services.plans_due(actor, today),
+            "due": services.plans_due(actor, on),
+            "shown_year": shown,
+            "years": periods.years_choices(years, shown),
+            **_as_of_context(on),
             "errors": errors,
             "post": request.POST,
             "next_year": y,
@@ -420,7 +491,7 @@ def reports_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @with_actor
 def inspections_view(request: HttpRequest, actor: Actor) -> HttpResponse:
-    year = _int(request.GET.get("year"), timezone.localdate().year, 2000, 2100)
+    year = periods.year_or_latest(request.GET.get("year"), services.latest_inspection_year(actor))
     errors: list[dict[str, Any]] = []
     status = 200
     if request.method == "POST":
@@ -457,6 +528,9 @@ def inspections_view(request: HttpRequest, actor: Actor) -> HttpResponse:
         "hazardous/inspections.html",
         {
             "year": year,
+            "years": periods.years_choices(
+                periods.years_of(services.visible_inspections(actor), "inspected_on"), year
+            ),
             "inspections": list(services.visible_inspections(actor).filter(inspected_on__year=year)[:500]),
             "rates": services.pass_rates(actor, year),
             "results": rules.RESULT_CHOICES,
@@ -488,10 +562,15 @@ def facilities_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     """In-plant and group-shared facilities (seed:3925-3935): the register, a form for the operator's
     clerks, closing, and the in-house treatment declared without a registered facility."""
     from zerowaste.core.models import Licence, Site
+    from zerowaste.declarations import services as declarations
 
     from . import facilities
 
-    year = _int(request.GET.get("year"), timezone.localdate().year - 1, 2000, 2100)
+    year = periods.year_or_latest(
+        request.GET.get("year"),
+        declarations.latest_year_with_data(actor),
+        fallback=timezone.localdate().year - 1,
+    )
     errors: list[dict[str, Any]] = []
     status = 200
     if request.method == "POST":
@@ -538,6 +617,7 @@ def facilities_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             "modes": facilities.TreatmentFacility.Mode.choices,
             "activities": facilities.TreatmentFacility.Activity.choices,
             "year": year,
+            "years": periods.years_choices(declarations.years_with_data(actor), year),
             "unregistered": facilities.unregistered_in_house_treatment(actor, year) if may_check else None,
             "errors": errors,
             "post": request.POST,

@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce, ExtractYear
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from zerowaste.core import audit
+from zerowaste.core import audit, periods
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Forbidden, Invalid, NotFound
 from zerowaste.core.models import Licence, Zone
@@ -100,6 +100,17 @@ def bundled_set() -> rules.IndicatorSet:
 def active_set(zone_id: int) -> rules.IndicatorSet:
     row = IndicatorSetVersion.objects.filter(zone_id=zone_id, is_active=True).only("source_text").first()
     return _parse(row.source_text) if row else bundled_set()
+
+
+def latest_year_with_data(zone_id: int) -> int | None:
+    """The latest year of an entered input or of an accepted declaration in the zone: the indicator
+    pages open on it (ADR 0051), not on the machine's year. Two aggregates."""
+    from zerowaste.declarations.models import Declaration
+
+    return periods.latest_of(
+        periods.latest_year(InputEntry.objects.filter(zone_id=zone_id), "year"),
+        periods.latest_year(Declaration.objects.filter(zone_id=zone_id, status="accepted"), "period_start"),
+    )
 
 
 def check_set_text(text: str) -> rules.IndicatorSet:

@@ -28,6 +28,9 @@ def _year(request: HttpRequest, actor: Actor) -> int:
     raw = request.GET.get("year") or request.POST.get("year") or ""
     if raw.isdigit() and services.MIN_YEAR <= int(raw) <= services.MAX_YEAR:
         return int(raw)
+    latest = services.latest_year_with_data(actor.zone_id)
+    if latest is not None:
+        return latest
     return services.active_set(actor.zone_id).target_year or timezone.localdate().year - 1
 
 

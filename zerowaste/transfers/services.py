@@ -28,7 +28,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zerowaste.core import audit, streams, tabular, workdays
+from zerowaste.core import audit, periods, streams, tabular, workdays
 from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from zerowaste.core.models import Licence, Organization, Site, Vehicle, Zone
@@ -1881,6 +1881,11 @@ def public_view(number: str, code: str) -> dict[str, Any]:
 
 
 # --- Supervision figures ---------------------------------------------------------------------------
+
+
+def years_with_data(actor: Actor) -> list[int]:
+    """The years of the issued manifests the actor sees (by planned date), latest first: one query."""
+    return periods.years_of(visible_transfers(actor).exclude(state=rules.DRAFT), "planned_date")
 
 
 def statistics(

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from zerowaste.core import periods
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import DomainError, Invalid, NotFound
 from zerowaste.portal.views import with_actor
@@ -70,6 +71,7 @@ def register_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             "states": rules.STATE_CHOICES,
             "streams": rules.STREAM_CHOICES,
             "registers": services.REGISTERS,
+            "years": periods.years_choices(services.years_with_data(actor), filters["year"]),
             "query_string": request.GET.urlencode(),
             "today": services.timezone.localdate(),
         },
@@ -327,14 +329,22 @@ def webhooks_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 @with_actor
 def statistics_view(request: HttpRequest, actor: Actor) -> HttpResponse:
-    year = request.GET.get("year") or ""
+    # By default the latest year with manifests the actor sees (ADR 0051); `year=all` is every year.
+    years = services.years_with_data(actor)
+    raw = request.GET.get("year") or ""
+    year = None if raw == "all" else periods.year_or_latest(raw, years[0] if years else None)
     stream = request.GET.get("stream") or None
-    stats = services.statistics(
-        actor,
-        year=int(year) if year.isdigit() and 1900 <= int(year) <= 2200 else None,
-        stream=stream if stream in rules.STREAMS else None,
+    stats = services.statistics(actor, year=year, stream=stream if stream in rules.STREAMS else None)
+    return render(
+        request,
+        "transfers/statistics.html",
+        {
+            "stats": stats,
+            "streams": rules.STREAM_CHOICES,
+            "year": year,
+            "years": periods.years_choices(years, year),
+        },
     )
-    return render(request, "transfers/statistics.html", {"stats": stats, "streams": rules.STREAM_CHOICES})
 
 
 @require_GET
