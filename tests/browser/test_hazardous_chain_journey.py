@@ -29,7 +29,7 @@ def test_hazardous_chain_with_the_demo_accounts(live_server, browser, demo_zone)
     contexts = []
 
     def page_for(username: str, viewport: dict[str, int] = DESKTOP):  # type: ignore[no-untyped-def]
-        context = browser.new_context(viewport=viewport)  # the default language: Simplified Chinese
+        context = browser.new_context(viewport=viewport, locale="zh-CN")
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(20000)
@@ -38,11 +38,19 @@ def test_hazardous_chain_with_the_demo_accounts(live_server, browser, demo_zone)
         page.wait_for_load_state()
         return page
 
-    def todo_link(page, key: str, number: str):  # type: ignore[no-untyped-def]
-        """The link of one manifest in one to-do of the page's to-do panel."""
+    def open_from_todos(page, key: str, number: str) -> None:  # type: ignore[no-untyped-def]
+        """From the home page: the manifest `number` in to-do `key` — named on the home page, or in
+        the to-do's list (the home page names the first few) — opened on its detail page."""
+        page.goto(f"{base}/")
         todo = page.locator(f'#todos [data-todo="{key}"]')
-        assert todo.count() == 1, f"no to-do {key} on {page.url}"
-        return todo.get_by_role("link", name=number, exact=True)
+        assert todo.count() == 1, f"no to-do {key} on the home page of {page.url}"
+        named = todo.get_by_role("link", name=number, exact=True)
+        if named.count():
+            named.click()
+        else:
+            todo.locator("a.todo-title").click()
+            page.locator("#transfer-table").get_by_role("link", name=number, exact=True).click()
+        page.wait_for_load_state()
 
     receiver_org = Membership.objects.get(user__username="hw-receiver").organization
     carrier_org = Membership.objects.get(user__username="carrier").organization
@@ -62,7 +70,8 @@ def test_hazardous_chain_with_the_demo_accounts(live_server, browser, demo_zone)
         assert (t.state, t.stream, t.consignee_id) == ("issued", "hw", receiver_org.pk)
 
         carrier = page_for("carrier", PHONE)
-        todo_link(carrier, "transfers.pick_up", number).click()
+        open_from_todos(carrier, "transfers.pick_up", number)
+        carrier.click("#go-sign")
         carrier.wait_for_selector("#sign-pick-up")
         truck = (
             Vehicle.objects.filter(organization=carrier_org, capacity_kg__gte=8000).order_by("plate").first()
@@ -73,16 +82,16 @@ def test_hazardous_chain_with_the_demo_accounts(live_server, browser, demo_zone)
         carrier.fill("#quantity_seen_t", "8")
         carrier.click("#sign-pick-up")
         carrier.wait_for_selector("#transfer-state[data-state=in_transit]")
-        carrier.goto(f"{base}/")
-        todo_link(carrier, "transfers.deliver", number).click()
-        carrier.click("#sign-deliver")
+        open_from_todos(carrier, "transfers.deliver", number)
+        carrier.click("#act-deliver")
         carrier.wait_for_selector("#transfer-state[data-state=delivered]")
         overflow = carrier.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         screenshot(carrier, "hazardous-chain-carrier-390")
         assert overflow <= 0, f"the carrier's page is {overflow}px wider than the phone"
 
         receiver = page_for("hw-receiver")
-        todo_link(receiver, "transfers.receive", number).click()
+        open_from_todos(receiver, "transfers.receive", number)
+        receiver.click("#go-receive")
         receiver.fill("#part-received", "8")
         receiver.fill("#part-refused", "1")
         receiver.fill("#part-reason", "包装破损")
@@ -96,7 +105,8 @@ def test_hazardous_chain_with_the_demo_accounts(live_server, browser, demo_zone)
         panel = regulator.locator("#todos")
         assert panel.bounding_box()["y"] < regulator.locator("#kpis").bounding_box()["y"]  # on top
         screenshot(regulator, "hazardous-chain-regulator-home")
-        todo_link(regulator, "transfers.review", number).click()
+        review = regulator.locator('#todos [data-todo="transfers.review"]')
+        review.get_by_role("link", name=number, exact=True).click()  # the newest is named first
         regulator.wait_for_selector("#transfer-number")
         assert regulator.inner_text("#transfer-number").strip() == number
 

@@ -146,3 +146,22 @@ def test_licences_about_to_expire_and_declarations_due(world: World) -> None:
 
 def _keys_on(actor: Actor, today: date) -> dict[str, home.Todo]:
     return {todo.key: todo for todo in home.todos_for(actor, today)}
+
+
+def test_a_role_is_not_offered_what_it_cannot_do(world: World) -> None:
+    w = world
+    for org in (w.carrier, w.regulator):  # 新建联单 is for whom sends waste off
+        client = _client(org)
+        register = client.get("/transfers/").content.decode()
+        assert 'id="new-transfer"' not in register and 'id="import-transfers"' not in register
+        assert client.get("/transfers/new/").status_code == 403
+        assert client.get("/transfers/import/").status_code == 403
+    producer = _client(w.producer)
+    assert 'id="new-transfer"' in producer.get("/transfers/").content.decode()
+    assert producer.get("/transfers/new/").status_code == 200
+
+    # 申报 in the header: for who declares (a producer) or reviews (a regulator), not a recycler
+    recycler = _client(parties.make_org(w.zone, roles=("receiver",)))
+    assert 'href="/declarations/"' not in recycler.get("/").content.decode()
+    assert 'href="/declarations/"' in producer.get("/").content.decode()
+    assert 'href="/declarations/"' in _client(w.regulator).get("/organizations/").content.decode()
