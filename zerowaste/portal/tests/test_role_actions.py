@@ -138,6 +138,9 @@ def test_every_link_and_form_a_role_sees_is_one_it_may_use(module_demo: Any) -> 
     for username in demo_usernames():
         client = logged_in(username, DEMO_PASSWORD)
         client.raise_request_exception = False
+        home = client.get("/", follow=True).content.decode()
+        assert 'id="todos"' in home, f"{username} does not land on its to-dos"
+        print(username, "to-dos:", re.findall(r'data-todo="([^"]+)"', home))
         refused, pages, forms = _refusals(client)
         print(f"{username}: {pages} pages, {forms} forms")
         assert pages > 5, f"{username} reached too few pages: {pages}"
