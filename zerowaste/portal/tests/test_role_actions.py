@@ -99,6 +99,16 @@ def _refusals_raised() -> Iterator[list[str]]:
         yield raised
 
 
+# What each demo account finds waiting on its home page in the demo zone (issue 16 item 8).
+LANDS_ON = {
+    "regulator": "transfers.review",
+    "producer": "declarations.due",
+    "carrier": "transfers.pick_up",
+    "hw-receiver": "transfers.receive",
+    "park": "hazardous.overdue",
+}
+
+
 def _submissions(path: str, body: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for form in forms_of(body):
         target = form["action"] or path.split("?")[0]
@@ -140,7 +150,9 @@ def test_every_link_and_form_a_role_sees_is_one_it_may_use(module_demo: Any) -> 
         client.raise_request_exception = False
         home = client.get("/", follow=True).content.decode()
         assert 'id="todos"' in home, f"{username} does not land on its to-dos"
-        print(username, "to-dos:", re.findall(r'data-todo="([^"]+)"', home))
+        found = re.findall(r'data-todo="([^"]+)"', home)
+        print(username, "to-dos:", found)
+        assert LANDS_ON.get(username, "") in [*found, ""], f"{username}'s home lacks {LANDS_ON[username]}"
         refused, pages, forms = _refusals(client)
         print(f"{username}: {pages} pages, {forms} forms")
         assert pages > 5, f"{username} reached too few pages: {pages}"
