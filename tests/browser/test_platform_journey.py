@@ -17,7 +17,9 @@ def test_regulator_logs_in_reads_in_chinese_switches_to_english_and_logs_out(liv
     build_demo(seed=1)
     log_in(page, live_server.url, "regulator", DEMO_PASSWORD)
 
-    page.wait_for_url(re.compile(r"/organizations/$"))
+    page.wait_for_url(re.compile(r"/cockpit/$"))  # a regulator's home: the cockpit, to-dos on top
+    assert page.locator("#todos").count() == 1
+    page.goto(f"{live_server.url}/organizations/")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert page.locator("h1").first.inner_text().startswith("单位")
     rows = page.locator("#organization-table tbody tr")
@@ -41,7 +43,8 @@ def test_regulator_logs_in_reads_in_chinese_switches_to_english_and_logs_out(liv
 def test_producer_sees_only_its_own_organization(live_server, page) -> None:  # type: ignore[no-untyped-def]
     result = build_demo(seed=1)
     log_in(page, live_server.url, "producer", DEMO_PASSWORD)
-    page.wait_for_url(re.compile(r"/organizations/\d+/$"))
+    page.wait_for_url(re.compile(r"/$"))  # its home: its to-dos under its name
+    assert page.locator("#todos").count() == 1
     producer = next(a for a in result.accounts if a["username"] == "producer")
     assert producer["organization"] in page.locator("h1").inner_text()
     page.goto(f"{live_server.url}/organizations/")

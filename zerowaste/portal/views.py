@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from zerowaste.api import ACTIVE_ORG_SESSION_KEY
 from zerowaste.core import audit, audit_checkpoints, audit_display, imports, invitations, rules, services
+from zerowaste.core import home as home_todos
 from zerowaste.core.authz import Actor, active_memberships, actor_for_user, require, visible_audit_entries
 from zerowaste.core.errors import DomainError, Forbidden, Invalid, NotFound
 from zerowaste.core.middleware import client_ip
@@ -139,10 +140,12 @@ def switch_organization(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 @with_actor
 def home(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """Where a role lands: its to-dos, each a link to where it is done (ADR 0052); a regulator's home is
+    the cockpit, its to-dos on top."""
     if actor.is_regulator:
-        return redirect("portal:organizations")
+        return redirect("portal:cockpit")
     assert actor.organization_id is not None
-    return redirect("portal:organization", organization_id=actor.organization_id)
+    return render(request, "portal/home.html", {"todos": home_todos.todos_for(actor)})
 
 
 # --- Organizations ---------------------------------------------------------------------------------
@@ -822,6 +825,7 @@ def cockpit(request: HttpRequest, actor: Actor) -> HttpResponse:
             "years": years,
             "months": MONTH_CHOICES,
             "query": query,
+            "todos": home_todos.todos_for(actor),
             "backlog_links": [
                 (key, label, data["backlog"][key])
                 for key, label in (

@@ -588,9 +588,23 @@ def _consignor(actor: Actor, organization_id: Any = None) -> Organization:
         return org
     _require_member(actor, "create")
     assert actor.organization is not None
-    if not actor.organization.roles.filter(role__in=["producer", "receiver", "park_operator"]).exists():
+    if not actor.org_roles & CONSIGNOR_ROLES:
         raise Forbidden(_("only a producer (or a receiver or park store passing waste on) issues manifests"))
     return actor.organization
+
+
+# The organizations that send waste off under a manifest of their own: a producer, and a receiver or
+# park store passing waste on.
+CONSIGNOR_ROLES = frozenset({"producer", "receiver", "park_operator"})
+
+
+def may_issue_manifests(actor: Actor) -> bool:
+    """Whether the actor may prepare manifests as consignor (what 新建联单 and the import offer)."""
+    if actor.is_system:
+        return True
+    return bool(actor.org_roles & CONSIGNOR_ROLES) and rules.member_may(
+        "create", member_role=actor.member_role, token_scopes=actor.token_scopes
+    )
 
 
 def _write_lines(t: Transfer, lines: list[LineInput]) -> None:
@@ -1575,8 +1589,10 @@ def register(
     overdue: bool = False,
     query: str | None = None,
     month: str | None = None,
+    review: bool = False,
 ) -> QuerySet[Transfer]:
-    """The transfers of one register of the actor, filtered; overdue = an open step past its due date."""
+    """The transfers of one register of the actor, filtered; overdue = an open step past its due date;
+    review = a discrepancy, part refused or refusal the regulator has not acknowledged yet."""
     qs = visible_transfers(actor)
     org = actor.organization_id
     if kind == "outgoing":
@@ -1603,6 +1619,11 @@ def register(
         qs = qs.filter(planned_date__year=year)
     if overdue:
         qs = qs.filter(state__in=rules.OPEN_STATES, due_date__lt=timezone.localdate())
+    if review:  # what the regulator may acknowledge (the `has_discrepancy` precondition)
+        qs = qs.filter(
+            Q(state=rules.CLOSED) & (Q(discrepancy=True) | Q(refused_t__gt=0)) | Q(state=rules.REFUSED),
+            acknowledged=False,
+        )
     if query:
         qs = qs.filter(
             Q(number__icontains=query)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from zerowaste.core import periods
 from zerowaste.core.authz import Actor
-from zerowaste.core.errors import DomainError, Invalid, NotFound
+from zerowaste.core.errors import DomainError, Forbidden, Invalid, NotFound
 from zerowaste.portal.views import with_actor
 
 from . import pdf, rules, services, webhooks
@@ -48,7 +48,14 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
         "year": int(year) if year.isdigit() else None,
         "overdue": request.GET.get("overdue") == "1",
         "query": request.GET.get("q") or None,
+        "review": request.GET.get("review") == "1",
     }
+
+
+def _require_consignor(actor: Actor) -> None:
+    """The manifest form and import answer 403 to whom they are of no use (a carrier, a regulator)."""
+    if not services.may_issue_manifests(actor):
+        raise Forbidden(_("only a producer (or a receiver or park store passing waste on) issues manifests"))
 
 
 @with_actor
@@ -68,6 +75,7 @@ def register_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             "page": page,
             "filters": filters,
             "alerts": alerts,
+            "may_issue": services.may_issue_manifests(actor),
             "states": rules.STATE_CHOICES,
             "streams": rules.STREAM_CHOICES,
             "registers": services.REGISTERS,
@@ -80,6 +88,7 @@ def register_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 @with_actor
 def create_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    _require_consignor(actor)
     stream = request.POST.get("stream") or request.GET.get("stream") or "isw"
     if stream not in rules.STREAMS:
         stream = "isw"
@@ -240,6 +249,7 @@ class ImportForm(forms.Form):
 @with_actor
 def import_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     """Several manifests at once from a sheet: all or none, every fault listed by sheet/row/column."""
+    _require_consignor(actor)
     form = ImportForm(request.POST or None, request.FILES or None)
     faults: list[dict[str, Any]] = []
     status = 200

@@ -38,7 +38,7 @@ def test_login_page_in_chinese(db: None) -> None:
 def test_regulator_sees_list_in_chinese_then_english(regulator: Organization, producer: Organization) -> None:
     client = _logged_in(regulator)
     home = client.get("/")
-    assert home.status_code == 302 and home["Location"] == "/organizations/"
+    assert home.status_code == 302 and home["Location"] == "/cockpit/"  # a regulator's home (ADR 0052)
     page = client.get("/organizations/")
     html = page.content.decode()
     assert _lang(html) == "zh-hans"
@@ -67,7 +67,7 @@ def test_producer_gets_404_for_another_org(producer: Organization, zone: Zone) -
     assert client.get(f"/organizations/{other.pk}/sites/add/").status_code == 404
     assert client.get("/organizations/").status_code == 200
     assert other.name not in client.get("/organizations/").content.decode()
-    assert client.get("/").status_code == 302
+    assert client.get("/").status_code == 200  # its home page, with its to-dos (ADR 0052)
 
 
 def test_viewer_cannot_reach_forms(producer: Organization) -> None:
