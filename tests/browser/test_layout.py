@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 
 VIEWPORTS = {"laptop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+NAV_HEIGHT = "() => Math.round(document.querySelector('.main-nav').getBoundingClientRect().height)"
 # The outermost elements that stick out past the right edge, outside any sideways-scrolling box: named
 # in the failure so that the fix starts at the right place.
 CULPRITS = """() => {
@@ -99,6 +100,9 @@ def test_no_page_overflows_sideways_at_1440_or_390_px(live_server, browser) -> N
                 if account != "anonymous":
                     log_in(tab, live_server.url, account, DEMO_PASSWORD)
                     tab.wait_for_url(lambda url: "/login/" not in url)
+                    nav_height = tab.evaluate(NAV_HEIGHT)
+                    if width == "phone" and nav_height > 40:
+                        failures.append(f"{account}: the menu takes {nav_height}px at 390 px, not one line")
                 for visit in visits:
                     where = f"{width} {viewport['width']}px, {account}: {visit.path}"
                     try:
