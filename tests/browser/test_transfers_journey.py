@@ -55,6 +55,7 @@ def test_issue_sign_receive_part_close(live_server, browser, demo_zone) -> None:
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(20000)
+        page.on("dialog", lambda dialog: dialog.accept())  # "sign the delivery?", "accept and close?"
         log_in(page, base, username, password)
         return page
 
@@ -102,10 +103,10 @@ def test_issue_sign_receive_part_close(live_server, browser, demo_zone) -> None:
             parties.make_member(t.consignee, "admin", username="journey-hw-receiver")
             receiver = page_for("journey-hw-receiver", parties.PASSWORD)
         receiver.goto(f"{base}/transfers/{t.pk}/receive/")
-        receiver.fill("#part-received", "8")
-        receiver.fill("#part-refused", "1")
-        receiver.fill("#part-reason", "包装破损")
-        receiver.click("#accept-part")
+        receiver.fill("#received-t", "8")
+        receiver.fill("#refused-t", "1")
+        receiver.fill("#refused-reason", "包装破损")
+        receiver.click("#accept")
         receiver.wait_for_selector("#transfer-state[data-state=closed]")
         t.refresh_from_db()
         assert t.state == "closed" and t.refused_t == 1

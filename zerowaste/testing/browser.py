@@ -56,10 +56,17 @@ def page(browser: object) -> Iterator[object]:
     context.close()
 
 
-def screenshot(page: object, name: str) -> Path:
+def screenshot(page: object, name: str, *, max_height: int | None = None) -> Path:
+    """The whole page, or its top `max_height` pixels (a 2,000-row table is slow to capture whole)."""
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    clip = None
+    if max_height is not None:
+        width, height = page.evaluate(  # type: ignore[attr-defined]
+            "() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+        )
+        clip = {"x": 0, "y": 0, "width": width, "height": min(height, max_height)}
+    page.screenshot(path=str(path), full_page=True, clip=clip)  # type: ignore[attr-defined]
     return path
 
 

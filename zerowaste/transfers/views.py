@@ -177,6 +177,9 @@ def act_view(request: HttpRequest, actor: Actor, transfer_id: int, action: str) 
     if action == "request_revision":
         field = request.POST.get("field", "")
         data = {"changes": {field: request.POST.get("value", "")}, "reason": request.POST.get("reason", "")}
+    if action == "accept" and "refused_t" in data:
+        # The receive page has one acceptance form: a refused part, when given, makes it partial.
+        action = "accept_part"
     try:
         result = services.perform(actor, transfer_id, action, **data)
     except NotFound:
