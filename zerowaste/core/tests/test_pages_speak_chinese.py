@@ -275,10 +275,19 @@ def test_every_page_speaks_chinese(module_demo: Any) -> None:
     ("language", "expected"),
     [("zh-hans", re.compile(r"[\u4e00-\u9fff]")), ("en", re.compile(r"^[\x00-\x7f]+$"))],
 )
-def test_the_api_refusal_speaks_the_request_language(language: str, expected: re.Pattern[str]) -> None:
-    """The API's 401 (no credentials) and 403 `detail` in the language the request asks for."""
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    response = client.get("/api/transfers")
-    assert response.status_code in (401, 403), response.status_code
-    detail = response.json()["detail"]
-    assert isinstance(detail, str) and expected.search(detail), detail
+def test_the_api_refusal_speaks_the_request_language(
+    language: str, expected: re.Pattern[str], producer: Any
+) -> None:
+    """The API's 401 (no credentials) and 403 (a producer's token at the regulators' cockpit) `detail`
+    in the language the request asks for."""
+    from zerowaste.testing import parties
+
+    response = Client(HTTP_ACCEPT_LANGUAGE=language).get("/api/transfers")
+    assert response.status_code == 401, response.status_code
+    assert expected.search(response.json()["detail"]), response.json()
+    token = parties.token_for(producer, ["read"])
+    response = Client(HTTP_ACCEPT_LANGUAGE=language).get(
+        "/api/portal/cockpit", {"year": 2020}, HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 403, response.status_code
+    assert expected.search(response.json()["detail"]), response.json()
