@@ -135,14 +135,15 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 @api.exception_handler(InterfaceError)
 def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
     """A lost or refused database connection is temporary: tell the client to retry (with its key)."""
-    response = api.create_response(request, {"detail": "the database is unavailable; retry"}, status=503)
+    response = api.create_response(request, {"detail": _("the database is unavailable; retry")}, status=503)
     response.headers["Retry-After"] = "2"
     return response
 
 
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
-    return api.create_response(request, {"detail": "authentication required"}, status=401)
+    """In the request's language (Accept-Language), like every other refusal of the API."""
+    return api.create_response(request, {"detail": _("authentication required")}, status=401)
 
 
 def actor_of(request: HttpRequest) -> Actor:

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from zerowaste.core.models import ZonedModel
+from zerowaste.core.rules import without_seed_references
 
 from . import rules
 
@@ -130,6 +131,11 @@ class CatalogEntry(ZonedModel):
     @property
     def display_name(self) -> str:
         return self.name or str(_("(name missing in the source)"))
+
+    @property
+    def display_remark(self) -> str:
+        """The remark as a page shows it: without the source file's seed line references."""
+        return without_seed_references(self.remark)
 
 
 class CodeMapping(ZonedModel):

@@ -13,6 +13,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from zerowaste.core.rules import without_seed_references
 from zerowaste.core.tabular import Column, Fault, Row
 
 # --- Streams and code patterns ---------------------------------------------------------------------
@@ -325,7 +326,7 @@ def parse_catalog(
                         code,
                         "name_missing",
                         _("row %(row)d (%(code)s) has no name in the source; kept empty: %(remark)s")
-                        % {"row": row.number, "code": code, "remark": remark},
+                        % {"row": row.number, "code": code, "remark": without_seed_references(remark)},
                     )
                 )
             else:

@@ -887,7 +887,7 @@ STANDARD_CATALOGS = (
         "2020",
         "isw_catalog_2020.csv",
         "北京经济技术开发区一般工业固体废物分类名录",
-        "seed:3757-3889 (issued 2020-09-23)",
+        "北京经济技术开发区管理委员会 2020-09-23 印发",  # seed:3757-3889
         date(2020, 9, 23),
     ),
     StandardCatalog(
@@ -904,7 +904,7 @@ STANDARD_CATALOGS = (
         "2020",
         "household_classes_2020.csv",
         "生活垃圾分类",
-        "北京市生活垃圾管理条例 (seed:4690-4712, 5464-5510)",
+        "北京市生活垃圾管理条例",  # seed:4690-4712, 5464-5510
         date(2020, 5, 1),
     ),
     StandardCatalog(

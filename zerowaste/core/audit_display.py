@@ -350,6 +350,7 @@ class ReadableEntry:
     organization: str
     via: str
     changes: list[Change]
+    actor: str = ""  # who acted, as the page names it: the system actor in words, a user by name
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -395,6 +396,7 @@ def readable(entries: Iterable[AuditEntry]) -> list[ReadableEntry]:
                 organization=for_org,
                 via=via_label(entry.via),
                 changes=changes_of(entry, orgs),
+                actor=actor_label(entry),
             )
         )
     return out
@@ -411,6 +413,13 @@ VIA_LABELS = {
     "system": L("系统", "system"),
     "task": L("后台任务", "background task"),
 }
+
+
+def actor_label(entry: AuditEntry) -> str:
+    """The acting user's name; the system actor (no user, no token) as 系统 / system."""
+    if entry.actor_user_id is None and entry.actor_username == "system":
+        return str(VIA_LABELS["system"])
+    return entry.actor_username
 
 
 def via_label(via: str) -> str:

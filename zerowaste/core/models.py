@@ -335,6 +335,11 @@ class ApiToken(ZonedModel):
     def __str__(self) -> str:
         return f"{self.name} (zw_{self.prefix}_…)"
 
+    @property
+    def scope_labels(self) -> list[str]:
+        """The scopes in the page's language (the keys are the API's)."""
+        return [str(rules.TOKEN_SCOPE_LABELS.get(s, s)) for s in self.scopes]
+
 
 class AuditEntry(models.Model):
     """One link of a zone's append-only, hash-chained audit log.

@@ -144,6 +144,13 @@ MEMBER_ROLE_CHOICES = [
 MEMBER_ROLES = frozenset(code for code, _label in MEMBER_ROLE_CHOICES)
 
 TOKEN_SCOPES = ("read", "declare", "sign", "admin")
+# What each scope allows, as the token form names it (the keys are the API's words).
+TOKEN_SCOPE_LABELS = {
+    "read": _("read data"),
+    "declare": _("declare and record"),
+    "sign": _("sign manifests"),
+    "admin": _("administer the organization"),
+}
 
 LICENCE_KIND_CHOICES = [
     ("hw_operating", _("hazardous waste operating licence")),
@@ -321,3 +328,14 @@ def parse_roles(text: str) -> tuple[list[str], list[str]]:
         elif code not in known:
             known.append(code)
     return known, unknown
+
+
+# --- Seed line references (issue 16, item 5) --------------------------------------------------------
+
+_SEED_REFERENCE_RE = re.compile(r"\s*[(（]seed:[^)）]*[)）]|\bseed:[\d\-, ]*\d")
+
+
+def without_seed_references(text: str) -> str:
+    """A text of a data file as a page shows it: its seed line references (`(seed:3840)`) belong in the
+    data file, code and ADRs, never on a page."""
+    return _SEED_REFERENCE_RE.sub("", text).strip()

@@ -86,20 +86,26 @@ class Fault:
     row: int
     column: str
     field: str
-    message: str
+    message: str  # for people, in their language: no rule key (issue 16, item 5)
+    rule: str = ""  # the rule's key for machines and logs (`balance`, `catalog-code`)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "sheet": self.sheet,
             "row": self.row,
             "column": self.column,
             "field": self.field,
             "message": self.message,
         }
+        if self.rule:
+            out["rule"] = self.rule
+        return out
 
     def __str__(self) -> str:
+        """The CLI's and the logs' line: it names the rule, which a page does not."""
         where = f"{self.sheet}!{self.column}{self.row}" if self.column else f"{self.sheet} row {self.row}"
-        return f"{where} ({self.field}): {self.message}"
+        rule = f" [{self.rule}]" if self.rule else ""
+        return f"{where} ({self.field}){rule}: {self.message}"
 
 
 @dataclass
@@ -109,8 +115,8 @@ class Row:
     values: dict[str, Any]
     columns: dict[str, str]  # field -> column letter
 
-    def fault(self, field_name: str, message: str) -> Fault:
-        return Fault(self.sheet, self.number, self.columns.get(field_name, ""), field_name, message)
+    def fault(self, field_name: str, message: str, rule: str = "") -> Fault:
+        return Fault(self.sheet, self.number, self.columns.get(field_name, ""), field_name, message, rule)
 
 
 @dataclass

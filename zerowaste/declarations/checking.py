@@ -205,7 +205,7 @@ class LineChecker:
     # --- faults ---
     def fault(self, row: Row, field_name: str, rule: str, message: str) -> None:
         if len(self.faults) < MAX_FAULTS:
-            self.faults.append(row.fault(field_name, rules.fault_message(rule, message)))
+            self.faults.append(row.fault(field_name, message, rule))
 
     # --- lookups ---
     def _organization_id(self, row: Row) -> int | None:

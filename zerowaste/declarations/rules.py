@@ -18,7 +18,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-# --- Names of the rules (shown in faults) ---------------------------------------------------------
+# --- Names of the rules: a fault's `rule` (API, CLI), never in the message a page shows -----------
 
 RULE_REQUIRED = "required"
 RULE_QUANTITY = "quantity"
@@ -32,11 +32,6 @@ RULE_DUPLICATE = "duplicate-line"
 RULE_ORGANIZATION = "organization"
 RULE_SITE = "site"
 RULE_STATE = "life-cycle"
-
-
-def fault_message(rule: str, message: str) -> str:
-    """A fault text that names its rule: `[balance] …`."""
-    return f"[{rule}] {message}"
 
 
 # --- Streams, statuses ----------------------------------------------------------------------------
@@ -414,6 +409,16 @@ def diff_lines(
 # --- Statistics -------------------------------------------------------------------------------------
 
 STAT_GROUPS = ("category", "code", "industry", "park", "street", "month", "organization")
+# A group-by option as the statistics page names it (the keys stay in the URL, the API and the CLI).
+STAT_GROUP_LABELS = {
+    "category": gettext_lazy("Category"),
+    "code": gettext_lazy("Waste code"),
+    "industry": gettext_lazy("Industry"),
+    "park": gettext_lazy("Park"),
+    "street": gettext_lazy("Street"),
+    "month": gettext_lazy("Month"),
+    "organization": gettext_lazy("Organization"),
+}
 DEFAULT_INTENSITY_TARGET = Decimal("0.03")  # t per 10k CNY value added (seed:186, 2020 target)
 
 

@@ -154,6 +154,7 @@ def _invalid(faults: list[Fault]) -> Invalid:
             "message": f.message,
             "row": f.row,
             "column": f.field,
+            **({"rule": f.rule} if f.rule else {}),
         }
         for f in faults
     ]

@@ -222,7 +222,8 @@ def build_listings(ctx: DemoContext) -> None:
         changes={
             "supply_listings": len(supplies),
             "demand_listings": len(demand_rows),
-            "source": "2020 declarations (transferred out), 2019-2020 manifests received, HW licences",
+            # 2020 declarations (transferred out), 2019-2020 manifests received, HW licences
+            "source": "2020年申报（委托利用处置量）、2019-2020年接收的联单、危险废物经营许可证",
         },
     )
     run = services.run_matching(ctx.actor, period="2020-12", time_limit_s=60)

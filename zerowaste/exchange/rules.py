@@ -81,6 +81,16 @@ class Tariffs:
         return {name: str(getattr(self, name)) for name in DEFAULT_SETTINGS}
 
 
+# The route solver's outcome (`routing.Plan.status`, stored in a pool run), as the pool page says it.
+SOLVER_STATUS_LABELS = {
+    "not_solved": _("not solved"),
+    "success": _("solved"),
+    "fail": _("no route found"),
+    "timeout": _("stopped at the time limit"),
+    "invalid": _("invalid problem"),
+}
+
+
 def tariffs(zone_settings: dict[str, Any] | None) -> Tariffs:
     """The zone's exchange settings over the defaults."""
     raw = {**DEFAULT_SETTINGS, **((zone_settings or {}).get("exchange") or {})}

@@ -331,6 +331,9 @@ def pool_view(request: HttpRequest, actor: Actor, pool_run_id: int) -> HttpRespo
             "run": run,
             "summary": services.pool_summary(run),
             "stops": services.pool_stops(actor, run),
+            "solver_status": rules.SOLVER_STATUS_LABELS.get(
+                (run.solver or {}).get("status", ""), (run.solver or {}).get("status", "")
+            ),
             "own": actor.organization_id,
             "may_execute": actor.is_regulator and run.status == rules.POOL_PLANNED,
         },

@@ -848,7 +848,7 @@ def build_pilot_park(ctx: DemoContext) -> None:
             "shipped_2020_kg": SHIPPED_KG,
             "closing_2020_kg": CLOSING_KG,
             "inspections": len(rows),
-            "source": "seed:1291-1293, 227, 500",
+            "source": "试点总结报告中生物医药园集中贮存库的收运数据",  # seed:1291-1293, 227, 500
         },
     )
 

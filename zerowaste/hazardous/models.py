@@ -23,7 +23,8 @@ KEEP_MESSAGE = _("hazardous-waste records are kept at least five years and never
 
 
 def _refuse_delete() -> None:
-    raise Forbidden(f"{KEEP_MESSAGE} — {rules.cite('R-KEEP-5Y')}")
+    text = str(KEEP_MESSAGE)
+    raise Forbidden(rules.refusal("R-KEEP-5Y", text), errors=rules.refusal_errors("R-KEEP-5Y", text))
 
 
 class KeptQuerySet(models.QuerySet):  # type: ignore[type-arg]

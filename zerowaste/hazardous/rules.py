@@ -1,8 +1,10 @@
 """Pure rules of the hazardous-waste pilot (危险废物试点): tiers, storage age, incompatibility,
 plan deadlines, management classes, inspection pass rates, and the named refusal rules. No database.
 
-Every refusal names its rule and the seed's article (`RULES`), so that a clerk reading
-"R-SAME-PARK (试点园区管理方案第六条(1), seed:4009)" knows where it comes from.
+Every refusal names the zone document's article it applies (`RULES`), so that a clerk reading
+"…（依据：试点园区管理方案第六条(1)）" knows where it comes from; the rule's key (`R-SAME-PARK`) travels
+beside the message for machines (`errors[].rule`), and the seed line (`Rule.seed`, seed:4009) stays in
+code and ADRs: a page shows neither (issue 16, item 5).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 ZERO = Decimal("0")
 KILOGRAM = Decimal("0.001")
@@ -56,14 +58,26 @@ RULES: dict[str, Rule] = {
 }
 
 
+# The kinds of plan due (`services.plans_due`), as a page names them.
+PLAN_KIND_LABELS = {
+    "management_plan": gettext_lazy("annual management plan"),
+    "transfer_plan": gettext_lazy("quarterly transfer plan"),
+}
+
+
 def cite(code: str) -> str:
-    """`R-SAME-PARK (试点园区管理方案第六条(1), seed:4009)`: how a refusal names its source."""
-    rule = RULES[code]
-    return f"{rule.code} ({rule.article}, {rule.seed})"
+    """`试点园区管理方案第六条(1)`: the source of a rule as a person reads it (no key, no seed line)."""
+    return RULES[code].article
 
 
 def refusal(code: str, message: str) -> str:
-    return f"{message} — {cite(code)}"
+    """A refusal's text for people: what is wrong, and under which article."""
+    return _("%(message)s (under %(article)s)") % {"message": message, "article": cite(code)}
+
+
+def refusal_errors(code: str, message: str, field: str = "") -> list[dict[str, object]]:
+    """The `errors` of a refusal: the text for people, the rule's key for machines."""
+    return [{"field": field, "message": refusal(code, message), "rule": code}]
 
 
 # --- Producer tiers (seed:3999-4001) -----------------------------------------------------------------
@@ -116,6 +130,11 @@ def tier_year_source(year: int) -> int:
 DEFAULT_LIMIT_DAYS = 365
 DEFAULT_WARNING_DAYS = (270, 330)
 OK, WARNING, OVERDUE = "ok", "warning", "overdue"
+LEVEL_LABELS = {
+    OK: gettext_lazy("within the time limit"),
+    WARNING: gettext_lazy("warning"),
+    OVERDUE: gettext_lazy("overdue"),
+}
 
 
 def storage_deadline(stored_on: date, extended_until: date | None = None) -> date:
@@ -252,22 +271,22 @@ CATEGORY_GROUP: dict[str, str] = {
     "HW50": GENERAL,
 }
 
-# (group, group, why). Symmetric: the order in a row does not matter.
+# (group, group, why). Symmetric: the order in a row does not matter. `why` is translated when shown.
 INCOMPATIBLE: tuple[tuple[str, str, str], ...] = (
-    (ACID, ALKALI, "violent neutralisation, heat and spattering"),
-    (ACID, CYANIDE, "releases hydrogen cyanide"),
-    (ACID, SULPHIDE, "releases hydrogen sulphide"),
-    (ACID, OXIDISER, "chlorine and toxic gases from oxidising salts"),
-    (ACID, FLAMMABLE, "heat and ignition of organic solvents by strong acids"),
-    (ACID, WATER_REACTIVE, "violent reaction with the water of aqueous acids"),
-    (ACID, METAL, "dissolves metals, releasing hydrogen and toxic salts"),
-    (ALKALI, WATER_REACTIVE, "violent reaction with the water of aqueous alkalis"),
-    (ALKALI, METAL, "hydrogen from amphoteric metals (aluminium, zinc)"),
-    (OXIDISER, FLAMMABLE, "fire and explosion"),
-    (OXIDISER, CYANIDE, "violent oxidation of cyanides"),
-    (OXIDISER, SULPHIDE, "violent oxidation of sulphides, sulphur dioxide"),
-    (WATER_REACTIVE, AQUEOUS, "flammable or toxic gas on contact with water"),
-    (CYANIDE, SULPHIDE, "mixing two acute-toxicity sources"),
+    (ACID, ALKALI, gettext_noop("violent neutralisation, heat and spattering")),
+    (ACID, CYANIDE, gettext_noop("releases hydrogen cyanide")),
+    (ACID, SULPHIDE, gettext_noop("releases hydrogen sulphide")),
+    (ACID, OXIDISER, gettext_noop("chlorine and toxic gases from oxidising salts")),
+    (ACID, FLAMMABLE, gettext_noop("heat and ignition of organic solvents by strong acids")),
+    (ACID, WATER_REACTIVE, gettext_noop("violent reaction with the water of aqueous acids")),
+    (ACID, METAL, gettext_noop("dissolves metals, releasing hydrogen and toxic salts")),
+    (ALKALI, WATER_REACTIVE, gettext_noop("violent reaction with the water of aqueous alkalis")),
+    (ALKALI, METAL, gettext_noop("hydrogen from amphoteric metals (aluminium, zinc)")),
+    (OXIDISER, FLAMMABLE, gettext_noop("fire and explosion")),
+    (OXIDISER, CYANIDE, gettext_noop("violent oxidation of cyanides")),
+    (OXIDISER, SULPHIDE, gettext_noop("violent oxidation of sulphides, sulphur dioxide")),
+    (WATER_REACTIVE, AQUEOUS, gettext_noop("flammable or toxic gas on contact with water")),
+    (CYANIDE, SULPHIDE, gettext_noop("mixing two acute-toxicity sources")),
 )
 _PAIRS: dict[frozenset[str], str] = {frozenset((a, b)): why for a, b, why in INCOMPATIBLE}
 
@@ -289,7 +308,8 @@ def group_for(category: str, hazard: str = "") -> str:
 
 def incompatibility(a: str, b: str) -> str | None:
     """Why groups `a` and `b` may not share a bay, or None."""
-    return _PAIRS.get(frozenset((a, b))) if a != b else None
+    why = _PAIRS.get(frozenset((a, b))) if a != b else None
+    return _(why) if why else None
 
 
 # --- Quarterly transfer plans (seed:5423, 5463) -------------------------------------------------------

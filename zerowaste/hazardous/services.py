@@ -206,8 +206,9 @@ def _org(zone_id: int, value: Any, field: str, role: str = "") -> Organization:
 
 
 def _refuse(field: str, rule: str, message: str) -> Invalid:
-    text = rules.refusal(rule, message)
-    return Invalid(f"{field}: {text}", errors=[{"field": field, "message": text, "rule": rule}])
+    return Invalid(
+        f"{field}: {rules.refusal(rule, message)}", errors=rules.refusal_errors(rule, message, field)
+    )
 
 
 # --- Tiers (seed:3999-4005) --------------------------------------------------------------------------
@@ -621,11 +622,12 @@ def refuse_hw_of_identified_waste(
     report = identified_non_hazardous(zone_id, producer_id, waste_code, on)
     if report is None:
         return None
-    return _(
+    text = _(
         "%(code)s of this producer was identified as not hazardous from %(date)s (identification report "
         "%(id)s): it is general industrial solid waste, carried on a general manifest and declared as "
-        "such (R-IDENTIFIED, 危险废物试点管理实施细则第三条, seed:3919-3923)"
+        "such"
     ) % {"code": waste_code, "date": str(report.effective_from), "id": report.pk}
+    return rules.refusal("R-IDENTIFIED", text)
 
 
 # --- Collection into the store (seed:4005-4017, 4087-4089) ------------------------------------------
@@ -927,8 +929,9 @@ def approve_extension(actor: Actor, container_id: int, *, data: Mapping[str, Any
     c = get_container(actor, container_id)
     if not actor.is_system:
         if not actor.is_regulator:
+            text = _("only the competent regulator approves a longer storage")
             raise Forbidden(
-                rules.refusal("R-ONE-YEAR", _("only the competent regulator approves a longer storage"))
+                rules.refusal("R-ONE-YEAR", text), errors=rules.refusal_errors("R-ONE-YEAR", text)
             )
         if actor.member_role not in WRITE_ROLES or (
             actor.token_scopes is not None and not ({"declare", "admin"} & actor.token_scopes)
@@ -1573,11 +1576,13 @@ def _due_row(o: Organization, kind: str, period: str, due: date, on: date) -> di
         "organization": o.name,
         "organization_id": o.pk,
         "kind": kind,
+        "kind_label": rules.PLAN_KIND_LABELS[kind],
         "period": period,
         "due": due.isoformat(),
         "days_left": (due - on).days,
         "overdue": on > due,
-        "rule": rules.cite(rule),
+        "rule": rule,
+        "source": rules.cite(rule),  # the article, for people
     }
 
 
@@ -1667,7 +1672,10 @@ def publish_report(actor: Actor, report_id: int, *, data: Mapping[str, Any]) -> 
 def record_inspection(actor: Actor, *, data: Mapping[str, Any]) -> Inspection:
     if not actor.is_system:
         if not actor.is_regulator:
-            raise Forbidden(rules.refusal("R-INSPECTION", _("only a regulator records inspections")))
+            text = _("only a regulator records inspections")
+            raise Forbidden(
+                rules.refusal("R-INSPECTION", text), errors=rules.refusal_errors("R-INSPECTION", text)
+            )
         if actor.member_role not in WRITE_ROLES or (
             actor.token_scopes is not None and not ({"declare", "admin"} & actor.token_scopes)
         ):

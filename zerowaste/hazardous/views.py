@@ -241,12 +241,14 @@ def store_view(request: HttpRequest, actor: Actor, hw_store_id: int) -> HttpResp
 @with_actor
 def container_view(request: HttpRequest, actor: Actor, hw_container_id: int) -> HttpResponse:
     c = services.get_container(actor, hw_container_id)
+    alert = services._alert(c, timezone.localdate(), c.store.warnings)
     return render(
         request,
         "hazardous/container.html",
         {
             "c": c,
-            "alert": services._alert(c, timezone.localdate(), c.store.warnings),
+            "alert": alert,
+            "level_label": rules.LEVEL_LABELS.get(alert["level"], alert["level"]),
             "extensions": list(c.extensions.all()),
             "may_extend": actor.is_regulator and c.state == "in_store",
         },

@@ -10,7 +10,7 @@ from __future__ import annotations
 from zerowaste.core import audit
 from zerowaste.core.demo import DemoContext, demo_step
 
-SOURCE = "演示数据：按试点总结报告公布值反推（seed:190-246）"
+SOURCE = "演示数据：按试点总结报告公布值反推"  # seed:190-246
 
 
 @demo_step("indicators.entries", order=60)

@@ -35,6 +35,54 @@ DIRECTIONS = ("higher", "lower", "cap", "zero", "range", "ordinal")
 # shown against its guides (the target as an upper bound, range_min as a lower one), and the verdict is
 # the one a regulator records with its reason (docs/adr/0053).
 JUDGMENT_DIRECTIONS = frozenset({"range"})
+
+# --- Words a page shows for the set's keys (issue 16, item 5: no key on a page) --------------------
+
+DIRECTION_LABELS = {
+    "higher": gettext_lazy("the higher the better"),
+    "lower": gettext_lazy("the lower the better"),
+    "cap": gettext_lazy("must not grow"),
+    "zero": gettext_lazy("must be zero"),
+    "range": gettext_lazy("within a reasonable level"),
+    "ordinal": gettext_lazy("at least the target rating"),
+}
+ORIGIN_LABELS = {
+    "file": gettext_lazy("file input"),
+    "entered": gettext_lazy("department entry"),
+    "derived": gettext_lazy("platform data"),
+    "computed": gettext_lazy("computed"),
+    "previous_year": gettext_lazy("previous year's figure"),
+    "missing": gettext_lazy("missing"),
+}
+# Unit atoms written as words in the set (`count`, `kg/person/day`); t, kg and % are written as they are.
+UNIT_WORDS = {
+    "count": gettext_lazy("unit(s)"),
+    "person": gettext_lazy("person(s)"),
+    "day": gettext_lazy("day"),
+    "m2": "m²",
+}
+_UNIT_WORD_RE = re.compile(r"count|person|day|m2")
+_KEY_IN_FORMULA_RE = re.compile(r"\b[a-z][a-z0-9_]*\b")
+FORMULA_FUNCTIONS = {"min": gettext_lazy("min"), "max": gettext_lazy("max"), "abs": gettext_lazy("abs")}
+
+
+def unit_words(unit_text: str) -> str:
+    """A unit of the set in the page's language: `kg/person/day` → kg/人/天, `scale:satisfaction` → 等级."""
+    if unit_text.startswith("scale:"):
+        return _("rating")
+    return _UNIT_WORD_RE.sub(lambda m: str(UNIT_WORDS[m.group(0)]), unit_text)
+
+
+def formula_in_words(formula_text: str, names: dict[str, str]) -> str:
+    """A formula over input keys, written with the inputs' names (the keys stay in the set file)."""
+
+    def word(match: re.Match[str]) -> str:
+        key = match.group(0)
+        return names.get(key) or str(FORMULA_FUNCTIONS.get(key, key))
+
+    return _KEY_IN_FORMULA_RE.sub(word, formula_text)
+
+
 ABSENT_WORD = "暂无"  # "none yet": a baseline that had no value
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 NUMBER_RE = re.compile(r"^[A-Z]?[0-9]{1,3}$")

@@ -4,6 +4,7 @@ with trend charts, Excel/PDF, and loading another set."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Invalid, NotFound
+from zerowaste.core.rules import without_seed_references
 from zerowaste.portal.views import with_actor
 
 from . import exports, rules, services
@@ -158,7 +160,19 @@ def indicator_detail(request: HttpRequest, actor: Actor, number: str) -> HttpRes
         raise NotFound(_("indicator %(n)s not found") % {"n": number})
     row = _grouped([services.row_of(evaluation, result)])[0]
     keys = [*result.indicator.inputs, *result.indicator.see_also]
-    inputs = [evaluation.inputs[k].as_dict() | {"see_also": k in result.indicator.see_also} for k in keys]
+    inputs = [
+        _in_words(evaluation.inputs[k].as_dict()) | {"see_also": k in result.indicator.see_also} for k in keys
+    ]
+    names = _input_names(actor)
+    parts = [
+        dataclasses.replace(
+            p,
+            measure=dataclasses.replace(
+                p.measure, formula_text=rules.formula_in_words(p.measure.formula_text, names)
+            ),
+        )
+        for p in result.parts
+    ]
     return render(
         request,
         "indicators/indicator.html",
@@ -166,8 +180,11 @@ def indicator_detail(request: HttpRequest, actor: Actor, number: str) -> HttpRes
             "year": year,
             "years": _years(actor),
             "row": row,
+            "class_label": rules.CLASS_LABELS.get(row["class"], row["class"]),
+            "direction_label": rules.DIRECTION_LABELS.get(row["direction"], row["direction"]),
+            "note": without_seed_references(result.indicator.note or ""),
             "indicator": result.indicator,
-            "parts": result.parts,
+            "parts": parts,
             "inputs": inputs,
             "may_enter": services.may_enter(actor),
             "is_judgment": result.indicator.direction in rules.JUDGMENT_DIRECTIONS,
@@ -209,6 +226,7 @@ def input_detail(request: HttpRequest, actor: Actor, key: str) -> HttpResponse:
                 return redirect(reverse("indicators:input", args=[key]) + f"?year={year}")
     data = services.records(actor, year=year, key=key)
     definition = services.active_set(actor.zone_id).inputs[key]
+    data["input"] = _in_words(data["input"]) if data.get("input") else data.get("input")
     scale = services.active_set(actor.zone_id).scales.get(definition.scale or "")
     return render(
         request,
@@ -218,6 +236,8 @@ def input_detail(request: HttpRequest, actor: Actor, key: str) -> HttpResponse:
             "years": _years(actor),
             "data": data,
             "definition": definition,
+            "unit_words": rules.unit_words(definition.unit_text),
+            "formula_words": rules.formula_in_words(definition.formula_text, _input_names(actor)),
             "levels": scale.levels if scale else None,
             "errors": errors,
             "form": request.POST if errors else {},
@@ -225,6 +245,18 @@ def input_detail(request: HttpRequest, actor: Actor, key: str) -> HttpResponse:
         },
         status=422 if errors else 200,
     )
+
+
+def _in_words(d: dict[str, Any]) -> dict[str, Any]:
+    """An input's origin and unit as the page says them (the keys stay in the API and the set)."""
+    return d | {
+        "origin_label": rules.ORIGIN_LABELS.get(d.get("origin") or "", d.get("origin")),
+        "unit_words": rules.unit_words(d.get("unit") or ""),
+    }
+
+
+def _input_names(actor: Actor) -> dict[str, str]:
+    return {key: d.name for key, d in services.active_set(actor.zone_id).inputs.items()}
 
 
 @with_actor
@@ -240,7 +272,7 @@ def inputs(request: HttpRequest, actor: Actor) -> HttpResponse:
             continue
         if origin and d["origin"] != origin:
             continue
-        rows.append({**d, "used_by": state.used_by})
+        rows.append({**_in_words(d), "used_by": state.used_by})
     departments = sorted(
         {part for s in evaluation.inputs.values() for part in s.definition.department.split("、") if part}
     )
@@ -254,7 +286,10 @@ def inputs(request: HttpRequest, actor: Actor) -> HttpResponse:
             "departments": departments,
             "department": department,
             "origin": origin,
-            "origins": ["entered", "derived", "computed", "previous_year", "missing"],
+            "origins": [
+                (o, rules.ORIGIN_LABELS[o])
+                for o in ("entered", "derived", "computed", "previous_year", "missing")
+            ],
         },
     )
 

@@ -25,6 +25,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from zerowaste.core import audit
 from zerowaste.core.authz import Actor
@@ -362,6 +363,47 @@ def table(
     raise Invalid.field("chart", _("one of %(all)s") % {"all": ", ".join(TABLES)})
 
 
+# Flow nodes that are not data (industries, categories and receivers name themselves).
+WAY_LABELS = {
+    "utilized": gettext_lazy("Utilized in-house"),
+    "disposed": gettext_lazy("Disposed in-house"),
+    "transferred_util": gettext_lazy("Transferred for utilization"),
+    "transferred_disp": gettext_lazy("Transferred for disposal"),
+    "stored": gettext_lazy("Put into storage"),
+}
+
+
+def node_label(key: str) -> str:
+    """A flow node's key as people read it: `way:transferred_disp` → 委托处置, `industry:X` → X."""
+    kind, _sep, rest = str(key).partition(":")
+    if kind == "way":
+        return str(WAY_LABELS.get(rest, rest))
+    if kind == "source" and rest == "stock":
+        return _("Drawn from storage")
+    return rest or str(key)
+
+
+def shown_row(name: str, row: list[Any]) -> list[Any]:
+    """A table row in words (issue 16, item 5): streams, flow nodes, manifest steps and yes/no; the raw
+    keys stay in the drill-down links and the API."""
+    from zerowaste.declarations.rules import STREAM_CHOICES
+    from zerowaste.transfers import rules as transfer_rules
+
+    streams = dict(STREAM_CHOICES)
+    if name == "tonnages":
+        return [str(streams.get(row[0], row[0])), *row[1:]]
+    if name == "flows":
+        return [node_label(row[0]), node_label(row[1]), *row[2:]]
+    if name == "storage":
+        from zerowaste.hazardous.rules import LEVEL_LABELS
+
+        return [*row[:6], str(LEVEL_LABELS.get(row[6], row[6])), *row[7:]]
+    if name == "overdue":
+        step = transfer_rules.DUE_STEP_LABELS.get(row[2], row[2])
+        return [row[0], str(streams.get(row[1], row[1])), str(step), *row[3:]]
+    return [(_("yes") if cell else _("no")) if isinstance(cell, bool) else cell for cell in row]
+
+
 def export(
     actor: Actor, chart: str, *, year: int, month: int | None = None, fmt: str = "csv"
 ) -> tuple[bytes, str, str]:
@@ -369,7 +411,8 @@ def export(
     require_regulator(actor)
     if fmt not in ("csv", "xlsx"):
         raise Invalid.field("format", _("csv or xlsx"))
-    head, rows = table(actor, chart, year=year, month=month)
+    head, raw_rows = table(actor, chart, year=year, month=month)
+    rows = [shown_row(chart, row) for row in raw_rows]
     headers = [str(label) for _key, label in head]
     name = f"cockpit-{chart}-{period_label(year, month)}.{fmt}"
     if fmt == "csv":
@@ -425,7 +468,7 @@ def _line_rows(qs: Any) -> tuple[list[tuple[str, str]], list[list[Any]]]:
             [
                 decl.organization.name,
                 decl.period_label,
-                decl.stream,
+                decl.get_stream_display(),
                 ln.waste_code,
                 ln.category_code,
                 _t(ln.generated_t),
@@ -454,8 +497,8 @@ def _transfer_rows(qs: Any) -> tuple[list[tuple[str, str]], list[list[Any]]]:
         rows.append(
             [
                 t.number or "",
-                t.stream,
-                t.state,
+                t.get_stream_display(),
+                t.get_state_display(),
                 t.planned_date,
                 t.consignor.name,
                 t.consignee.name,
@@ -523,7 +566,7 @@ def drill(actor: Actor, chart: str, key: str, *, year: int, month: int | None = 
             qs = base.exclude(closing_t=F("opening_t"))
         else:
             raise Invalid.field("key", _("a node of the material flow, e.g. category:ISW01"))
-        title = value
+        title = node_label(key)
         head, rows = _line_rows(qs)
     elif chart == "backlog":
         register = transfers.register(actor, year=year)
@@ -549,6 +592,14 @@ def drill(actor: Actor, chart: str, key: str, *, year: int, month: int | None = 
             qs = transfers.register(actor, year=y).filter(planned_date__month=m).exclude(state="draft")
         else:
             raise Invalid.field("key", _("issued, closed, open, overdue, discrepancies or a month"))
+        backlog_titles = {
+            "issued": _("Issued"),
+            "closed": _("Closed"),
+            "open": _("Open"),
+            "overdue": _("overdue"),
+            "discrepancies": _("Discrepancies"),
+        }
+        title = backlog_titles.get(key, key)
         head, rows = _transfer_rows(qs)
     elif chart == "indicators" and key in INDICATOR_STATES:
         head, rows = _indicator_rows(actor, year, INDICATOR_STATES[key])
@@ -559,6 +610,7 @@ def drill(actor: Actor, chart: str, key: str, *, year: int, month: int | None = 
             else section(actor, chart, year=year)
         )
         head, rows = table(actor, chart, year=year, month=month, data=data)
+        rows = [shown_row(chart, row) for row in rows]
         if chart == "intensity" and key:
             # Intensity is annual: the producer's lines of the whole year (key: organization id).
             if not key.isdigit():

@@ -625,7 +625,7 @@ class TokenForm(forms.Form):
     scopes = forms.MultipleChoiceField(
         label=gettext_lazy("Scopes"),
         widget=forms.CheckboxSelectMultiple,
-        choices=[(s, s) for s in rules.TOKEN_SCOPES],
+        choices=[(s, rules.TOKEN_SCOPE_LABELS[s]) for s in rules.TOKEN_SCOPES],
     )
 
 
@@ -784,7 +784,7 @@ def _tables(actor: Actor, data: dict[str, Any], year: int, month: int | None, qu
             "headers": [label for _key, label in head],
             "rows": [
                 {
-                    "cells": row,
+                    "cells": cockpit_services.shown_row(name, row),
                     "href": f"{drill_url}?chart={name}&key={quote(key, safe='')}&{query}" if key else None,
                 }
                 for row, key in zip(rows, row_keys, strict=True)
@@ -912,6 +912,10 @@ def public(request: HttpRequest) -> HttpResponse:
         except Invalid as exc:
             raise Http404(exc.message) from exc
     data = cockpit_services.public_data(zone, year=year)
+    from zerowaste.indicators.rules import CLASS_LABELS
+
+    for row in data.get("indicators") or []:  # the class in words (the export keeps its key)
+        row["class_label"] = CLASS_LABELS.get(row.get("class") or "", row.get("class"))
     yearly: dict[str, Any] = {"years": [], "series": {"isw": [], "hw": []}}
     for row in data.get("tonnages") or []:
         if str(row["year"]) not in yearly["years"]:

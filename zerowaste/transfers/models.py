@@ -100,7 +100,8 @@ class Transfer(ZonedModel):
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
-        return self.number or f"draft #{self.pk}"
+        # A draft has no number yet: "草稿 #2250" on a Chinese page.
+        return self.number or _("draft #%(id)s") % {"id": self.pk}
 
     @property
     def label(self) -> str:
@@ -167,6 +168,15 @@ class Signature(ZonedModel):
     class Meta:
         indexes = [models.Index(fields=["zone", "transfer"], name="tsig_zone_transfer_idx")]
         ordering = ["at", "pk"]
+
+    @property
+    def action_label(self) -> str:
+        """The signed step in the page's language (`pick_up` → 起运签收)."""
+        return str(rules.ACTION_LABELS.get(self.action, self.action))
+
+    @property
+    def party_label(self) -> str:
+        return str(rules.PARTY_LABELS.get(self.party, self.party))
 
 
 class NumberCounter(ZonedModel):

@@ -64,6 +64,14 @@ CONSIGNOR, CARRIER, CONSIGNEE, ANY_PARTY, REGULATOR = (
     "regulator",
 )
 PARTIES = (CONSIGNOR, CARRIER, CONSIGNEE, ANY_PARTY, REGULATOR)
+# A signing party as a page names it (the keys stay in the API and the audit log).
+PARTY_LABELS = {
+    CONSIGNOR: gettext_lazy("Consignor"),
+    CARRIER: gettext_lazy("Carrier"),
+    CONSIGNEE: gettext_lazy("Consignee"),
+    ANY_PARTY: gettext_lazy("any party"),
+    REGULATOR: gettext_lazy("Regulator"),
+}
 
 
 @dataclass(frozen=True)
@@ -322,6 +330,12 @@ DEFAULT_STREAM_SETTINGS: dict[str, dict[str, Any]] = {
     },
 }
 DUE_STEP = {ISSUED: "pickup", IN_TRANSIT: "delivery", DELIVERED: "confirmation"}
+# The step a deadline waits for, as a page names it (the keys stay in the API's `due_step`).
+DUE_STEP_LABELS = {
+    "pickup": gettext_lazy("pick-up by the carrier"),
+    "delivery": gettext_lazy("delivery to the consignee"),
+    "confirmation": gettext_lazy("confirmation by the consignee"),
+}
 DUE_DAYS_KEY = {ISSUED: "pickup_days", IN_TRANSIT: "transit_days", DELIVERED: "close_days"}
 
 

@@ -142,6 +142,7 @@ def _context(actor: Actor, transfer_id: int) -> dict[str, Any]:
         "signatures": list(t.signatures.all()),
         "actions": [tr.action for tr in possible],
         "labels": rules.ACTION_LABELS,
+        "due_step_label": rules.DUE_STEP_LABELS.get(t.due_step, t.due_step),
         "parties": parties,
         "overdue": services.is_overdue(t),
         "versions": list(t.versions.all()),

@@ -254,6 +254,7 @@ def test_quantities_and_batch_numbers() -> None:
 
 
 def test_citations_name_rule_article_and_seed_lines() -> None:
-    assert rules.cite("R-SAME-PARK") == "R-SAME-PARK (试点园区管理方案第六条(1), seed:4009)"
+    # People read the article; the key travels in `errors[].rule` and the seed line stays in code.
+    assert rules.cite("R-SAME-PARK") == "试点园区管理方案第六条(1)"
     for code, rule in rules.RULES.items():
         assert rule.code == code and rule.seed.startswith("seed:") and rule.article

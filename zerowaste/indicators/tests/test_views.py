@@ -44,7 +44,9 @@ def test_producers_may_not_see_the_zone_report(world: World) -> None:
 def test_drill_down_figure_inputs_records(world: World) -> None:
     client = _client(world.regulator_org, "viewer")
     page = client.get("/indicators/indicator/1/?year=2020").content.decode()
-    assert "(isw_generated_t + hw_generated_t) / value_added_wan" in page
+    # The formula in the inputs' names, not their keys (issue 16, item 5); the keys stay in the links.
+    assert "(一般工业固体废物产生量 + 工业危险废物产生量) / 工业增加值" in page
+    assert "isw_generated_t + hw_generated_t" not in page
     assert "/indicators/inputs/isw_generated_t/?year=2020" in page
     page = client.get("/indicators/inputs/isw_generated_t/?year=2020").content.decode()
     assert world.producer.name in page and "/declarations/stats/?year=2020&amp;stream=isw" in page

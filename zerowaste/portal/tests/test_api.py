@@ -79,7 +79,8 @@ def test_export_csv_and_xlsx(cockpit: Cockpit) -> None:
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert len(rows) == 1 + 4  # header; ISW01, ISW02, ISW12, HW08
-    isw12 = next(r for r in rows if r[:2] == ["isw", "ISW12"])
+    isw12 = next(r for r in rows if r[1] == "ISW12")
+    assert isw12[0] == "一般工业固体废物"  # the stream in words, not its key (issue 16, item 5)
     assert isw12[2:6] == ["2.250", "2.000", "0.000", "0.250"]
     xlsx = client.get("/api/portal/cockpit/export", chart="flows", year=2020, format="xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
@@ -88,7 +89,7 @@ def test_export_csv_and_xlsx(cockpit: Cockpit) -> None:
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None
     values = list(sheet.iter_rows(min_row=2, values_only=True))
-    assert ("industry:新一代信息技术", "category:ISW01", Decimal("10.5")) in [
+    assert ("新一代信息技术", "ISW01", Decimal("10.5")) in [  # nodes in words, not keys
         (a, b, Decimal(str(c))) for a, b, c in values
     ]
     assert (
