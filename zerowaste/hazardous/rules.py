@@ -492,3 +492,24 @@ def declaration_report_deadline(kind: str, period_start: date) -> date:
 def report_tables_due(management_class: str | None) -> tuple[str, ...]:
     """The declaration tables a class files; none known without a class."""
     return CLASS_REPORT_TABLES.get(management_class or "", ())
+
+
+# Why a tier was computed, in words (the stored `trigger` is a key).
+TIER_TRIGGER_LABELS = {
+    "january": gettext_lazy("computed in January by the scheduled task"),
+    "on_demand": gettext_lazy("recomputed on request"),
+}
+
+
+def evidence_period_label(period_key: str) -> str:
+    """A tier's evidence period as people write it: `month:2020-04-01` → 2020-04, `quarter:…` → 2020Q2."""
+    kind, _sep, start = period_key.partition(":")
+    try:
+        day = date.fromisoformat(start)
+    except ValueError:
+        return period_key
+    if kind == "month":
+        return f"{day.year}-{day.month:02d}"
+    if kind == "quarter":
+        return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+    return str(day.year)

@@ -1100,6 +1100,7 @@ def monthly_summary(actor: Actor, store_id: int, year: int, month: int) -> dict[
                 "id": t.pk,
                 "number": t.number,
                 "state": t.state,
+                "state_label": str(t.get_state_display()),
                 "consignee": t.consignee.name,
                 "planned_date": t.planned_date.isoformat(),
                 "manifest_kg": kg,

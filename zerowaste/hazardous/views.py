@@ -93,6 +93,10 @@ def tiers_view(request: HttpRequest, actor: Actor) -> HttpResponse:
         return redirect(f"{request.path}?year={year}")
     # The stored tiers only: a GET never computes (the January recomputation is a scheduled task).
     rows = list(services.visible_tiers(actor, year))
+    for row in rows:  # words for the page, not the stored keys
+        row.trigger_label = rules.TIER_TRIGGER_LABELS.get(row.trigger, row.trigger)  # type: ignore[attr-defined]
+        for evidence in (row.evidence or {}).get("declarations", []):
+            evidence["period_label"] = rules.evidence_period_label(str(evidence.get("period", "")))
     return render(
         request,
         "hazardous/tiers.html",
