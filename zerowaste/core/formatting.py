@@ -42,6 +42,7 @@ UNITS: Mapping[str, Unit] = {
     "kg": Unit("千克", "kg", 0),
     "t/month": Unit("吨/月", "t/month", 3),
     "t/year": Unit("吨/年", "t/year", 3),
+    "t/day": Unit("吨/日", "t/day", 3),
     "CNY": Unit("元", "CNY", 2),
     "CNY/t": Unit("元/吨", "CNY/t", 2),
     "t/10k CNY": Unit("吨/万元", "t/10k CNY", 3),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -134,3 +135,34 @@ def test_code_names_come_from_the_zone_catalog_in_three_queries(zone, language: 
     assert shown[0] == ("ISW01 电子行业废物" if zh else "ISW01 Electronics industry waste")
     assert entry == ("99-01-01 废硅片" if zh else "99-01-01 Waste silicon wafers")
     assert formatting.format_code("isw", "ISW99", zone_id) == "ISW99"  # unknown: the code alone
+
+
+@pytest.mark.parametrize(("lang", "tonnes"), [("zh-hans", "208,400.000 吨"), ("en", "208,400.000 t")])
+def test_the_charts_formatter_speaks_like_the_server(lang: str, tonnes: str) -> None:
+    """`numbers.js` (the charts') gives what `format_quantity` gives, in the page's language."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("no Node.js")
+    script = Path(__file__).parents[2] / "portal/static/portal/numbers.js"
+    program = (
+        f"globalThis.window = {{}}; globalThis.document = {{documentElement: {{lang: {lang!r}}}}};"
+        f"require({str(script)!r}); const f = window.zwNumbers;"
+        "console.log(JSON.stringify([f.quantity('208400'), f.quantity('3.00500000000000'), f.quantity(null),"
+        "f.quantity('5000.4', 'kg'), f.number('-0.0001'), f.count(2276), f.unit('t/month')]));"
+    )
+    out = subprocess.run([node, "-e", program], capture_output=True, text=True, check=True, timeout=30).stdout
+    zh = lang.startswith("zh")
+    with translation.override(lang):
+        assert json.loads(out) == [
+            tonnes,
+            formatting.format_quantity("3.00500000000000"),
+            "—",
+            formatting.format_quantity("5000.4", "kg"),
+            "0.000",
+            "2,276",
+            "吨/月" if zh else "t/month",
+        ]

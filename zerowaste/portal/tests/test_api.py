@@ -80,7 +80,8 @@ def test_export_csv_and_xlsx(cockpit: Cockpit) -> None:
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert len(rows) == 1 + 4  # header; ISW01, ISW02, ISW12, HW08
     isw12 = next(r for r in rows if r[:2] == ["isw", "ISW12"])
-    assert isw12[2:6] == ["2.250", "2.000", "0.000", "0.250"]
+    assert rows[0][2] == "名称" and isw12[2]  # the category's name beside its code (ADR 0050)
+    assert isw12[3:7] == ["2.250", "2.000", "0.000", "0.250"]
     xlsx = client.get("/api/portal/cockpit/export", chart="flows", year=2020, format="xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     from openpyxl import load_workbook
