@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -35,6 +35,7 @@ from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from zerowaste.core.appmodules import app_modules
 
+from . import formatting
 from .authz import Actor, audit_entries_about, visible_audit_entries, visible_organizations
 from .errors import Invalid
 from .models import AuditEntry, Organization
@@ -184,16 +185,9 @@ def _kind(name: str, model: str) -> tuple[str, Mapping[str, Any]]:
 
 
 def format_quantity(value: Any, unit: str = QUANTITY_T) -> str:
-    """A quantity as people read it: 3 decimals for tonnes, thousands separators, the unit in the
-    page's language (1,234.500 吨 / 1,234.500 t)."""
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return str(value)
-    zh = (translation.get_language() or "zh-hans").startswith("zh")
-    if unit == QUANTITY_KG:
-        return f"{number.quantize(Decimal(1)):,} {'千克' if zh else 'kg'}"
-    return f"{number.quantize(Decimal('0.001')):,} {'吨' if zh else 't'}"
+    """A quantity as people read it, by the platform's one formatter (`core/formatting.py`):
+    3 decimals for tonnes, thousands separators, the unit in the page's language."""
+    return formatting.format_quantity(value, unit)
 
 
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")

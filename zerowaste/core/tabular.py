@@ -14,6 +14,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
@@ -575,7 +576,35 @@ def write_xlsx(sheet_title: str, headers: list[str], rows: Iterable[list[Any]]) 
     worksheet.freeze_panes = "A2"
     for row in rows:
         worksheet.append(safe_row(row))
+        for cell in worksheet[worksheet.max_row]:
+            cell_format = number_format(cell.value)
+            if cell_format:
+                cell.number_format = cell_format
     return workbook_bytes(workbook)
+
+
+_DECIMAL_TEXT = re.compile(r"-?\d+\.\d+")
+
+
+def numeric_cell(value: Any) -> Any:
+    """A decimal string ("3.005", "-12.500") as the exact Decimal it holds, for a numeric cell; any
+    other value (codes such as 99-02-01, USCCs, whole-number text) as it is."""
+    if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+        return Decimal(value)
+    return value
+
+
+def number_format(value: Any) -> str:
+    """The number format of a numeric cell: separators, and the decimals its value carries (at most
+    3: tonnes), so 208400.000 shows as 208,400.000 and stays a number (ADR 0050)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return ""
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        places = min(-exponent, 3) if isinstance(exponent, int) and exponent < 0 else 0
+    else:
+        places = 0 if isinstance(value, int) else 3
+    return "#,##0" + ("." + "0" * places if places else "")
 
 
 def write_csv(headers: list[str], rows: Iterable[Iterable[Any]]) -> bytes:

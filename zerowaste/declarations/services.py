@@ -1136,7 +1136,9 @@ def to_csv(headers: list[str], rows: Iterable[list[Any]]) -> bytes:
 
 
 def to_xlsx(title: str, headers: list[str], rows: list[list[Any]]) -> bytes:
-    return write_xlsx(title, headers, rows)
+    """The rows as a workbook whose quantities are numbers (the CSV's decimal strings, e.g. "3.005",
+    become numeric cells shown with 3 decimals), so that a spreadsheet can sum them."""
+    return write_xlsx(title, headers, [[tabular.numeric_cell(value) for value in row] for row in rows])
 
 
 # --- Production data -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from zerowaste.catalog import services as catalog
-from zerowaste.core import periods
+from zerowaste.core import formatting, periods
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Conflict, Invalid
 from zerowaste.core.tabular import ImportRejected
@@ -382,7 +382,14 @@ def stats(request: HttpRequest, actor: Actor) -> HttpResponse:
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
         rows = [[r.get(h) for h in services.STAT_HEADERS] for r in data["rows"]]
-        return _download(services.STAT_HEADERS, rows, f"stats-{stream}-{year}-{by}", fmt)
+        headers = list(services.STAT_HEADERS)
+        if by in ("category", "code"):  # a person reads the code's name beside it
+            headers.insert(1, "name")
+            rows = [
+                [row[0], formatting.code_name(stream, str(row[0] or ""), actor.zone_id), *row[1:]]
+                for row in rows
+            ]
+        return _download(headers, rows, f"stats-{stream}-{year}-{by}", fmt)
     return render(
         request,
         "declarations/stats.html",

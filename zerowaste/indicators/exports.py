@@ -21,6 +21,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from zerowaste.core import tabular
+from zerowaste.core.formatting import format_figure
 
 from . import rules, services
 
@@ -44,9 +45,10 @@ def _name(row: dict[str, Any]) -> str:
 def _with_unit(value: str | None, text: str | None, unit: str) -> str:
     if value is None:
         return text or "暂无"
+    shown = format_figure(value)  # 8,336 吨: separators, the figure's own decimals (ADR 0050)
     if unit == "%":
-        return f"{value}%"
-    return f"{value} {unit}".strip()
+        return f"{shown}%"
+    return f"{shown} {unit}".strip()
 
 
 def shown(value: str | None, text: str | None, unit: str) -> str:

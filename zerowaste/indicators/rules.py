@@ -21,6 +21,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from zerowaste.core.formatting import format_figure
+
 from . import expr
 
 CLASSES = ("required", "optional", "self")
@@ -962,7 +964,8 @@ def _with_unit(text: str, value: Any, unit: str) -> str:
     """A target or baseline for a sentence: its own text (1—2个) or the number with the unit."""
     if text and (value is None or text != str(value)):
         return text
-    return f"{value}{unit}" if unit == "%" else f"{value} {unit}".strip()
+    shown = format_figure(value) if isinstance(value, Decimal | int | str) else value  # 8,336 吨 (ADR 0050)
+    return f"{shown}{unit}" if unit == "%" else f"{shown} {unit}".strip()
 
 
 def _meets(direction: str, value: Decimal, target: Decimal | None, floor: Decimal | None) -> bool:

@@ -412,7 +412,8 @@ def export(
     if fmt not in ("csv", "xlsx"):
         raise Invalid.field("format", _("csv or xlsx"))
     head, raw_rows = table(actor, chart, year=year, month=month)
-    rows = [shown_row(chart, row) for row in raw_rows]
+    # Words first (positional, on the table's own columns), then each code's name beside it.
+    head, rows = with_code_names(actor.zone_id, head, [shown_row(chart, row) for row in raw_rows])
     headers = [str(label) for _key, label in head]
     name = f"cockpit-{chart}-{period_label(year, month)}.{fmt}"
     if fmt == "csv":
@@ -425,6 +426,31 @@ def export(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         name,
     )
+
+
+CODE_COLUMNS = ("category", "code", "waste_code")
+
+
+def with_code_names(
+    zone_id: int, head: list[tuple[str, str]], rows: list[list[Any]]
+) -> tuple[list[tuple[str, str]], list[list[Any]]]:
+    """A download's catalog codes with their names in the column beside them (ADR 0050): a person reads
+    the file, and the code stays alone in its own column for a machine."""
+    from zerowaste.core import formatting
+
+    at = [i for i, (key, _label) in enumerate(head) if key in CODE_COLUMNS]
+    if not at:
+        return head, rows
+    out_head = list(head)
+    for i in reversed(at):
+        out_head.insert(i + 1, (f"{head[i][0]}_name", _("Name")))
+    out_rows = []
+    for row in rows:
+        cells = list(row)
+        for i in reversed(at):
+            cells.insert(i + 1, formatting.code_name("", str(row[i] or ""), zone_id))
+        out_rows.append(cells)
+    return out_head, out_rows
 
 
 def _cell(value: Any) -> Any:

@@ -21,7 +21,16 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zerowaste.api import ACTIVE_ORG_SESSION_KEY
-from zerowaste.core import audit, audit_checkpoints, audit_display, imports, invitations, rules, services
+from zerowaste.core import (
+    audit,
+    audit_checkpoints,
+    audit_display,
+    formatting,
+    imports,
+    invitations,
+    rules,
+    services,
+)
 from zerowaste.core import home as home_todos
 from zerowaste.core.authz import Actor, active_memberships, actor_for_user, require, visible_audit_entries
 from zerowaste.core.errors import DomainError, Forbidden, Invalid, NotFound
@@ -784,13 +793,41 @@ def _tables(actor: Actor, data: dict[str, Any], year: int, month: int | None, qu
             "headers": [label for _key, label in head],
             "rows": [
                 {
-                    "cells": cockpit_services.shown_row(name, row),
+                    "cells": cockpit_services.shown_row(
+                        name,
+                        [
+                            _table_cell(key, cell, actor.zone_id)
+                            for (key, _label), cell in zip(head, row, strict=True)
+                        ],
+                    ),
                     "href": f"{drill_url}?chart={name}&key={quote(key, safe='')}&{query}" if key else None,
                 }
                 for row, key in zip(rows, row_keys, strict=True)
             ],
         }
     return out
+
+
+def _table_cell(key: str, value: Any, zone_id: int) -> Any:
+    """A chart table's cell as the page shows it (the downloads keep the numbers, see services.export):
+    tonnes and intensities with 3 decimals and separators, counts with separators, a catalog code
+    with its name, a flow's node by its label."""
+    if value is None or isinstance(value, bool):
+        return value
+    if key.endswith("_t") or key in ("intensity_t_per_wan", "value_added_wan"):
+        return formatting.format_number(value, 3 if key != "value_added_wan" else 2)
+    if key in ("issued", "closed", "open", "age_days", "working_days_overdue", "pending"):
+        return formatting.format_count(value)
+    if key in ("code", "waste_code"):
+        return formatting.format_code("", value, zone_id)
+    if key == "category":
+        return formatting.format_code("", value, zone_id)
+    if key in ("source", "target") and isinstance(value, str) and ":" in value:  # a flow's node
+        kind, node = value.split(":", 1)
+        if kind == "category":
+            return formatting.format_code("", node, zone_id)
+        return _chart_labels().get(value, node)
+    return value
 
 
 # The drill-down key of a table row (the same element the chart's click opens).

@@ -62,7 +62,7 @@ def test_department_enters_a_value_with_evidence(world: World) -> None:
     )
     assert response.status_code == 302
     page = client.get("/indicators/inputs/value_added_wan/?year=2020").content.decode()
-    assert "50000" in page and "40000" in page  # entered and derived both shown
+    assert "50,000" in page and "40,000" in page  # entered and derived both shown, with separators
     entry = InputEntry.objects.get(key="value_added_wan")
     download = client.get(f"/indicators/entries/{entry.pk}/evidence/")
     assert download.status_code == 200 and download.content == b"%PDF-1.4 evidence"

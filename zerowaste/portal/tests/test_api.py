@@ -81,7 +81,8 @@ def test_export_csv_and_xlsx(cockpit: Cockpit) -> None:
     assert len(rows) == 1 + 4  # header; ISW01, ISW02, ISW12, HW08
     isw12 = next(r for r in rows if r[1] == "ISW12")
     assert isw12[0] == "一般工业固体废物"  # the stream in words, not its key (issue 16, item 5)
-    assert isw12[2:6] == ["2.250", "2.000", "0.000", "0.250"]
+    assert rows[0][2] == "名称" and isw12[2]  # the category's name beside its code (ADR 0050)
+    assert isw12[3:7] == ["2.250", "2.000", "0.000", "0.250"]
     xlsx = client.get("/api/portal/cockpit/export", chart="flows", year=2020, format="xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     from openpyxl import load_workbook

@@ -14,6 +14,8 @@
   var phone = window.matchMedia("(max-width: 640px)").matches;
 
   function num(v) { return v === null || v === undefined || v === "" ? 0 : Number(v); }
+  // numbers.js (loaded before this file) formats every figure a chart writes: 1,234.500 吨 / t.
+  var fmt = window.zwNumbers || { number: String, quantity: function (v) { return String(v); }, count: String };
   function label(key) { return labels[key] || key; }
 
   function drill(chart, key) {
@@ -46,14 +48,14 @@
   // The axis tooltip names a category code with its catalog name.
   function axisTooltip(items) {
     var head = items.length ? (labels["category:" + items[0].axisValue] || items[0].axisValue) : "";
-    return [head].concat(items.map(function (p) { return p.marker + p.seriesName + ": " + p.value; })).join("<br>");
+    return [head].concat(items.map(function (p) { return p.marker + p.seriesName + ": " + fmt.number(p.value); })).join("<br>");
   }
 
   function bars(name, categories, series, onClick, horizontal) {
     var axisCat = { type: "category", data: categories, axisLabel: { interval: 0, rotate: horizontal ? 0 : (categories.length > 6 ? 40 : 0), width: 110, overflow: "truncate" } };
     var axisVal = { type: "value" };
     return mount(name, {
-      tooltip: { trigger: "axis", formatter: horizontal ? undefined : axisTooltip },
+      tooltip: { trigger: "axis", formatter: horizontal ? undefined : axisTooltip, valueFormatter: function (v) { return fmt.number(v); } },
       legend: { top: 0, type: "scroll" },
       grid: { left: horizontal ? 8 : 40, right: 16, top: 36, bottom: 8, containLabel: true },
       xAxis: horizontal ? axisVal : axisCat,
@@ -76,16 +78,16 @@
     var short = {};
     f.nodes.forEach(function (n) {
       display[n.id] = labels[n.id] || n.key;
-      short[n.id] = n.kind === "category" ? n.key : display[n.id];  // codes in the middle, names in tooltips
+      short[n.id] = display[n.id];  // a category is its code and its name (truncated to the label's width)
     });
     mount("flows", {
       tooltip: {
         trigger: "item",
         formatter: function (p) {
           if (p.dataType === "edge") {
-            return display[p.data.source] + " → " + display[p.data.target] + ": " + p.data.raw + " t";
+            return display[p.data.source] + " → " + display[p.data.target] + ": " + fmt.quantity(p.data.raw, "t");
           }
-          return display[p.name] + ": " + (p.data.total || "") + " t";
+          return display[p.name] + ": " + fmt.quantity(p.data.total, "t");
         }
       },
       series: [{
