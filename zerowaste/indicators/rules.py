@@ -960,11 +960,13 @@ def evaluate_measure(
     return MeasureResult(measure, exact, rounded, shown_floor, met, reason, missing, rounding_note=note)
 
 
-def _with_unit(text: str, value: Any, unit: str) -> str:
+def _with_unit(text: str, value: Any, unit: str, max_places: int = 3) -> str:
     """A target or baseline for a sentence: its own text (1—2个) or the number with the unit."""
     if text and (value is None or text != str(value)):
         return text
-    shown = format_figure(value) if isinstance(value, Decimal | int | str) else value  # 8,336 吨 (ADR 0050)
+    shown = (  # 8,336 吨 (ADR 0050)
+        format_figure(value, max_places) if isinstance(value, Decimal | int | str) else value
+    )
     return f"{shown}{unit}" if unit == "%" else f"{shown} {unit}".strip()
 
 
@@ -994,7 +996,8 @@ def rounding_note(direction: str, value: Decimal, measure: Measure, floor: Decim
         return ""
     unit = measure.unit_label
     args = {
-        "a": _with_unit("", _precise(value, measure.decimals), unit),
+        # The exact figure keeps the digits beyond the published precision that decide the verdict.
+        "a": _with_unit("", _precise(value, measure.decimals), unit, max_places=measure.decimals + 3),
         "r": _with_unit("", fmt(value, measure.decimals), unit),
     }
     target = measure.target if isinstance(measure.target, Decimal) else None
@@ -1034,8 +1037,13 @@ def judge(direction: str, value: Decimal, measure: Measure, floor: Decimal | Non
     shown = _precise(value, measure.decimals) if flips else fmt(value, measure.decimals)
     if met:
         return True, ""
-    args = {"a": _with_unit("", shown, unit), "t": _with_unit(measure.target_text, target, unit), "u": unit,
-            "b": _with_unit(measure.baseline_text, measure.baseline, unit)}  # fmt: skip
+    places = measure.decimals + 3 if flips else 3
+    args = {
+        "a": _with_unit("", shown, unit, places),
+        "t": _with_unit(measure.target_text, target, unit),
+        "u": unit,
+        "b": _with_unit(measure.baseline_text, measure.baseline, unit),
+    }
     if direction == "zero":
         return False, _("%(a)s where the target is zero") % args
     if direction == "range":

@@ -25,7 +25,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from zerowaste.core import audit
 from zerowaste.core.authz import Actor
@@ -303,7 +303,11 @@ def table(
         return head, [[r[k] for k, _label in head] for r in d["rows"]]
     if name == "flows":
         d = data or flows(actor, year=year, month=month)
-        head = _headers(("source", _("From")), ("target", _("To")), ("value_t", _("Tonnes")))
+        head = _headers(
+            ("source", pgettext("material flow", "From")),
+            ("target", pgettext("material flow", "To")),
+            ("value_t", _("Tonnes")),
+        )
         return head, [[r["source"], r["target"], r["value_t"]] for r in d["links"]]
     if name == "backlog":
         d = data or backlog(actor, year=year, month=month)

@@ -143,7 +143,7 @@ def test_fast_and_general_same_faults_on_mixed_file(world: World, workshop: Site
     content = _csv(world, rows).encode(encoding)
     fast, general = _both(world, content, "mixed.csv")
     assert fast[0] == "faults" and fast == general
-    rules_seen = {f["message"].split("]")[0][1:] for f in fast[1]}
+    rules_seen = {f.get("rule", "") for f in fast[1]}  # the key beside the message (issue 16, item 5)
     assert {"balance", "catalog-code", "period", "unit", "quantity", "duplicate-line", "site"} <= rules_seen
     assert {"stream", "required"} <= rules_seen
 

@@ -36,7 +36,9 @@ def test_cockpit_json_equals_the_service(cockpit: Cockpit) -> None:
 def test_export_and_publish(cockpit: Cockpit, tmp_path: Path) -> None:
     path = tmp_path / "flows.csv"
     _run("export", "flows", str(path), "--year", "2020")
-    assert "industry:汽车" in path.read_text(encoding="utf-8-sig")
+    flows_csv = path.read_text(encoding="utf-8-sig")
+    assert flows_csv.startswith("来源,去向,") and "\n汽车,HW08," in flows_csv  # words, not node keys
+    assert "industry:" not in flows_csv
     _run("export", "tonnages", str(tmp_path / "t.xlsx"), "--year", "2020")
     assert (tmp_path / "t.xlsx").read_bytes()[:2] == b"PK"
     out = json.loads(_run("publish", "--company-figures", "yes", "--format", "json"))
