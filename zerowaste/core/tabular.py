@@ -574,9 +574,11 @@ def write_xlsx(sheet_title: str, headers: list[str], rows: Iterable[list[Any]]) 
     for cell in worksheet[1]:
         cell.font = Font(bold=True)
     worksheet.freeze_panes = "A2"
-    for row in rows:
-        worksheet.append(safe_row(row))
-        for cell in worksheet[worksheet.max_row]:
+    # Cell by cell with the row counted here: `worksheet.max_row` walks every cell written so far,
+    # which made a ledger of 20,000 containers take 25 s.
+    for row_number, row in enumerate(rows, start=2):
+        for column, value in enumerate(safe_row(row), start=1):
+            cell = worksheet.cell(row=row_number, column=column, value=value)
             cell_format = number_format(cell.value)
             if cell_format:
                 cell.number_format = cell_format

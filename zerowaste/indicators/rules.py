@@ -21,7 +21,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from zerowaste.core.formatting import format_figure
+from zerowaste.core.formatting import format_figure, page_is_chinese, unit_label
 
 from . import expr
 
@@ -63,7 +63,9 @@ UNIT_WORDS = {
     "day": gettext_lazy("day"),
     "m2": "m²",
 }
-_UNIT_WORD_RE = re.compile(r"count|person|day|m2")
+# Tonnes and kilograms by the one formatter's names (吨/千克 on a Chinese page); `t` only as a word of
+# its own, so that the t of another word is left alone.
+_UNIT_WORD_RE = re.compile(r"count|person|day|m2|kg|(?<![A-Za-z])t(?![A-Za-z])|万|元")
 _KEY_IN_FORMULA_RE = re.compile(r"\b[a-z][a-z0-9_]*\b")
 FORMULA_FUNCTIONS = {"min": gettext_lazy("min"), "max": gettext_lazy("max"), "abs": gettext_lazy("abs")}
 
@@ -72,7 +74,16 @@ def unit_words(unit_text: str) -> str:
     """A unit of the set in the page's language: `kg/person/day` → kg/人/天, `scale:satisfaction` → 等级."""
     if unit_text.startswith("scale:"):
         return _("rating")
-    return _UNIT_WORD_RE.sub(lambda m: str(UNIT_WORDS[m.group(0)]), unit_text)
+
+    def word(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token in ("t", "kg"):
+            return unit_label(token)
+        if token in ("万", "元"):
+            return token if page_is_chinese() else {"万": "10k ", "元": "CNY"}[token]
+        return str(UNIT_WORDS[token])
+
+    return _UNIT_WORD_RE.sub(word, unit_text)
 
 
 def formula_in_words(formula_text: str, names: dict[str, str]) -> str:

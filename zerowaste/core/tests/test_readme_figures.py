@@ -187,8 +187,11 @@ def test_every_marked_output_block_is_real_output(module_demo: Any) -> None:
         for command, shown in _commands(block):
             if not shown:
                 continue
-            real = {line.rstrip() for line in _run(command).splitlines()}
-            wrong += [f"{command}: {line!r}" for line in shown if not _printed(line, real)]
+            printed = _run(command)
+            real = {line.rstrip() for line in printed.splitlines()}
+            missing = [line for line in shown if not _printed(line, real)]
+            if missing:
+                wrong.append(f"{command}\n  README: {missing!r}\n  printed:\n{printed}")
     assert not wrong, "README output lines the demo does not print:\n" + "\n".join(wrong)
 
 

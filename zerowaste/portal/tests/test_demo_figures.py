@@ -68,7 +68,7 @@ def test_cockpit_equals_api_and_indicator_engine_on_the_demo(demo_zone: Zone) ->
     board = public_board(demo_zone.pk)
     assert board and services.public_data(demo_zone)["exchange"] == board
     public_page = Client().get("/open-data/").content.decode()
-    assert f'<td class="mono">{board[0]["code"]}</td>' in public_page
+    assert f'<td class="mono code">{board[0]["code"]}</td>' in public_page
 
     # Pages render fast on the demo zone: bench/cockpit.py prints the times (well under 1 s); here a
     # loose bound that a shared CI machine keeps, and that caught a 55 s overdue register once.
