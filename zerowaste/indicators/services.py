@@ -55,9 +55,13 @@ def may_view(actor: Actor) -> bool:
 
 
 def may_enter(actor: Actor) -> bool:
+    """The zone's figures and judgments are entered by the zone's regulators: a street office reads
+    them (its own street's share) but does not decide the zone's."""
     if actor.is_system:
         return True
     if not actor.is_regulator or actor.member_role not in ("admin", "clerk"):
+        return False
+    if actor.jurisdiction_area_ids is not None:
         return False
     return actor.token_scopes is None or "admin" in actor.token_scopes
 

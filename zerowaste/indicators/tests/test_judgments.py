@@ -85,6 +85,26 @@ def test_only_a_regulators_admin_or_clerk_judges(world: World) -> None:
             services.record_judgment(actor, year=2020, number="15", met=True, reason="r")
 
 
+def test_a_street_office_reads_the_zones_figures_but_does_not_decide_them(world: World) -> None:
+    from zerowaste.core.authz import actor_for_membership
+    from zerowaste.core.models import Area
+
+    street = Area.objects.create(zone=world.zone, code="rh", name="荣华街道", kind="street")
+    office = parties.make_org(world.zone, roles=("regulator",), area_id=street.pk)
+    street_admin = actor_for_membership(parties.make_member(office, "admin", jurisdiction=street))
+    assert street_admin.is_regulator and street_admin.jurisdiction_area_ids is not None
+    assert not services.may_enter(street_admin)
+    with pytest.raises(Forbidden):
+        services.record_judgment(street_admin, year=2020, number="15", met=True, reason="r")
+    with pytest.raises(Forbidden):
+        services.enter_input(street_admin, year=2020, key="msw_collected_t", value="1", source="r")
+    api = parties.api_client(office)
+    answer = api.post("/api/indicators/judgments", {"year": 2020, "number": "15", "met": True, "reason": "r"})
+    assert answer.status_code == 403
+    assert not Judgment.objects.exists()
+    assert api.get("/api/indicators/judgments", year=2020).status_code == 200
+
+
 def test_api_records_and_lists_judgments(world: World) -> None:
     api = parties.api_client(world.regulator_org, ("admin",))
     response = api.post(
