@@ -12,13 +12,9 @@ import re
 
 import pytest
 
-from zerowaste.core.demo import DEMO_PASSWORD
 from zerowaste.core.models import Membership, Vehicle
-from zerowaste.testing.browser import log_in, screenshot
+from zerowaste.testing.browser import PHONE, Journey, accept_part, issue_manifest, screenshot, sign_pick_up
 from zerowaste.transfers.models import Transfer
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1440, "height": 900}
 
 
 @pytest.mark.browser
@@ -26,17 +22,6 @@ DESKTOP = {"width": 1440, "height": 900}
 @pytest.mark.django_db(transaction=True)
 def test_hazardous_chain_with_the_demo_accounts(live_server, browser, demo_zone) -> None:  # type: ignore[no-untyped-def]
     base = live_server.url
-    contexts = []
-
-    def page_for(username: str, viewport: dict[str, int] = DESKTOP):  # type: ignore[no-untyped-def]
-        context = browser.new_context(viewport=viewport, locale="zh-CN")
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(20000)
-        page.on("dialog", lambda dialog: dialog.accept())  # a confirmation (运抵, 接收) is answered yes
-        log_in(page, base, username, DEMO_PASSWORD)
-        page.wait_for_load_state()
-        return page
 
     def open_from_todos(page, key: str, number: str) -> None:  # type: ignore[no-untyped-def]
         """From the home page: the manifest `number` in to-do `key` — named on the home page, or in
@@ -54,22 +39,22 @@ def test_hazardous_chain_with_the_demo_accounts(live_server, browser, demo_zone)
 
     receiver_org = Membership.objects.get(user__username="hw-receiver").organization
     carrier_org = Membership.objects.get(user__username="carrier").organization
-    try:
-        producer = page_for("producer")
+    with Journey(browser, base, "hazardous-chain") as journey:
+        producer = journey.page_for("producer")
         assert producer.locator("#todos").count() == 1, "the producer does not land on its to-dos"
-        producer.goto(f"{base}/transfers/new/?stream=hw")
-        producer.select_option("#consignee_id", label=receiver_org.name)
-        producer.select_option("#carrier_id", label=carrier_org.name)
-        producer.fill("#waste_code", "900-041-49")
-        producer.fill("#estimated_t", "8")
-        producer.click("#save-transfer")
-        producer.wait_for_selector("#transfer-number")
-        number = producer.inner_text("#transfer-number").strip()
+        number = issue_manifest(
+            producer,
+            base,
+            consignee=receiver_org.name,
+            carrier=carrier_org.name,
+            waste_code="900-041-49",
+            estimated_t="8",
+        )
         assert re.fullmatch(r"\d{14}", number)
         t = Transfer.objects.get(zone=demo_zone, number=number)
         assert (t.state, t.stream, t.consignee_id) == ("issued", "hw", receiver_org.pk)
 
-        carrier = page_for("carrier", PHONE)
+        carrier = journey.page_for("carrier", viewport=PHONE)
         open_from_todos(carrier, "transfers.pick_up", number)
         carrier.click("#go-sign")
         carrier.wait_for_selector("#sign-pick-up")
@@ -77,11 +62,7 @@ def test_hazardous_chain_with_the_demo_accounts(live_server, browser, demo_zone)
             Vehicle.objects.filter(organization=carrier_org, capacity_kg__gte=8000).order_by("plate").first()
         )
         assert truck is not None, "the demo's HW carrier has no 8 t truck"
-        carrier.select_option("#vehicle_id", value=str(truck.pk))
-        carrier.fill("#driver", "王师傅")
-        carrier.fill("#quantity_seen_t", "8")
-        carrier.click("#sign-pick-up")
-        carrier.wait_for_selector("#transfer-state[data-state=in_transit]")
+        sign_pick_up(carrier, vehicle_id=truck.pk, driver="王师傅", quantity_t="8")
         open_from_todos(carrier, "transfers.deliver", number)
         carrier.click("#act-deliver")
         carrier.wait_for_selector("#transfer-state[data-state=delivered]")
@@ -89,18 +70,14 @@ def test_hazardous_chain_with_the_demo_accounts(live_server, browser, demo_zone)
         screenshot(carrier, "hazardous-chain-carrier-390")
         assert overflow <= 0, f"the carrier's page is {overflow}px wider than the phone"
 
-        receiver = page_for("hw-receiver")
+        receiver = journey.page_for("hw-receiver")
         open_from_todos(receiver, "transfers.receive", number)
         receiver.click("#go-receive")
-        receiver.fill("#received-t", "8")
-        receiver.fill("#refused-t", "1")
-        receiver.fill("#refused-reason", "包装破损")
-        receiver.click("#accept")
-        receiver.wait_for_selector("#transfer-state[data-state=closed]")
+        accept_part(receiver, received_t="8", refused_t="1", reason="包装破损")
         t.refresh_from_db()
         assert t.state == "closed" and t.refused_t == 1 and t.refusal_reason == "包装破损"
 
-        regulator = page_for("regulator")
+        regulator = journey.page_for("regulator")
         assert regulator.url.rstrip("/").endswith("/cockpit"), regulator.url  # its home is the cockpit
         panel = regulator.locator("#todos")
         assert panel.bounding_box()["y"] < regulator.locator("#kpis").bounding_box()["y"]  # on top
@@ -118,11 +95,3 @@ def test_hazardous_chain_with_the_demo_accounts(live_server, browser, demo_zone)
         assert "包装破损" in log
         for raw in ("transfer.accept_part", "transfers.transfer:", "accept_part", "pick_up", "{'", "[{"):
             assert raw not in log, f"raw {raw!r} in the audit log:\n{log}"
-    except Exception:
-        for i, context in enumerate(contexts):
-            for j, tab in enumerate(context.pages):
-                screenshot(tab, f"hazardous-chain-failure-{i}-{j}")
-        raise
-    finally:
-        for context in contexts:
-            context.close()

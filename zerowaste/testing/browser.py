@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,89 @@ def log_in(page: object, base_url: str, username: str, password: str) -> None:
     page.fill("input[name=username]", username)  # type: ignore[attr-defined]
     page.fill("input[name=password]", password)  # type: ignore[attr-defined]
     page.click("#login-submit")  # type: ignore[attr-defined]
+
+
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+class Journey:
+    """The people of a browser journey, each logged in in a browser context of their own. On a failure
+    every open tab is captured (`<name>-failure-<i>-<j>`); every context is closed at the end.
+
+        with Journey(browser, live_server.url, "hazardous-chain") as journey:
+            producer = journey.page_for("producer")
+    """
+
+    def __init__(self, browser: object, base_url: str, name: str, *, locale: str = "zh-CN") -> None:
+        self.browser, self.base_url, self.name, self.locale = browser, base_url, name, locale
+        self.contexts: list[Any] = []
+
+    def context(self, **options: Any) -> Any:
+        context = self.browser.new_context(**{"locale": self.locale, **options})  # type: ignore[attr-defined]
+        self.contexts.append(context)
+        return context
+
+    def page_for(
+        self,
+        username: str,
+        password: str | None = None,
+        *,
+        viewport: dict[str, int] = DESKTOP,
+        **options: Any,
+    ) -> Any:
+        """A logged-in tab of `username` (the demo password unless given); confirmations (运抵, 接收)
+        are answered yes."""
+        from zerowaste.core.demo import DEMO_PASSWORD
+
+        page = self.context(viewport=viewport, **options).new_page()
+        page.set_default_timeout(20000)
+        page.on("dialog", lambda dialog: dialog.accept())
+        log_in(page, self.base_url, username, password or DEMO_PASSWORD)
+        page.wait_for_load_state()
+        return page
+
+    def __enter__(self) -> Journey:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            if error is not None:
+                for i, context in enumerate(self.contexts):
+                    for j, tab in enumerate(context.pages):
+                        screenshot(tab, f"{self.name}-failure-{i}-{j}")
+        finally:
+            for context in self.contexts:
+                context.close()
+
+
+def issue_manifest(
+    page: Any, base_url: str, *, consignee: str, carrier: str, waste_code: str, estimated_t: str
+) -> str:
+    """The producer's new HW manifest by the form; its number."""
+    page.goto(f"{base_url}/transfers/new/?stream=hw")
+    page.select_option("#consignee_id", label=consignee)
+    page.select_option("#carrier_id", label=carrier)
+    page.fill("#waste_code", waste_code)
+    page.fill("#estimated_t", estimated_t)
+    page.click("#save-transfer")
+    page.wait_for_selector("#transfer-number")
+    return str(page.inner_text("#transfer-number")).strip()
+
+
+def sign_pick_up(page: Any, *, vehicle_id: int, driver: str, quantity_t: str) -> None:
+    """The driver's signature at pick-up, on the sign page already open."""
+    page.select_option("#vehicle_id", value=str(vehicle_id))
+    page.fill("#driver", driver)
+    page.fill("#quantity_seen_t", quantity_t)
+    page.click("#sign-pick-up")
+    page.wait_for_selector("#transfer-state[data-state=in_transit]")
+
+
+def accept_part(page: Any, *, received_t: str, refused_t: str, reason: str) -> None:
+    """The receiver accepts part of a delivery with the reason for the rest, on the receive page."""
+    page.fill("#received-t", received_t)
+    page.fill("#refused-t", refused_t)
+    page.fill("#refused-reason", reason)
+    page.click("#accept")
+    page.wait_for_selector("#transfer-state[data-state=closed]")
