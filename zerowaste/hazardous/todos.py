@@ -52,8 +52,8 @@ def _plans(actor: Actor, today: date) -> Todo:
 
 
 def todos(actor: Actor, today: date) -> list[Todo]:
-    if actor.is_regulator or actor.organization_id is None:
-        return []
+    if actor.is_regulator or actor.organization_id is None or actor.member_role not in services.WRITE_ROLES:
+        return []  # a viewer reads the alerts on the store page; shipping them is a clerk's work
     own_stores = [s for s in services.stores_of(actor) if s.operator_id == actor.organization_id]
     url = reverse("hazardous:store", args=[own_stores[0].pk]) if own_stores else reverse("hazardous:home")
     # an operator's store and a producer's own containers (what `visible_containers` gives them)

@@ -158,3 +158,20 @@ def test_every_link_and_form_a_role_sees_is_one_it_may_use(module_demo: Any) -> 
         assert pages > 5, f"{username} reached too few pages: {pages}"
         problems += [f"{username}: {line}" for line in refused]
     assert not problems, "\n".join(problems)
+
+
+def test_a_viewer_is_offered_no_work_it_cannot_do(module_demo: Any) -> None:
+    """A viewer of the park (containers past their limit) and of a producer with exchange proposals
+    awaiting an answer reads; it is not handed the clerk's to-dos."""
+    from zerowaste.core import home
+    from zerowaste.core.authz import actor_for_membership
+    from zerowaste.core.models import Membership
+    from zerowaste.testing import parties
+
+    for username, key in (("park", "hazardous.overdue"), ("producer", "exchange.proposals")):
+        member = Membership.objects.get(user__username=username)
+        admin_keys = {t.key for t in home.todos_for(actor_for_membership(member))}
+        assert key in admin_keys, f"the demo's {username} has no {key} to test a viewer against"
+        viewer = actor_for_membership(parties.make_member(member.organization, "viewer"))
+        viewer_keys = {t.key for t in home.todos_for(viewer)}
+        assert not {k for k in viewer_keys if k.startswith(("hazardous.", "exchange."))}, viewer_keys
