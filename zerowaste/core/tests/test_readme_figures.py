@@ -37,6 +37,26 @@ FIGURE_LIKE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d+\s?%|\d+ of 
 NOT_FIGURES = re.compile(r"`[^`]*`|seed:[\d,-]+|ADRs? [\d–-]+|\b(?:19|20)\d\d\b|issue \d+|<!--.*?-->")
 
 
+@pytest.fixture(scope="module")
+def module_demo(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """The demo as the README's reader builds it, on a new database: its rows numbered from 1, as the
+    README's `run 2`, `supply 768` and `execute-pool 2` are. PostgreSQL's sequences keep counting past
+    the rows earlier tests rolled back or flushed (SQLite's are rolled back with them), so they restart
+    at each table's highest id first."""
+    from django.apps import apps
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    from zerowaste.testing.spider import demo_in_rolled_back_transaction
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            for statement in connection.ops.sequence_reset_sql(no_style(), apps.get_models()):
+                cursor.execute(statement)
+    with demo_in_rolled_back_transaction(django_db_blocker) as result:
+        yield result
+
+
 def _run(command: str) -> str:
     """A README command line (`$ zerowaste NAME ARGS   # comment`) run on the demo; its stdout."""
     words = shlex.split(command.split("  #")[0], comments=False)
