@@ -137,3 +137,16 @@ def test_the_day_is_the_zone_s_calendar_day() -> None:
     late_utc = datetime(2026, 12, 1, 17, 30, tzinfo=UTC)  # 01:30 on 2 December in Beijing
     assert rules.local_day(late_utc, zoneinfo.ZoneInfo("Asia/Shanghai")).isoformat() == "2026-12-02"
     assert rules.month_start(datetime(2026, 12, 31, 23, 0, tzinfo=UTC)).isoformat() == "2026-12-01"
+
+
+def test_reasons_speak_the_reader_s_language() -> None:
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        assert rules.reason_text("weight_kg", "weight_positive", {}) == "weight_kg: 应大于 0 千克"
+        absurd = rules.reason_text("weight_kg", "weight_absurd", {"value": "900", "limit": "500"})
+        assert absurd == "weight_kg: 900 千克超过该节点可信的 500 千克"
+    with translation.override("en"):
+        assert (
+            rules.reason_text("sig", "signature", {}) == "sig: the signature does not match the device's key"
+        )
