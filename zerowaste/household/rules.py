@@ -259,7 +259,7 @@ def _choice(event: dict[str, Any], name: str, choices: frozenset[str]) -> str:
     value = event.get(name)
     if value is None or value == "":
         raise Rejected(name, "required")
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise Rejected(name, "choice", choices=", ".join(sorted(choices)))
     return str(value)
 
@@ -290,7 +290,9 @@ def parse_event(event: dict[str, Any], *, now: datetime, household_classes: froz
             raise Rejected("impurities", "kitchen_only")
     if quality and quality not in QUALITY_GRADES:
         raise Rejected("quality_grade", "choice", choices=", ".join(sorted(QUALITY_GRADES)))
-    if not isinstance(impurities_raw, list) or not set(impurities_raw) <= IMPURITIES:
+    if not isinstance(impurities_raw, list) or not all(
+        isinstance(item, str) and item in IMPURITIES for item in impurities_raw
+    ):
         raise Rejected("impurities", "impurities", choices=", ".join(sorted(IMPURITIES)))
     recyclable_kind = _text(event, "recyclable_kind")
     if recyclable_kind and top_class(household_class) != RECYCLABLE:

@@ -100,3 +100,55 @@ def test_refusals(reg: Registry) -> None:
     too_many = parties.api_client(regulator).post("/api/household/events", {"events": "x"})
     assert too_many.status_code == 422 and "events" in too_many.content.decode()
     assert HandoverEvent.objects.filter(zone=reg.zone).count() == 0
+
+
+def test_lists_cost_the_same_queries_for_1_and_50_rows(reg: Registry) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    regulator = parties.api_client(parties.make_org(reg.zone, roles=("regulator",)), ("read",))
+    uploader = parties.api_client(parties.make_org(reg.zone, roles=("carrier",)))
+    day = (NOW - timedelta(minutes=30)).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai")).date()
+
+    def counts() -> tuple[int, int]:
+        found = []
+        for path, params in (
+            ("/api/household/dead-letters", {}),
+            ("/api/household/flows", {"day": day.isoformat()}),
+        ):
+            regulator.get(path, **params)  # warm caches (token, catalog)
+            with CaptureQueriesContext(connection) as queries:
+                assert regulator.get(path, **params).status_code == 200
+            found.append(len(queries))
+        return found[0], found[1]
+
+    def upload(first: int, n: int) -> None:
+        terminal = reg.station_devices[0]
+        items = []
+        for seq in range(first, first + n):
+            e = event(terminal, seq, NOW - timedelta(minutes=30), weight="-1")  # dead letters
+            items.append({"event": e, "sig": rules.sign(reg.key(terminal), e)})
+            ok = event(
+                terminal,
+                10_000 + seq,
+                NOW - timedelta(minutes=30),
+                weight="1.000",
+                household_class=("kitchen", "other", "recyclable.paper")[seq % 3],
+            )
+            items.append({"event": ok, "sig": rules.sign(reg.key(terminal), ok)})
+        assert uploader.post("/api/household/events", {"events": items}).status_code == 200
+
+    upload(1, 1)
+    one = counts()
+    for station, device in zip(reg.stations[1:], reg.station_devices[1:], strict=True):
+        e = event(device, 1, NOW - timedelta(minutes=30), station=station.code)
+        uploader.post(
+            "/api/household/events", {"events": [{"event": e, "sig": rules.sign(reg.key(device), e)}]}
+        )
+    upload(2, 49)
+    assert counts() == one
+
+
+def test_non_regulators_may_not_read_flows(reg: Registry) -> None:
+    producer = parties.api_client(parties.make_org(reg.zone, roles=("producer",)))
+    assert producer.get("/api/household/flows", day="2026-12-01").status_code == 403

@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zerowaste.household import rules
 
@@ -150,3 +152,73 @@ def test_reasons_speak_the_reader_s_language() -> None:
         assert (
             rules.reason_text("sig", "signature", {}) == "sig: the signature does not match the device's key"
         )
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=80),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=10,
+)
+FIELD_NAMES = st.sampled_from(
+    [
+        "device",
+        "seq",
+        "occurred_at",
+        "node",
+        "side",
+        "handover",
+        "class",
+        "weight_kg",
+        "quality_grade",
+        "impurities",
+        "recyclable_kind",
+        "bin",
+        "source",
+        "station",
+        "vehicle",
+        "site",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=st.dictionaries(FIELD_NAMES, JSON_VALUES, max_size=6))
+def test_any_json_in_any_field_parses_or_is_rejected_naming_a_field(changes: dict[str, Any]) -> None:
+    """Whatever a device sends, the rules answer with fields or a Rejected naming a field; never crash."""
+    try:
+        fields = rules.parse_event({**_event(), **changes}, now=NOW, household_classes=CLASSES)
+    except rules.Rejected as exc:
+        assert exc.field in {
+            "device",
+            "seq",
+            "occurred_at",
+            "node",
+            "side",
+            "handover",
+            "class",
+            "weight_kg",
+            "quality_grade",
+            "impurities",
+            "recyclable_kind",
+            "bin",
+            "source",
+            "station",
+            "vehicle",
+            "site",
+        }
+        assert rules.reason_text(exc.field, exc.rule, exc.params)
+    else:
+        assert isinstance(fields.weight_kg, Decimal) and fields.weight_kg > 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.binary(max_size=200) | st.text(max_size=200))
+def test_any_bytes_open_as_an_envelope_or_are_rejected(raw: bytes | str) -> None:
+    try:
+        event, signature = rules.envelope(raw)
+    except rules.Rejected as exc:
+        assert exc.field in {"payload", "event", "sig"}
+    else:
+        assert isinstance(event, dict) and isinstance(signature, str)
