@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "zerowaste.hazardous",
     "zerowaste.exchange",
     "zerowaste.indicators",
+    "zerowaste.household",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class HouseholdConfig(AppConfig):
+    name = "zerowaste.household"
+    label = "household"
+    verbose_name = "垃圾分类全流程 / Household waste"

@@ -1,0 +1,5 @@
+from zerowaste.household.cli import HouseholdCommand
+
+
+class Command(HouseholdCommand):
+    pass

@@ -1,0 +1,200 @@
+"""The household registry (sources, stations, bins, devices), the hand-over events devices report,
+the dead letters of payloads that could not be stored, and the daily roll-ups pages read.
+
+Weights are `Decimal(12,3)` kilograms (to the gram). On PostgreSQL `HandoverEvent` is partitioned by
+month (migration 0001, ADR 0054); the (device, seq) idempotency is held by `EventSequence`, a plain
+table whose unique key needs no partition key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from zerowaste.core.models import Area, Site, Vehicle, ZonedModel
+
+from . import rules
+
+
+def _kg(label: Any, **kwargs: Any) -> Any:
+    return models.DecimalField(label, max_digits=12, decimal_places=3, **kwargs)
+
+
+class Source(ZonedModel):
+    """An emission source (排放主体): a household (一户一码: its code is printed as its QR code) or a
+    social unit, with its responsible party (管理责任人)."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=rules.SOURCE_KIND_CHOICES)
+    code = models.CharField(_("code"), max_length=64)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    community = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    responsible_party = models.CharField(_("responsible party"), max_length=100, blank=True)
+    residents = models.PositiveIntegerField(_("residents"), null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["zone", "code"], name="hh_source_zone_code_uniq")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Station(ZonedModel):
+    """A collection point in a community: fixed, mobile, staffed 驿站, drop points, smart cabinets."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=rules.STATION_KIND_CHOICES)
+    code = models.CharField(_("code"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    community = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["zone", "code"], name="hh_station_zone_code_uniq")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Bin(ZonedModel):
+    """A container with an identity chip (kitchen bins must have one, seed:5004), at a station or a
+    source."""
+
+    chip = models.CharField(_("chip id"), max_length=64)
+    household_class = models.CharField(_("household class"), max_length=40)
+    capacity_l = models.PositiveIntegerField(_("capacity (L)"))
+    station = models.ForeignKey(Station, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["zone", "chip"], name="hh_bin_zone_chip_uniq")]
+
+    def __str__(self) -> str:
+        return self.chip
+
+
+class Device(ZonedModel):
+    """A reporting device, bound to one station, vehicle or site. Its HMAC key is derived from the
+    platform's master key, the zone, its code and `key_version` (nothing secret is stored here)."""
+
+    code = models.CharField(_("device id"), max_length=64)
+    kind = models.CharField(_("kind"), max_length=16, choices=rules.DEVICE_KIND_CHOICES)
+    station = models.ForeignKey(Station, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    vehicle = models.ForeignKey(Vehicle, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The street or community the device reports from: what a street regulator's jurisdiction filters.
+    area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    key_version = models.PositiveIntegerField(_("key version"), default=1)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "code"], name="hh_device_zone_code_uniq"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(station__isnull=False, vehicle__isnull=True, site__isnull=True)
+                    | models.Q(station__isnull=True, vehicle__isnull=False, site__isnull=True)
+                    | models.Q(station__isnull=True, vehicle__isnull=True, site__isnull=False)
+                ),
+                name="hh_device_one_binding",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class EventSequence(ZonedModel):
+    """The (device, seq) pairs already stored: the idempotency ledger. A partitioned table's unique
+    key must hold its partition key (the month), so a duplicate uploaded in another month could slip
+    past one there; this plain table's key cannot be slipped past (ADR 0054)."""
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="+")
+    seq = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "device", "seq"], name="hh_eventseq_zone_device_seq_uniq")
+        ]
+
+
+class HandoverEvent(ZonedModel):
+    """One side's confirmation of a hand-over (交接, seed:5008): class, weight, time and place.
+
+    On PostgreSQL the table is partitioned by month of `occurred_at` (its primary key is (id,
+    occurred_at)); rows are written only by `ingest`, in bulk, after `EventSequence` admitted them.
+    """
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="+")
+    seq = models.BigIntegerField()
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    day = models.DateField(help_text="the zone's calendar day of occurred_at")
+    node = models.CharField(max_length=16, choices=rules.NODE_CHOICES)
+    side = models.CharField(max_length=8, choices=rules.SIDE_CHOICES)
+    handover_key = models.CharField(max_length=64)
+    household_class = models.CharField(max_length=40)
+    weight_kg = _kg(_("weight (kg)"))
+    quality_grade = models.CharField(max_length=1, blank=True)
+    impurities = models.CharField(max_length=64, blank=True, help_text="comma-separated")
+    recyclable_kind = models.CharField(max_length=64, blank=True)
+    bin = models.ForeignKey(Bin, null=True, on_delete=models.PROTECT, related_name="+")
+    source = models.ForeignKey(Source, null=True, on_delete=models.PROTECT, related_name="+")
+    station = models.ForeignKey(Station, null=True, on_delete=models.PROTECT, related_name="+")
+    vehicle = models.ForeignKey(Vehicle, null=True, on_delete=models.PROTECT, related_name="+")
+    site = models.ForeignKey(Site, null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["zone", "device", "seq"], name="hh_event_zone_device_seq_idx"),
+            models.Index(fields=["zone", "handover_key"], name="hh_event_zone_handover_idx"),
+            models.Index(fields=["zone", "day"], name="hh_event_zone_day_idx"),
+        ]
+
+
+class DeadLetter(ZonedModel):
+    """A payload that could not be stored, kept as received with the reason (field, rule, params)."""
+
+    topic = models.CharField(_("topic"), max_length=200)
+    payload = models.TextField(_("payload"))
+    field = models.CharField(_("field"), max_length=40)
+    rule = models.CharField(_("rule"), max_length=40)
+    params = models.JSONField(default=dict, blank=True)
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["zone", "received_at"], name="hh_deadletter_zone_recv_idx")]
+        ordering = ["-received_at", "-pk"]
+
+    @property
+    def reason(self) -> str:
+        """In words, naming the field, in the reader's language."""
+        return rules.reason_text(self.field, self.rule, self.params)
+
+
+class DailyFlow(ZonedModel):
+    """Per zone, calendar day, node, place and household class: the weight received (receiver side)
+    and handed over (giver side) and the number of events. Kept by the ingest in the transaction that
+    stores the events; pages read these, never the events."""
+
+    day = models.DateField()
+    node = models.CharField(max_length=16, choices=rules.NODE_CHOICES)
+    place = models.CharField(max_length=40, help_text="station:<id>, vehicle:<id> or site:<id>")
+    station = models.ForeignKey(Station, null=True, on_delete=models.PROTECT, related_name="+")
+    vehicle = models.ForeignKey(Vehicle, null=True, on_delete=models.PROTECT, related_name="+")
+    site = models.ForeignKey(Site, null=True, on_delete=models.PROTECT, related_name="+")
+    area = models.ForeignKey(Area, null=True, on_delete=models.PROTECT, related_name="+")
+    household_class = models.CharField(max_length=40)
+    in_kg = _kg(_("received (kg)"), default=0)
+    out_kg = _kg(_("handed over (kg)"), default=0)
+    events = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["zone", "day", "node", "place", "household_class"], name="hh_dailyflow_key_uniq"
+            )
+        ]
+        ordering = ["day", "node", "place", "household_class"]

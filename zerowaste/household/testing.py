@@ -1,0 +1,113 @@
+"""A small household registry for tests and the bench, built through the services."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from zerowaste.catalog.models import CatalogVersion
+from zerowaste.catalog.services import load_standard_catalogs
+from zerowaste.core import services as core
+from zerowaste.core.authz import Actor
+from zerowaste.core.models import Area, Site, Vehicle, Zone
+from zerowaste.testing import parties
+
+from . import rules, services, simulate
+from .models import Bin, Device, Station
+from .mqtt import events_topic
+
+_numbers = itertools.count(1)
+
+
+@dataclass
+class Registry:
+    zone: Zone
+    street: Area
+    community: Area
+    stations: list[Station]
+    station_devices: list[Device]
+    vehicle: Vehicle
+    vehicle_device: Device
+    plant: Site
+    plant_device: Device
+    bin: Bin
+    keys: dict[str, bytes] = field(default_factory=dict)
+
+    def key(self, device: Device) -> bytes:
+        return self.keys[device.code]
+
+    def sim_devices(self) -> list[simulate.SimDevice]:
+        return [
+            simulate.SimDevice(d.code, self.key(d), s.code)
+            for d, s in zip(self.station_devices, self.stations, strict=True)
+        ]
+
+    def message(self, device: Device, event: dict[str, Any], prefix: str = "zw/test") -> tuple[str, bytes]:
+        return events_topic(prefix, device.code), simulate.signed_message(self.key(device), event)
+
+
+def ensure_household_catalog(zone: Zone) -> None:
+    if not CatalogVersion.objects.filter(zone=zone, stream="household", status="published").exists():
+        load_standard_catalogs(Actor.system(zone), streams=["household"])
+
+
+def make_registry(zone: Zone, *, stations: int = 2) -> Registry:
+    """A street with one community, `stations` stations each with a terminal, a collector's vehicle with
+    its unit, a plant with its weighbridge, and a chipped kitchen bin at the first station."""
+    ensure_household_catalog(zone)
+    system = Actor.system(zone)
+    n = next(_numbers)
+    street = Area.objects.create(zone=zone, code=f"S{n}", name=f"测试街道{n}", kind="street")
+    community = Area.objects.create(
+        zone=zone, code=f"C{n}", name=f"测试社区{n}", kind="community", parent=street
+    )
+    made = [
+        services.add_station(
+            system, code=f"ST{n}-{i}", name=f"驿站{n}-{i}", kind="staffed", community_id=community.pk
+        )
+        for i in range(stations)
+    ]
+    terminals = [
+        services.add_device(system, code=f"T{n}-{i}", kind="terminal", station_id=s.pk)
+        for i, s in enumerate(made)
+    ]
+    collector = parties.make_org(zone, roles=("carrier",), area_id=street.pk)
+    vehicle = core.add_vehicle(system, collector.pk, plate=f"京A{n % 100000:05d}")
+    vehicle_unit = services.add_device(system, code=f"V{n}", kind="vehicle", vehicle_id=vehicle.pk)
+    plant_org = parties.make_org(zone, roles=("receiver",), area_id=street.pk)
+    plant = core.add_site(system, plant_org.pk, name=f"厨余处理厂{n}", kind="plant", area_id=street.pk)
+    weighbridge = services.add_device(system, code=f"W{n}", kind="weighbridge", site_id=plant.pk)
+    bin_ = services.add_bin(
+        system, chip=f"CHIP{n}", household_class="kitchen", capacity_l=240, station_id=made[0].pk
+    )
+    devices = [*terminals, vehicle_unit, weighbridge]
+    keys = {d.code: services.key_of(d, zone.code) for d in devices}
+    return Registry(
+        zone, street, community, made, terminals, vehicle, vehicle_unit, plant, weighbridge, bin_, keys
+    )
+
+
+def event(
+    device: Device,
+    seq: int,
+    at: datetime,
+    *,
+    weight: str = "2.500",
+    household_class: str = "kitchen",
+    node: str = rules.NODE_SOURCE_STATION,
+    side: str = rules.SIDE_RECEIVER,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "device": device.code,
+        "seq": seq,
+        "occurred_at": at.isoformat(),
+        "node": node,
+        "side": side,
+        "handover": extra.pop("handover", f"{device.code}-{seq}"),
+        "class": household_class,
+        "weight_kg": weight,
+        **extra,
+    }
