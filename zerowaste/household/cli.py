@@ -210,7 +210,7 @@ class HouseholdCommand(PlatformCommand):
         )
         rows = [alarms.alarm_row(a) for a in found[: options["limit"]]]
         text = "\n".join(
-            f"#{r['id']} {r['state']:<9} {r['day'] or '':<10} {r['kind_label']}: {r['figures']}"
+            f"#{r['id']} {r['state']:<9} {r['day'] or '-'!s:<10} {r['kind_label']}: {r['figures']}"
             f" (owner {r['owner'] or '-'}, due {r['deadline']})"
             for r in rows
         )

@@ -75,3 +75,15 @@ def test_cli(reg: Registry) -> None:
             stderr=StringIO(),
         )
     assert Alarm.objects.filter(zone=reg.zone).count() == 3
+    # The text output people read: one line per alarm, the day and the figures in words.
+    out = StringIO()
+    call_command("household", "alarms", "--zone", reg.zone.code, stdout=out)
+    lines = out.getvalue().strip().splitlines()
+    assert len(lines) == 3 and all(f" {day.isoformat()} " in line for line in lines)
+    assert any("20.000" in line for line in lines)
+    out = StringIO()
+    call_command("household", "balance", "--day", day.isoformat(), "--zone", reg.zone.code, stdout=out)
+    assert "in 20.000 out 0.000" in out.getvalue()
+    out = StringIO()
+    call_command("household", "points", home.code, "--zone", reg.zone.code, stdout=out)
+    assert out.getvalue().startswith(f"{home.code}: 0 points")
