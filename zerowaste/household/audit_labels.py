@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from zerowaste.core.audit_display import A, F, Record, by_field
 
-from .models import Bin, Device, Source, Station
+from .models import Alarm, Bin, CommunityCentre, Device, Merchant, PointsEntry, Source, Station, StockCount
 
 ACTIONS = {
     "household.station.add": A("登记收集站点", "Register a station"),
     "household.source.add": A("登记排放源", "Register a waste source"),
     "household.bin.add": A("登记垃圾桶", "Register a bin"),
     "household.device.add": A("登记设备", "Register a device"),
+    "household.alarm.resolve": A("处置报警", "Resolve an alarm"),
+    "household.stock.record": A("登记存量", "Record a stock count"),
+    "household.merchant.add": A("登记积分兑换商户", "Register a points merchant"),
+    "household.centre.set": A("设定服务圈中心", "Set a service-circle centre"),
+    "household.points.redeem": A("兑换积分", "Redeem points"),
+    "household.points.reverse": A("冲正积分", "Reverse points"),
 }
 
 RECORDS = {
@@ -22,6 +28,13 @@ RECORDS = {
     "household.source": Record("排放源", "Waste source", identify=by_field(Source, "code")),
     "household.bin": Record("垃圾桶", "Bin", identify=by_field(Bin, "chip")),
     "household.device": Record("设备", "Device", identify=by_field(Device, "code")),
+    "household.alarm": Record("报警", "Alarm", identify=by_field(Alarm, "cause")),
+    "household.stockcount": Record("存量盘点", "Stock count", identify=by_field(StockCount, "place")),
+    "household.merchant": Record("积分兑换商户", "Points merchant", identify=by_field(Merchant, "name")),
+    "household.communitycentre": Record(
+        "服务圈中心", "Service-circle centre", identify=by_field(CommunityCentre, "community_id")
+    ),
+    "household.pointsentry": Record("积分流水", "Points entry", identify=by_field(PointsEntry, "reason")),
 }
 
 FIELDS = {
@@ -36,4 +49,8 @@ FIELDS = {
     "vehicle_id": F("车辆", "vehicle"),
     "key_version": F("密钥版本", "key version"),
     "created_at": F("登记时间", "registered at"),
+    "resolution": F("处置结果", "resolution"),
+    "stock_kg": F("存量（千克）", "stock (kg)"),
+    "delta": F("积分变动", "points"),
+    "merchant_id": F("商户", "merchant"),
 }

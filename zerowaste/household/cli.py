@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from argparse import ArgumentParser
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.core.management.base import CommandError
@@ -14,7 +14,7 @@ from zerowaste.core.authz import Actor
 from zerowaste.core.cli import PlatformCommand
 from zerowaste.core.models import Zone
 
-from . import mqtt, services, simulate
+from . import alarms, balance, mqtt, points, services, simulate
 from .models import Device
 
 
@@ -53,6 +53,26 @@ class HouseholdCommand(PlatformCommand):
         add.add_argument("--show-key", action="store_true", help="print the device's HMAC key (hex) once")
         letters = sub.add_parser("dead-letters", help="payloads that could not be stored, newest first")
         letters.add_argument("--limit", type=int, default=50)
+        alarms_ = sub.add_parser("alarms", help="alarms as tasks, newest first")
+        alarms_.add_argument("--open", action="store_true", help="only those not resolved")
+        alarms_.add_argument("--kind", help="one kind (weight_mismatch, mixed_loading, not_cleared, …)")
+        alarms_.add_argument("--limit", type=int, default=100)
+        resolve = sub.add_parser("resolve", help="close an alarm with what was done")
+        resolve.add_argument("id", type=int)
+        resolve.add_argument("--resolution", required=True)
+        detect = sub.add_parser("detect", help="day-level alarms of a day, then escalate overdue alarms")
+        detect.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD (default: yesterday)")
+        balance_ = sub.add_parser("balance", help="the day's mass balance per station, vehicle and class")
+        balance_.add_argument("--day", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+        points_ = sub.add_parser("points", help="a household's points balance and ledger")
+        points_.add_argument("code", help="the household's code")
+        redeem = sub.add_parser("redeem", help="spend a household's points at a merchant")
+        redeem.add_argument("code", help="the household's code")
+        redeem.add_argument("--points", type=int, required=True)
+        redeem.add_argument("--merchant", type=int, required=True, help="merchant id")
+        for p in (alarms_, resolve, detect, balance_, points_, redeem):
+            self.add_format_argument(p)
+            self.add_zone_argument(p)
         for p in (ingest, simulate_, devices, add, letters):
             self.add_format_argument(p)
             self.add_zone_argument(p)
@@ -71,6 +91,8 @@ class HouseholdCommand(PlatformCommand):
             self._simulate(zone, prefix, options)
         elif action == "devices":
             self._devices(actor, zone, options)
+        elif action in {"alarms", "resolve", "detect", "balance", "points", "redeem"}:
+            self._slice2(actor, zone, action, options)
         else:
             letters = list(services.visible_dead_letters(actor).select_related("device")[: options["limit"]])
             rows = [services.dead_letter_row(d) for d in letters]
@@ -178,3 +200,68 @@ class HouseholdCommand(PlatformCommand):
             for r in rows
         )
         self.emit(options, rows, text or "no devices")
+
+    def _slice2(self, actor: Actor, zone: Zone, action: str, options: dict[str, Any]) -> None:
+        getattr(self, f"_{action}")(actor, zone, options)
+
+    def _alarms(self, actor: Actor, zone: Zone, options: dict[str, Any]) -> None:
+        found = alarms.visible_alarms(
+            actor, kind=options.get("kind"), state="open" if options["open"] else None
+        )
+        rows = [alarms.alarm_row(a) for a in found[: options["limit"]]]
+        text = "\n".join(
+            f"#{r['id']} {r['state']:<9} {r['day'] or '-'!s:<10} {r['kind_label']}: {r['figures']}"
+            f" (owner {r['owner'] or '-'}, due {r['deadline']})"
+            for r in rows
+        )
+        self.emit(options, rows, text or "no alarms")
+
+    def _resolve(self, actor: Actor, zone: Zone, options: dict[str, Any]) -> None:
+        row = alarms.alarm_row(alarms.resolve(actor, options["id"], options["resolution"]))
+        self.emit(options, row, f"#{row['id']} resolved: {row['resolution']}")
+
+    def _detect(self, actor: Actor, zone: Zone, options: dict[str, Any]) -> None:
+        import zoneinfo
+
+        day = options.get("day") or (
+            datetime.now(zoneinfo.ZoneInfo(zone.timezone or "Asia/Shanghai")).date() - timedelta(days=1)
+        )
+        result = alarms.detect_day(zone.pk, day)
+        data = {"day": day.isoformat(), **result.as_dict()}
+        self.emit(options, data, f"{day}: {result.raised} alarms raised, {result.escalated} escalated")
+
+    def _balance(self, actor: Actor, zone: Zone, options: dict[str, Any]) -> None:
+        rows = balance.for_actor(actor, options["day"])
+        text = "\n".join(
+            f"{r['place_name']:<16} {r['household_class']:<20} in {r['in_kg']} out {r['out_kg']} "
+            f"stock {r['stock_change_kg']} diff {r['difference_kg']} "
+            f"{'closes' if r['closes'] else 'DOES NOT CLOSE'}"
+            for r in rows
+        )
+        self.emit(options, rows, text or "no flows that day")
+
+    def _points(self, actor: Actor, zone: Zone, options: dict[str, Any]) -> None:
+        source, points_balance, entries = points.account(actor, options["code"])
+        rows = [points.entry_row(e) for e in entries[:100]]
+        data = {"source": source.code, "balance": points_balance, "entries": rows}
+        text = "\n".join(
+            [f"{source.code}: {points_balance} points"]
+            + [
+                f"  {r['created_at']:%Y-%m-%d %H:%M} {r['delta']:+d} → {r['balance_after']} "
+                f"{r['reason_label']}"
+                f" {r['event'] or r['merchant'] or ''}"
+                for r in rows
+            ]
+        )
+        self.emit(options, data, text)
+
+    def _redeem(self, actor: Actor, zone: Zone, options: dict[str, Any]) -> None:
+        entry = points.redeem(
+            actor, options["code"], points=options["points"], merchant_id=options["merchant"]
+        )
+        row = points.entry_row(entry)
+        self.emit(
+            options,
+            row,
+            f"redeemed {-row['delta']} points at {row['merchant']}; balance {row['balance_after']}",
+        )

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from zerowaste.core.models import Site, Vehicle, Zone
 
-from . import rules, services
+from . import alarms, points, rules, services
 from .models import Bin, DailyFlow, DeadLetter, Device, HandoverEvent, Source, Station
 
 LEDGER_CHUNK = 300  # rows per INSERT statement (3 parameters each, far below SQLite's limit)
@@ -39,6 +39,8 @@ class IngestResult:
     stored: int
     duplicate: int
     dead_lettered: int
+    alarms: int = 0
+    points: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {"stored": self.stored, "duplicate": self.duplicate, "dead_lettered": self.dead_lettered}
@@ -140,10 +142,15 @@ def ingest_batch(zone_id: int, messages: Sequence[Message], *, now: datetime | N
         _store_events(zone_id, new, now, zone_tz)
         _roll_up(zone_id, new, zone_tz)
         _dead_letter(zone_id, refused, now)
+        # Slice 2: the hand-over-level alarms and the residents' points of the new events only.
+        raised = alarms.detect_at_ingest(zone_id, new, now, zone_tz)
+        granted = points.grant_batch(zone_id, points.grants_of(new), now)
     return IngestResult(
         stored=len(new),
         duplicate=in_batch_duplicates + len(unique) - len(new),
         dead_lettered=len(refused),
+        alarms=raised,
+        points=granted,
     )
 
 

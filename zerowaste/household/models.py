@@ -13,7 +13,7 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from zerowaste.core.models import Area, Site, Vehicle, ZonedModel
+from zerowaste.core.models import Area, Organization, Site, User, Vehicle, ZonedModel
 
 from . import rules
 
@@ -198,3 +198,147 @@ class DailyFlow(ZonedModel):
             )
         ]
         ordering = ["day", "node", "place", "household_class"]
+
+
+# --- Slice 2: alarms, stock counts, residents' points ------------------------------------------------
+
+
+class Alarm(ZonedModel):
+    """A closed-loop alarm as a task: raised once per cause (`cause` is unique in the zone, so a
+    detection run twice or two consumers seeing the same events raise one), owned by the organization
+    or community that must act, due in working days, escalated to the street past its deadline, closed
+    with a resolution."""
+
+    kind = models.CharField(_("kind"), max_length=24, choices=rules.ALARM_KIND_CHOICES)
+    cause = models.CharField(_("cause"), max_length=200)
+    # The street or community the alarm belongs to: what a street regulator's jurisdiction filters.
+    area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    owner_organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    owner_area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    station = models.ForeignKey(Station, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    bin = models.ForeignKey(Bin, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    vehicle = models.ForeignKey(Vehicle, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(_("day"), null=True, blank=True)
+    handover_key = models.CharField(max_length=64, blank=True)
+    household_class = models.CharField(max_length=40, blank=True)
+    figures = models.JSONField(default=dict, blank=True)
+    raised_at = models.DateTimeField(_("raised at"))
+    deadline = models.DateField(_("deadline"))
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    escalated_to = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resolved_by_name = models.CharField(max_length=150, blank=True)
+    resolution = models.TextField(_("resolution"), blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["zone", "cause"], name="hh_alarm_zone_cause_uniq")]
+        indexes = [models.Index(fields=["zone", "kind", "day"], name="hh_alarm_zone_kind_day_idx")]
+        ordering = ["-raised_at", "-pk"]
+
+    @property
+    def figures_text(self) -> str:
+        return rules.figures_text(self.kind, self.figures)
+
+    @property
+    def state(self) -> str:
+        if self.resolved_at is not None:
+            return "resolved"
+        return "escalated" if self.escalated_at is not None else "open"
+
+
+class StockCount(ZonedModel):
+    """What a station or vehicle held at the end of a day, per class (counted or weighed). The mass
+    balance takes the change since the previous count; with no count the place is taken as emptied."""
+
+    day = models.DateField()
+    place = models.CharField(max_length=40)
+    household_class = models.CharField(max_length=40)
+    stock_kg = _kg(_("stock (kg)"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["zone", "day", "place", "household_class"], name="hh_stockcount_key_uniq"
+            ),
+            models.CheckConstraint(condition=models.Q(stock_kg__gte=0), name="hh_stockcount_nonneg"),
+        ]
+
+
+class CommunityCentre(ZonedModel):
+    """The centre of a community's 2 km service circle, where its residents' points are spent."""
+
+    community = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "community"], name="hh_centre_zone_community_uniq")
+        ]
+
+
+class Merchant(ZonedModel):
+    """A shop or service where residents redeem points (property or home services, goods)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PointsAccount(ZonedModel):
+    """A household's points balance: the row a redemption locks (`select_for_update`)."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="+")
+    balance = models.BigIntegerField(_("balance"), default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "source"], name="hh_points_account_uniq"),
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="hh_points_account_nonneg"),
+        ]
+
+
+class PointsEntry(ZonedModel):
+    """One line of the append-only points ledger: a grant from a device event (unique: an event grants
+    at most once), a redemption at a merchant, or the reversal of an earlier line."""
+
+    account = models.ForeignKey(PointsAccount, on_delete=models.PROTECT, related_name="entries")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="+")
+    delta = models.BigIntegerField(_("points"))
+    balance_after = models.BigIntegerField(_("balance after"))
+    reason = models.CharField(_("reason"), max_length=16, choices=rules.POINTS_REASON_CHOICES)
+    event_device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    event_seq = models.BigIntegerField(null=True, blank=True)
+    merchant = models.ForeignKey(Merchant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["zone", "event_device", "event_seq"],
+                condition=models.Q(event_device__isnull=False),
+                name="hh_points_event_uniq",
+            ),
+            models.CheckConstraint(condition=models.Q(balance_after__gte=0), name="hh_points_entry_nonneg"),
+        ]
+        ordering = ["pk"]

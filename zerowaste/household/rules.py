@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
@@ -388,3 +389,222 @@ def month_start(moment: datetime) -> date:
 
     utc = moment.astimezone(UTC)
     return date(utc.year, utc.month, 1)
+
+
+# --- Alarms (slice 2) --------------------------------------------------------------------------------
+
+ALARM_WEIGHT_MISMATCH = "weight_mismatch"
+ALARM_MIXED_LOADING = "mixed_loading"
+ALARM_NOT_CLEARED = "not_cleared"
+ALARM_OVER_CAPACITY = "over_capacity"
+ALARM_VEHICLE_IDLE = "vehicle_idle"
+ALARM_QUALITY = "quality_failures"
+ALARM_MASS_BALANCE = "mass_balance"
+ALARM_KIND_CHOICES = [
+    (ALARM_WEIGHT_MISMATCH, _("weight mismatch at a hand-over")),
+    (ALARM_MIXED_LOADING, _("mixed loading (混装混运)")),
+    (ALARM_NOT_CLEARED, _("kitchen waste not cleared the same day (日产日清)")),
+    (ALARM_OVER_CAPACITY, _("bin over capacity")),
+    (ALARM_VEHICLE_IDLE, _("vehicle idle")),
+    (ALARM_QUALITY, _("repeated quality failures by a source")),
+    (ALARM_MASS_BALANCE, _("mass balance does not close")),
+]
+ALARM_KINDS = frozenset(code for code, _label in ALARM_KIND_CHOICES)
+ALARM_STATES = frozenset({"open", "escalated", "resolved"})
+
+# Working days the owner has to resolve an alarm of each kind before it escalates to the street.
+ALARM_DEADLINE_WORKING_DAYS = {
+    ALARM_WEIGHT_MISMATCH: 2,
+    ALARM_MIXED_LOADING: 3,
+    ALARM_NOT_CLEARED: 1,
+    ALARM_OVER_CAPACITY: 1,
+    ALARM_VEHICLE_IDLE: 2,
+    ALARM_QUALITY: 5,
+    ALARM_MASS_BALANCE: 3,
+}
+
+# The two sides of one hand-over may differ by scale error: the larger of 0.5 kg and 2 % of the
+# heavier side.
+MISMATCH_TOLERANCE_KG = Decimal("0.500")
+MISMATCH_TOLERANCE_RATIO = Decimal("0.02")
+
+# What a litre of each class weighs at most in a full bin; more than capacity × this is over capacity.
+BIN_KG_PER_L = {KITCHEN: Decimal("0.8"), RECYCLABLE: Decimal("0.3"), "hazardous": Decimal("1.0")}
+BIN_KG_PER_L_DEFAULT = Decimal("0.4")
+
+# A vehicle with no event for this long inside the working window of a working day is idle.
+VEHICLE_IDLE_HOURS = 3
+WORK_START_HOUR = 7
+WORK_END_HOUR = 19
+
+# ≥ QUALITY_FAILURES failed kitchen-waste grades by one source within QUALITY_WINDOW_DAYS.
+FAILED_GRADES = frozenset({"C"})
+QUALITY_FAILURES = 3
+QUALITY_WINDOW_DAYS = 30
+
+# Mass balance: in = out + stock change, within the larger of an absolute and a relative tolerance.
+# A zone may set its own in `Zone.settings["household"]` (keys as below).
+BALANCE_DEFAULTS = {"balance_tolerance_kg": Decimal("1.000"), "balance_tolerance_ratio": Decimal("0")}
+# Kitchen waste is cleared the day it is produced; the same tolerance decides "left over".
+NOT_CLEARED_TOLERANCE_KG = Decimal("1.000")
+
+# The figures of each alarm, in words (params are stored; the text follows the reader's language).
+ALARM_FIGURES: dict[str, Any] = {
+    ALARM_WEIGHT_MISMATCH: _(
+        "%(giver)s kg handed over, %(receiver)s kg received: %(difference)s kg apart "
+        "(tolerance %(tolerance)s kg)"
+    ),
+    ALARM_MIXED_LOADING: _("one trip carried %(classes)s to one destination"),
+    ALARM_NOT_CLEARED: _(
+        "%(received)s kg of kitchen waste received, %(collected)s kg collected the same day: %(left)s kg left"
+    ),
+    ALARM_OVER_CAPACITY: _("%(weight)s kg in a %(capacity)s L bin (at most %(limit)s kg)"),
+    ALARM_VEHICLE_IDLE: _("no event for %(hours)s h in working time (%(limit)s h allowed)"),
+    ALARM_QUALITY: _("%(count)s failed kitchen-waste grades in %(days)s days (an alarm at %(limit)s)"),
+    ALARM_MASS_BALANCE: _(
+        "in %(in)s kg, out %(out)s kg, stock change %(stock)s kg: %(difference)s kg unexplained "
+        "(tolerance %(tolerance)s kg)"
+    ),
+}
+
+
+def figures_text(kind: str, params: dict[str, Any]) -> str:
+    template = ALARM_FIGURES.get(kind)
+    try:
+        return str(template) % params if template is not None else ""
+    except (KeyError, TypeError, ValueError):
+        return ", ".join(f"{k} {v}" for k, v in sorted(params.items()))
+
+
+def mismatch_tolerance(giver_kg: Decimal, receiver_kg: Decimal) -> Decimal:
+    return max(
+        MISMATCH_TOLERANCE_KG,
+        (max(giver_kg, receiver_kg) * MISMATCH_TOLERANCE_RATIO).quantize(Decimal("0.001")),
+    )
+
+
+def weights_mismatch(giver_kg: Decimal, receiver_kg: Decimal) -> bool:
+    """Whether the two sides of a hand-over disagree beyond the scales' tolerance."""
+    return abs(giver_kg - receiver_kg) > mismatch_tolerance(giver_kg, receiver_kg)
+
+
+def bin_limit_kg(household_class: str, capacity_l: int) -> Decimal:
+    per_l = BIN_KG_PER_L.get(top_class(household_class), BIN_KG_PER_L_DEFAULT)
+    return (per_l * capacity_l).quantize(Decimal("0.001"))
+
+
+def is_failed_grade(quality_grade: str) -> bool:
+    return quality_grade in FAILED_GRADES
+
+
+def longest_idle(times: list[datetime], start: datetime, end: datetime) -> timedelta:
+    """The longest stretch inside [start, end] with no event (the window's edges count as ends)."""
+    inside = sorted(t for t in times if start <= t <= end)
+    marks = [start, *inside, end]
+    return max((b - a for a, b in itertools.pairwise(marks)), default=end - start)
+
+
+def balance_settings(zone_settings: dict[str, Any] | None) -> tuple[Decimal, Decimal]:
+    """The zone's (absolute kg, ratio) balance tolerance: its settings, else the defaults."""
+    own = (zone_settings or {}).get("household") or {}
+    values = []
+    for key in ("balance_tolerance_kg", "balance_tolerance_ratio"):
+        raw = own.get(key)
+        try:
+            value = Decimal(str(raw)) if raw is not None else BALANCE_DEFAULTS[key]
+        except InvalidOperation:
+            value = BALANCE_DEFAULTS[key]
+        values.append(value if value.is_finite() and value >= 0 else BALANCE_DEFAULTS[key])
+    return values[0], values[1]
+
+
+# Where a place's balance reads its weight in and out: a station receives from households and hands
+# over to vehicles; a vehicle receives from stations and hands over at a plant. A plant is the end of
+# the chain (its weighbridge is checked against the vehicle's side by the weight-mismatch alarm).
+BALANCE_IN_NODE = {"station": NODE_SOURCE_STATION, "vehicle": NODE_STATION_VEHICLE}
+BALANCE_OUT_NODE = {"station": NODE_STATION_VEHICLE, "vehicle": NODE_VEHICLE_SITE}
+
+
+@dataclass(frozen=True)
+class BalanceLine:
+    place: str
+    household_class: str
+    in_kg: Decimal
+    out_kg: Decimal
+    stock_change_kg: Decimal
+    difference_kg: Decimal
+    tolerance_kg: Decimal
+
+    @property
+    def closes(self) -> bool:
+        return abs(self.difference_kg) <= self.tolerance_kg
+
+
+def balance_line(
+    place: str,
+    household_class: str,
+    in_kg: Decimal,
+    out_kg: Decimal,
+    stock_change_kg: Decimal,
+    tolerance: tuple[Decimal, Decimal],
+) -> BalanceLine:
+    absolute, ratio = tolerance
+    difference = in_kg - out_kg - stock_change_kg
+    return BalanceLine(
+        place,
+        household_class,
+        in_kg,
+        out_kg,
+        stock_change_kg,
+        difference,
+        max(absolute, (in_kg * ratio).quantize(Decimal("0.001"))),
+    )
+
+
+# --- Residents' points -------------------------------------------------------------------------------
+
+POINTS_SORTING = "sorting"
+POINTS_RECYCLABLES = "recyclables"
+POINTS_REDEMPTION = "redemption"
+POINTS_REVERSAL = "reversal"
+POINTS_REASON_CHOICES = [
+    (POINTS_SORTING, _("sorting grant")),
+    (POINTS_RECYCLABLES, _("recyclables grant")),
+    (POINTS_REDEMPTION, _("redemption")),
+    (POINTS_REVERSAL, _("reversal")),
+]
+# A household's kitchen-waste drop graded A earns 2 points, B 1, C none; recyclables 1 point per whole kg.
+POINTS_PER_GRADE = {"A": 2, "B": 1, "C": 0}
+POINTS_PER_RECYCLABLE_KG = 1
+MAX_REDEMPTION = 100_000
+SERVICE_CIRCLE_KM = Decimal("2")
+EARTH_RADIUS_KM = 6371.0088
+
+
+def points_for(
+    household_class: str, quality_grade: str, impurities: tuple[str, ...], weight_kg: Decimal
+) -> tuple[str, int]:
+    """The grant a household's drop earns at the station: (reason, points); 0 points for none."""
+    top = top_class(household_class)
+    if top == KITCHEN:
+        if impurities or not quality_grade:
+            return POINTS_SORTING, 0
+        return POINTS_SORTING, POINTS_PER_GRADE.get(quality_grade, 0)
+    if top == RECYCLABLE:
+        return POINTS_RECYCLABLES, int(weight_kg) * POINTS_PER_RECYCLABLE_KG
+    return POINTS_SORTING, 0
+
+
+def distance_km(lat1: Decimal, lon1: Decimal, lat2: Decimal, lon2: Decimal) -> Decimal:
+    """Great-circle (haversine) distance, to the metre."""
+    import math
+
+    p1, p2 = math.radians(float(lat1)), math.radians(float(lat2))
+    dp, dl = p2 - p1, math.radians(float(lon2) - float(lon1))
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+    return Decimal(str(round(km, 3)))
+
+
+def within_service_circle(distance: Decimal) -> bool:
+    return distance <= SERVICE_CIRCLE_KM
