@@ -10,6 +10,7 @@ never counts twice, in whatever order the messages come.
 
 from __future__ import annotations
 
+import hashlib
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -400,17 +401,21 @@ def _add_flows_sqlite(
             row.save(update_fields=["in_kg", "out_kg", "events"])
 
 
+def _payload_text(message: Any) -> str:
+    payload = message.payload
+    text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
+    return str(text)[: rules.MAX_PAYLOAD_BYTES * 2].replace("\x00", "\ufffd")
+
+
 def _dead_letter(zone_id: int, refused: list[_Refused], now: datetime) -> None:
+    """The refused messages, each once: a redelivered one (same topic and payload) is already there."""
     DeadLetter.objects.bulk_create(
         [
             DeadLetter(
                 zone_id=zone_id,
                 topic=r.message.topic[:200],
-                payload=(
-                    r.message.payload.decode("utf-8", errors="replace")
-                    if isinstance(r.message.payload, bytes)
-                    else r.message.payload
-                )[: rules.MAX_PAYLOAD_BYTES * 2].replace("\x00", "\ufffd"),
+                payload=_payload_text(r.message),
+                digest=hashlib.sha256(f"{r.message.topic}\n{_payload_text(r.message)}".encode()).hexdigest(),
                 field=r.error.field,
                 rule=r.error.rule,
                 params=r.error.params,
@@ -421,4 +426,5 @@ def _dead_letter(zone_id: int, refused: list[_Refused], now: datetime) -> None:
             for r in refused
         ],
         batch_size=500,
+        ignore_conflicts=True,
     )

@@ -163,9 +163,15 @@ class DeadLetter(ZonedModel):
     device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     received_at = models.DateTimeField()
+    # SHA-256 of topic and payload: a message redelivered after its batch committed (at-least-once
+    # delivery) is the same dead letter, not a second one.
+    digest = models.CharField(max_length=64)
 
     class Meta:
         indexes = [models.Index(fields=["zone", "received_at"], name="hh_deadletter_zone_recv_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "digest"], name="hh_deadletter_zone_digest_uniq")
+        ]
         ordering = ["-received_at", "-pk"]
 
     @property

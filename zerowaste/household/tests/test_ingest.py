@@ -278,3 +278,13 @@ def test_postgresql_partitions_by_month(reg: Registry, is_postgres: bool) -> Non
         f"household_handoverevent_y{old:%Y}m{old:%m}",
         f"household_handoverevent_y{NOW:%Y}m{NOW:%m}",
     ]
+
+
+def test_a_redelivered_malformed_message_is_one_dead_letter(reg: Registry) -> None:
+    """At-least-once delivery brings a refused message again after its batch committed: one letter."""
+    topic = f"zw/test/{reg.station_devices[0].code}/events"
+    for _ in range(3):
+        ingest.ingest_batch(reg.zone.pk, [ingest.Message(topic, b"{not json")])
+    assert DeadLetter.objects.filter(zone=reg.zone).count() == 1
+    ingest.ingest_batch(reg.zone.pk, [ingest.Message(topic, b"{not json either")])
+    assert DeadLetter.objects.filter(zone=reg.zone).count() == 2
