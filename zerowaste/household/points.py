@@ -189,6 +189,14 @@ def redeem(actor: Actor, source_code: str, *, points: int, merchant_id: int, not
     """Spend `points` of a household at a merchant within its community's 2 km service circle, under
     the account's row lock. Refused (nothing written) when the balance does not cover it."""
     source = _source(actor, source_code)
+    is_a_merchant = (
+        actor.organization_id is not None
+        and Merchant.objects.filter(
+            zone_id=actor.zone_id, organization_id=actor.organization_id, is_active=True
+        ).exists()
+    )
+    if not (actor.is_system or _may_read(actor, source) or is_a_merchant):
+        raise NotFound(_("no such household"))  # before anything about the request: nothing to learn
     merchant = Merchant.objects.filter(zone_id=actor.zone_id, pk=merchant_id, is_active=True).first()
     if merchant is None:
         raise Invalid.field("merchant", _("no such merchant in this zone"))

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from django.utils import timezone
 
 from zerowaste.catalog.models import CatalogVersion
 from zerowaste.catalog.services import load_standard_catalogs
 from zerowaste.core import services as core
 from zerowaste.core.authz import Actor
-from zerowaste.core.models import Area, Site, Vehicle, Zone
+from zerowaste.core.models import Area, Organization, Site, Vehicle, Zone
 from zerowaste.testing import parties
 
 from . import rules, services, simulate
-from .models import Bin, Device, Station
+from .models import Alarm, Bin, Device, Source, Station
 from .mqtt import events_topic
 
 _numbers = itertools.count(1)
@@ -111,3 +114,42 @@ def event(
         "weight_kg": weight,
         **extra,
     }
+
+
+# --- The isolation and role walks (zerowaste.testing.isolation) ------------------------------------
+
+
+def _community_of(org: Organization) -> Area:
+    """A new community inside the organization's street (loose in the zone when it has none)."""
+    n = next(_numbers)
+    return Area.objects.create(
+        zone_id=org.zone_id, code=f"IC{n}", name=f"走查社区{n}", kind="community", parent_id=org.area_id
+    )
+
+
+def _owned_alarm(org: Organization) -> Alarm:
+    """An open alarm the organization owns, in a community of its street."""
+    n = next(_numbers)
+    return Alarm.objects.create(
+        zone_id=org.zone_id,
+        kind=rules.ALARM_MASS_BALANCE,
+        cause=f"walk:{org.pk}:{n}",
+        area=_community_of(org),
+        owner_organization=org,
+        raised_at=timezone.now(),
+        deadline=timezone.localdate(),
+    )
+
+
+def _household_of(org: Organization) -> Source:
+    """A household in a community of the organization's street."""
+    n = next(_numbers)
+    return Source.objects.create(
+        zone_id=org.zone_id, kind=rules.SOURCE_HOUSEHOLD, code=f"H-WALK-{n}", community=_community_of(org)
+    )
+
+
+ISOLATION_PARAMS: dict[str, Callable[[Organization], object]] = {
+    "alarm_id": lambda org: _owned_alarm(org).pk,
+    "source_code": lambda org: _household_of(org).code,
+}
