@@ -7,7 +7,8 @@ from __future__ import annotations
 import socket
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
+import zoneinfo
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.db import connection
@@ -17,6 +18,8 @@ from zerowaste.household import simulate
 from zerowaste.household.models import DeadLetter, HandoverEvent
 from zerowaste.household.mqtt import Consumer
 from zerowaste.household.testing import Registry, make_registry
+
+BEIJING = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -43,7 +46,11 @@ def _prefix() -> str:
 
 
 def _traffic(reg: Registry, prefix: str, hours: float) -> simulate.Traffic:
-    start = datetime.now(UTC) - timedelta(hours=hours + 0.5)
+    """Yesterday's traffic from 08:00 Beijing time: its volume does not depend on the hour the test
+    runs (at night the simulator's households throw little away, and a 2-hour window held so few
+    events that the killed consumer had stored them all before it died)."""
+    yesterday = datetime.now(BEIJING).date() - timedelta(days=1)
+    start = datetime.combine(yesterday, time(8), tzinfo=BEIJING)
     return simulate.generate(reg.sim_devices(), hours=hours, prefix=prefix, start=start, seed=11)
 
 
@@ -87,9 +94,10 @@ def test_a_killed_consumer_resumes_its_session_and_nothing_is_lost_or_doubled(re
     first.start()
     assert first.wait_subscribed()
     traffic = _traffic(reg, prefix, hours=2)
+    assert traffic.valid > 3 * 50, f"too little traffic ({traffic.valid} events) to die mid-run"
     assert simulate.publish(traffic.messages) == len(traffic.messages)
-    # Dies after committing its third batch and before acknowledging it: the worst moment.
-    first.run(crash_before_ack_at=3)
+    # Dies after committing its second batch and before acknowledging it: the worst moment.
+    first.run(crash_before_ack_at=2)
     stored_before = HandoverEvent.objects.filter(zone=reg.zone).count()
     assert 0 < stored_before < traffic.valid
 
