@@ -275,13 +275,14 @@ class DetectResult:
 def detect_day(zone_id: int, day: date, *, now: datetime | None = None) -> DetectResult:
     """Kitchen waste not cleared, idle vehicles and unclosed mass balances of `day`, then the
     escalation of overdue alarms. Idempotent: run it again and nothing new is raised."""
-    from . import balance
+    from . import balance, park
 
     now = now or timezone.now()
     zone_tz = _zone_tz(zone_id)
     with transaction.atomic():
         drafts = [*_not_cleared(zone_id, day), *_idle_vehicles(zone_id, day, zone_tz)]
         drafts += balance.alarm_drafts(zone_id, day)
+        drafts += park.alarm_drafts(zone_id, day)  # a park's missing station logs
         raised = raise_alarms(zone_id, drafts, now)
         escalated = escalate_overdue(zone_id, now.astimezone(zone_tz).date(), now=now)
     return DetectResult(raised, escalated)

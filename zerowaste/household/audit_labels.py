@@ -8,7 +8,21 @@ from __future__ import annotations
 
 from zerowaste.core.audit_display import A, F, Record, by_field
 
-from .models import Alarm, Bin, CommunityCentre, Device, Merchant, PointsEntry, Source, Station, StockCount
+from .models import (
+    Alarm,
+    Bin,
+    CommunityCentre,
+    Device,
+    Merchant,
+    ParkDischarge,
+    ParkEnterprise,
+    ParkStation,
+    PointsEntry,
+    Source,
+    Station,
+    StationLog,
+    StockCount,
+)
 
 ACTIONS = {
     "household.station.add": A("登记收集站点", "Register a station"),
@@ -21,6 +35,11 @@ ACTIONS = {
     "household.centre.set": A("设定服务圈中心", "Set a service-circle centre"),
     "household.points.redeem": A("兑换积分", "Redeem points"),
     "household.points.reverse": A("冲正积分", "Reverse points"),
+    "household.park.register": A("园区企业登记", "Register a park enterprise"),
+    "household.park.reregister": A("更新园区企业登记", "Update a park enterprise's registration"),
+    "household.park.station": A("登记园区站室", "Register a park station"),
+    "household.park.log": A("记录站室作业", "Record a station log"),
+    "household.park.discharge": A("登记企业排放", "Record a discharge"),
 }
 
 RECORDS = {
@@ -35,6 +54,14 @@ RECORDS = {
         "服务圈中心", "Service-circle centre", identify=by_field(CommunityCentre, "community_id")
     ),
     "household.pointsentry": Record("积分流水", "Points entry", identify=by_field(PointsEntry, "reason")),
+    "household.parkenterprise": Record(
+        "园区登记企业", "Park enterprise", identify=by_field(ParkEnterprise, "organization_id")
+    ),
+    "household.parkstation": Record("园区站室", "Park station", identify=by_field(ParkStation, "name")),
+    "household.stationlog": Record("站室作业记录", "Station log", identify=by_field(StationLog, "kind")),
+    "household.parkdischarge": Record(
+        "企业排放记录", "Discharge", identify=by_field(ParkDischarge, "household_class")
+    ),
 }
 
 FIELDS = {
@@ -53,4 +80,10 @@ FIELDS = {
     "stock_kg": F("存量（千克）", "stock (kg)"),
     "delta": F("积分变动", "points"),
     "merchant_id": F("商户", "merchant"),
+    "waste_classes": F("垃圾类别", "waste classes"),
+    "expected_kg": F("预计日排放量（千克）", "expected kg a day"),
+    "compactor_model": F("压缩设备型号", "compactor model"),
+    "slot": F("收运时段", "round"),
+    "quantity_kg": F("数量（千克）", "quantity (kg)"),
+    "at": F("时间", "at"),
 }

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from zerowaste.core.models import Area, Organization, Site, User, Vehicle, ZonedModel
 
-from . import rules
+from . import park_rules, rules
 
 
 def _kg(label: Any, **kwargs: Any) -> Any:
@@ -348,3 +348,83 @@ class PointsEntry(ZonedModel):
             models.CheckConstraint(condition=models.Q(balance_after__gte=0), name="hh_points_entry_nonneg"),
         ]
         ordering = ["pk"]
+
+
+# --- Park "1+4" regime: enterprises' registration and discharges, the four stations' logs ---------
+
+
+class ParkEnterprise(ZonedModel):
+    """An enterprise registered with a park's discharge system (登记排放系统, seed:5535): the classes
+    it discharges with the quantities it expects a day, and whom to call."""
+
+    park = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    waste_classes = models.CharField(_("waste classes"), max_length=100, help_text="comma-separated")
+    expected_kg = models.JSONField(_("expected kg a day per class"), default=dict, blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=100, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    registered_at = models.DateTimeField(_("registered at"))
+    registered_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "park", "organization"], name="hh_park_ent_uniq")
+        ]
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return str(self.organization)
+
+
+class ParkStation(ZonedModel):
+    """One of a park's four station rooms; a compactor station names its compactor model."""
+
+    park = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=16, choices=park_rules.STATION_KIND_CHOICES)
+    code = models.CharField(_("code"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    compactor_model = models.CharField(_("compactor model"), max_length=8, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["zone", "code"], name="hh_park_station_code_uniq")]
+        ordering = ["park", "kind", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StationLog(ZonedModel):
+    """One recorded act at a park station: a round, a cleaning, a disinfection, pest control, a
+    clearance or a re-inspection (with its result), at a time, by someone."""
+
+    station = models.ForeignKey(ParkStation, on_delete=models.PROTECT, related_name="logs")
+    kind = models.CharField(_("kind"), max_length=16, choices=park_rules.LOG_KIND_CHOICES)
+    at = models.DateTimeField(_("at"))
+    day = models.DateField(help_text="the zone's calendar day of at")
+    slot = models.CharField(max_length=5, blank=True, help_text="a round's slot: 13:00 or 16:00")
+    by = models.CharField(_("by"), max_length=150)
+    notes = models.CharField(_("notes"), max_length=500, blank=True)
+    quantity_kg = _kg(_("quantity (kg)"), null=True, blank=True)
+    volume_m3 = models.DecimalField(_("volume (m³)"), max_digits=6, decimal_places=2, null=True, blank=True)
+    result = models.CharField(_("result"), max_length=8, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["zone", "station", "day"], name="hh_station_log_day_idx")]
+        ordering = ["at", "pk"]
+
+
+class ParkDischarge(ZonedModel):
+    """What an enterprise discharged at a station on a day, per class (kg)."""
+
+    enterprise = models.ForeignKey(ParkEnterprise, on_delete=models.PROTECT, related_name="discharges")
+    station = models.ForeignKey(ParkStation, on_delete=models.PROTECT, related_name="+")
+    household_class = models.CharField(max_length=16, choices=park_rules.CLASS_CHOICES)
+    quantity_kg = _kg(_("quantity (kg)"))
+    day = models.DateField(_("day"))
+    recorded_at = models.DateTimeField()
+    recorded_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["zone", "enterprise", "day"], name="hh_park_discharge_day_idx")]
+        ordering = ["day", "pk"]
+        constraints = [models.CheckConstraint(condition=models.Q(quantity_kg__gt=0), name="hh_park_dis_pos")]

@@ -608,3 +608,40 @@ def distance_km(lat1: Decimal, lon1: Decimal, lat2: Decimal, lon2: Decimal) -> D
 
 def within_service_circle(distance: Decimal) -> bool:
     return distance <= SERVICE_CIRCLE_KM
+
+
+# --- Park "1+4" regime: missing station logs (park_rules.py holds the requirements) ---------------
+
+ALARM_PARK_ROUND = "park_round"
+ALARM_PARK_CLEANING = "park_cleaning"
+ALARM_PARK_DISINFECTION = "park_disinfection"
+ALARM_PARK_PEST_CONTROL = "park_pest_control"
+ALARM_PARK_CLEARANCE = "park_clearance"
+ALARM_KIND_CHOICES += [
+    (ALARM_PARK_ROUND, _("park collection round not recorded")),
+    (ALARM_PARK_CLEANING, _("park station cleaned too few times")),
+    (ALARM_PARK_DISINFECTION, _("park station disinfected too few times")),
+    (ALARM_PARK_PEST_CONTROL, _("no pest control at a park station this week")),
+    (ALARM_PARK_CLEARANCE, _("no clearance record at a park station")),
+]
+ALARM_KINDS = frozenset(code for code, _label in ALARM_KIND_CHOICES)
+ALARM_DEADLINE_WORKING_DAYS.update(
+    {
+        ALARM_PARK_ROUND: 1,
+        ALARM_PARK_CLEANING: 1,
+        ALARM_PARK_DISINFECTION: 1,
+        ALARM_PARK_PEST_CONTROL: 2,
+        ALARM_PARK_CLEARANCE: 1,
+    }
+)
+ALARM_FIGURES.update(
+    {
+        ALARM_PARK_ROUND: _("%(station)s: no %(slot)s round recorded"),
+        ALARM_PARK_CLEANING: _("%(station)s: %(done)s cleanings recorded (at least %(minimum)s a day)"),
+        ALARM_PARK_DISINFECTION: _(
+            "%(station)s: %(done)s disinfections recorded (at least %(minimum)s a day)"
+        ),
+        ALARM_PARK_PEST_CONTROL: _("%(station)s: no pest control recorded from %(start)s to %(end)s"),
+        ALARM_PARK_CLEARANCE: _("%(station)s: no clearance recorded"),
+    }
+)
