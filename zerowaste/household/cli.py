@@ -14,7 +14,7 @@ from zerowaste.core.authz import Actor
 from zerowaste.core.cli import PlatformCommand
 from zerowaste.core.models import Zone
 
-from . import alarms, balance, mqtt, points, services, simulate
+from . import alarms, balance, mqtt, park_cli, points, services, simulate
 from .models import Device
 
 
@@ -70,6 +70,7 @@ class HouseholdCommand(PlatformCommand):
         redeem.add_argument("code", help="the household's code")
         redeem.add_argument("--points", type=int, required=True)
         redeem.add_argument("--merchant", type=int, required=True, help="merchant id")
+        park_cli.add_arguments(sub, self)
         for p in (alarms_, resolve, detect, balance_, points_, redeem):
             self.add_format_argument(p)
             self.add_zone_argument(p)
@@ -91,6 +92,8 @@ class HouseholdCommand(PlatformCommand):
             self._simulate(zone, prefix, options)
         elif action == "devices":
             self._devices(actor, zone, options)
+        elif action in park_cli.PARK_ACTIONS:
+            park_cli.handle(self, actor, zone, options)
         elif action in {"alarms", "resolve", "detect", "balance", "points", "redeem"}:
             self._slice2(actor, zone, action, options)
         else:

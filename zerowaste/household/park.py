@@ -35,14 +35,14 @@ OPERATOR_ROLE = "park_operator"
 MAX_NOTES = 500
 
 
-def _zone_tz(zone_id: int) -> zoneinfo.ZoneInfo:
+def zone_tz(zone_id: int) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(
         Zone.objects.values_list("timezone", flat=True).get(pk=zone_id) or "Asia/Shanghai"
     )
 
 
 def today(zone_id: int) -> date:
-    return timezone.now().astimezone(_zone_tz(zone_id)).date()
+    return timezone.now().astimezone(zone_tz(zone_id)).date()
 
 
 # --- Who sees which park -----------------------------------------------------------------------------
@@ -256,8 +256,7 @@ def record_log(
         raise Invalid.field("at", _("may not be in the future"))
     if at < now - timedelta(days=35):
         raise Invalid.field("at", _("more than 35 days ago"))
-    zone_tz = _zone_tz(actor.zone_id)
-    local = at.astimezone(zone_tz)
+    local = at.astimezone(zone_tz(actor.zone_id))
     if kind == park_rules.LOG_ROUND:
         slot = slot or park_rules.round_slot(local.time())
         if slot not in park_rules.ROUND_SLOTS:

@@ -1,0 +1,11 @@
+"""A park's "1+4" regime pages, under /household/park/."""
+
+from django.urls import path
+
+from . import views_park
+
+urlpatterns = [
+    path("park/", views_park.day_view, name="park"),
+    path("park/log/", views_park.log_view, name="park-log"),
+    path("park/month/", views_park.month_view, name="park-month"),
+]
