@@ -5,3 +5,6 @@ class HouseholdConfig(AppConfig):
     name = "zerowaste.household"
     label = "household"
     verbose_name = "垃圾分类全流程 / Household waste"
+
+    def ready(self) -> None:
+        from . import demo_park  # noqa: F401 - registers the park 1+4 demo step

@@ -167,14 +167,15 @@ def test_compactor_model_and_load(p: Park) -> None:
 def test_log_input_is_checked(p: Park) -> None:
     system = Actor.system(p.zone)
     station = p.stations["reinspection"]
-    for kwargs, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"kind": "sweeping"}, "kind"),
         ({"kind": "round", "slot": "15:00"}, "slot"),
         ({"kind": "cleaning", "slot": "13:00"}, "slot"),
         ({"kind": "cleaning", "at": park.timezone.now() + timedelta(hours=1)}, "at"),
         ({"kind": "cleaning", "result": "pass"}, "result"),
         ({"kind": "inspection", "result": "maybe"}, "result"),
-    ]:
+    ]
+    for kwargs, field in cases:
         with pytest.raises(Invalid) as bad:
             park.record_log(system, station.pk, **kwargs)
         assert bad.value.errors[0]["field"] == field, kwargs
@@ -430,3 +431,33 @@ def test_cli(p: Park) -> None:
     first = _run(zone, "park-check", "--day", day.isoformat())
     assert first["raised"] > 0
     assert _run(zone, "park-check", "--day", day.isoformat())["raised"] == 0
+
+
+# --- Demo -------------------------------------------------------------------------------------------------
+
+
+def test_demo_step(zone: Zone) -> None:
+    """The step gives the pilot park its four stations, registered enterprises, a month of logs with a
+    couple of misses (raised as alarms once), quickly."""
+    import time as clock
+
+    from zerowaste.core.demo import DemoContext
+    from zerowaste.household.demo_park import build_park_regime
+
+    area = Area.objects.create(zone=zone, code="biomed", name="生物医药园", kind="park")
+    operator = parties.make_org(zone, roles=("park_operator",), area_id=area.pk)
+    producers = [parties.make_org(zone, roles=("producer",), area_id=area.pk) for _i in range(7)]
+    ctx = DemoContext(zone=zone, seed=1, scale=1, actor=Actor.system(zone))
+    ctx.areas["biomed"] = area
+    ctx.organizations = {"park_operator": [operator], "hazardous:park_producer": producers}
+    started = clock.monotonic()
+    build_park_regime(ctx)
+    assert clock.monotonic() - started < 5
+    assert ParkStation.objects.filter(zone=zone, park=area).count() == 4
+    assert StationLog.objects.filter(zone=zone).count() > 30 * 4 * 9
+    kinds = set(Alarm.objects.filter(zone=zone).values_list("kind", flat=True))
+    assert {rules.ALARM_PARK_CLEANING, rules.ALARM_PARK_ROUND, rules.ALARM_PARK_PEST_CONTROL} <= kinds
+    assert Alarm.objects.filter(zone=zone).count() <= 4  # a couple of misses, not noise
+    missed = park.today(zone.pk) - timedelta(days=3)  # the compactor's short day
+    page = _client(operator).get(f"/household/park/month/?period={missed:%Y-%m}")
+    assert page.status_code == 200 and 'class="tag warn"' in page.content.decode()
