@@ -399,10 +399,13 @@ def day_status(actor: Actor, park: Area, day: date) -> list[StationStatus]:
                 "minimum": req.minimum,
                 "per": req.per,
                 "met": done >= req.minimum,
+                # Whether `day` closes the requirement's period (a weekly one closes on Saturday).
+                "closes": park_rules.period_of(req, day) is not None,
             }
             for req, done in park_rules.progress(station.kind, day, facts[station.pk])
         ]
-        result.append(StationStatus(station, rows, logs[station.pk], all(r["met"] for r in rows)))
+        met = all(r["met"] or not r["closes"] for r in rows)
+        result.append(StationStatus(station, rows, logs[station.pk], met))
     return result
 
 
@@ -410,7 +413,7 @@ def status_words(statuses: list[StationStatus], day: date, on: date) -> str:
     """The day's status in one sentence, for the page's head."""
     if not statuses:
         return _("No station is registered in this park yet.")
-    open_rows = sum(1 for s in statuses for r in s.rows if not r["met"])
+    open_rows = sum(1 for s in statuses for r in s.rows if not r["met"] and r["closes"])
     if open_rows == 0:
         return _("Every station's logs are complete.")
     if day < on:
@@ -433,7 +436,8 @@ def status_row(status: StationStatus) -> dict[str, Any]:
         "compactor_model": status.station.compactor_model or None,
         "met": status.met,
         "requirements": [
-            {k: r[k] for k in ("key", "label", "done", "minimum", "per", "met")} for r in status.rows
+            {k: r[k] for k in ("key", "label", "done", "minimum", "per", "met", "closes")}
+            for r in status.rows
         ],
         "logs": [log_row(log) for log in status.logs],
     }

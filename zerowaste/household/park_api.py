@@ -24,6 +24,7 @@ class HouseholdParkRequirementOut(Schema):
     minimum: int
     per: str = Field(..., description="day or week (the week so far)")
     met: bool
+    closes: bool = Field(..., description="whether the day closes the period (a week closes on Saturday)")
 
 
 class HouseholdParkLogOut(Schema):

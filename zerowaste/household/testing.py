@@ -153,3 +153,20 @@ ISOLATION_PARAMS: dict[str, Callable[[Organization], object]] = {
     "alarm_id": lambda org: _owned_alarm(org).pk,
     "source_code": lambda org: _household_of(org).code,
 }
+
+
+def _park_station_of(org: Organization, markers: list[str]) -> None:
+    """A park operator's park gets a station whose name is a marker (the walks check that nobody
+    outside the park's operator and its regulators reads it)."""
+    from .models import ParkStation
+
+    area = org.area
+    if area is None or area.kind != Area.Kind.PARK or not org.roles.filter(role="park_operator").exists():
+        return
+    n = next(_numbers)
+    name = f"WALK-PARK-STATION-{org.pk}-{n}-站"
+    ParkStation.objects.create(zone_id=org.zone_id, park=area, kind="digester", code=f"WPS{n}", name=name)
+    markers.append(name)
+
+
+ISOLATION_SETUP = _park_station_of
