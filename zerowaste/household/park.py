@@ -504,7 +504,7 @@ def discharges(actor: Actor, park: Area, start: date, end: date) -> list[dict[st
                     "enterprise": enterprise,
                     "household_class": cls,
                     "class_label": str(dict(park_rules.CLASS_CHOICES).get(cls, cls)),
-                    "kg": sums.get((enterprise.pk, cls), Decimal("0.000")),
+                    "kg": Decimal(sums.get((enterprise.pk, cls)) or 0).quantize(park_rules.KG_PLACES),
                     "expected_kg": Decimal(expected) * days if expected is not None else None,
                 }
             )
