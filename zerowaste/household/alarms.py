@@ -273,8 +273,8 @@ class DetectResult:
 
 
 def detect_day(zone_id: int, day: date, *, now: datetime | None = None) -> DetectResult:
-    """Kitchen waste not cleared, idle vehicles and unclosed mass balances of `day`, then the
-    escalation of overdue alarms. Idempotent: run it again and nothing new is raised."""
+    """Kitchen waste not cleared, idle vehicles, unclosed mass balances and parks' missing station logs
+    of `day`, then the escalation of overdue alarms. Idempotent: run it again and nothing new is raised."""
     from . import balance, park
 
     now = now or timezone.now()
