@@ -302,6 +302,26 @@ def record_log(
     return log
 
 
+def station_for_class(actor: Actor, enterprise_id: int, household_class: str) -> ParkStation:
+    """The station of the enterprise's park where a class is discharged (other waste at the compactor,
+    recyclables in the transfer room, kitchen waste at the digester, hazardous at re-inspection)."""
+    enterprise = _enterprise(actor, enterprise_id)
+    kind = park_rules.STATION_OF_CLASS.get(household_class)
+    if kind is None:
+        raise Invalid.field(
+            "household_class", _("one of %(choices)s") % {"choices": ", ".join(park_rules.CLASSES)}
+        )
+    station = (
+        ParkStation.objects.filter(zone_id=actor.zone_id, park_id=enterprise.park_id, kind=kind)
+        .select_related("park")
+        .order_by("code")
+        .first()
+    )
+    if station is None:
+        raise Invalid.field("household_class", _("the park has no station for this class"))
+    return station
+
+
 @transaction.atomic
 def record_discharge(
     actor: Actor, enterprise_id: int, *, station_id: int, household_class: str, quantity_kg: Any, day: date

@@ -7,5 +7,6 @@ from . import views_park
 urlpatterns = [
     path("park/", views_park.day_view, name="park"),
     path("park/log/", views_park.log_view, name="park-log"),
+    path("park/discharge/", views_park.discharge_view, name="park-discharge"),
     path("park/month/", views_park.month_view, name="park-month"),
 ]

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import DomainError
+from zerowaste.core.formatting import format_quantity
 from zerowaste.portal.periods import period_form
 from zerowaste.portal.views import with_actor
 
@@ -71,6 +72,8 @@ def day_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             "all_met": bool(statuses) and all(s.met for s in statuses),
             "may_write": may_write,
             "discharges": park.discharges(actor, area, day, day),
+            "enterprises": park.enterprises(actor, area) if may_write else [],
+            "classes": park_rules.CLASS_CHOICES,
             "alarms": list(park.park_alarms(actor, area).filter(resolved_at__isnull=True)[:20]),
         },
     )
@@ -107,6 +110,44 @@ def log_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             },
         )
         back += "?" + urlencode({"park": log.station.park.code})
+    return redirect(back)
+
+
+@require_POST
+@with_actor
+def discharge_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """Record what an enterprise brought today, at the station of its class."""
+    back = reverse("household:park")
+    enterprise_id = request.POST.get("enterprise", "")
+    household_class = request.POST.get("household_class", "")
+    try:
+        if not enterprise_id.isdigit():
+            raise DomainError(_("enterprise: choose an enterprise"))
+        station = park.station_for_class(actor, int(enterprise_id), household_class)
+        discharge = park.record_discharge(
+            actor,
+            int(enterprise_id),
+            station_id=station.pk,
+            household_class=household_class,
+            quantity_kg=request.POST.get("quantity_kg", "").strip(),
+            day=park.today(actor.zone_id),
+        )
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("%(kg)s of %(cls)s from %(enterprise)s recorded at %(station)s.")
+            % {
+                "kg": format_quantity(discharge.quantity_kg, "kg"),
+                "cls": dict(park_rules.CLASS_CHOICES)[discharge.household_class],
+                "enterprise": discharge.enterprise.organization.name,
+                "station": station.name,
+            },
+        )
+        back += "?" + urlencode({"park": station.park.code})
     return redirect(back)
 
 

@@ -301,6 +301,30 @@ def test_day_page_and_one_tap(p: Park) -> None:
     assert StationLog.objects.count() == before + 1
 
 
+def test_discharge_form(p: Park) -> None:
+    park.register_enterprise(
+        Actor.system(p.zone), p.park.code, organization_id=p.enterprise.pk, waste_classes=["other", "kitchen"]
+    )
+    client = _client(p.operator)
+    assert 'id="park-discharge-form"' in client.get("/household/park/").content.decode()
+    enterprise = park.enterprises(Actor.system(p.zone), p.park)[0]
+    response = client.post(
+        "/household/park/discharge/",
+        {"enterprise": enterprise.pk, "household_class": "other", "quantity_kg": "35.5"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    [row] = enterprise.discharges.all()
+    assert (row.station_id, str(row.quantity_kg)) == (p.stations["compactor"].pk, "35.500")
+    # A class the enterprise did not register: nothing written, the field named.
+    response = client.post(
+        "/household/park/discharge/",
+        {"enterprise": enterprise.pk, "household_class": "recyclable", "quantity_kg": "3"},
+        follow=True,
+    )
+    assert enterprise.discharges.count() == 1 and "household_class" in response.content.decode()
+
+
 def test_pages_open_on_the_latest_day_and_month(p: Park) -> None:
     day = yesterday(p.zone)
     full_day(p, day, skip=("clearance",))
