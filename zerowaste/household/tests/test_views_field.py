@@ -288,3 +288,28 @@ def test_service_confirm_is_idempotent_by_token(fld: Field) -> None:
     third = field.confirm(actor, **{**kwargs, "token": "svc-2"})  # type: ignore[arg-type]
     assert third.seq == first.seq + 1
     assert HandoverEvent.objects.filter(zone=fld.reg.zone, source=fld.home).count() == 2
+
+
+def test_api_handover_is_the_same_confirmation(fld: Field) -> None:
+    api = parties.ApiClient(parties.token_for(fld.keeper_org), Client())
+    body = {
+        "token": "api-1",
+        "node": "source_station",
+        "side": "receiver",
+        "household_class": "kitchen",
+        "weight_kg": "1.250",
+        "station": fld.reg.stations[0].code,
+        "source": fld.home.code,
+        "quality_grade": "B",
+    }
+    first = api.post("/api/household/handovers", body)
+    assert first.status_code == 200, first.content
+    assert first.json()["stored"] is True and first.json()["points"] == 1
+    second = api.post("/api/household/handovers", body)
+    assert second.status_code == 200 and second.json()["stored"] is False
+    assert second.json()["seq"] == first.json()["seq"]
+    bad = api.post("/api/household/handovers", {**body, "token": "api-2", "weight_kg": "-1"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "weight_kg"
+    driver = parties.ApiClient(parties.token_for(fld.reg.vehicle.organization), Client())
+    assert driver.post("/api/household/handovers", {**body, "token": "api-3"}).status_code == 404
+    assert HandoverEvent.objects.filter(zone=fld.reg.zone, source=fld.home).count() == 1
