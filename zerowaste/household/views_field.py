@@ -163,7 +163,13 @@ def _form_context(
         if waiting is not None:
             node, side = waiting.node, rules.SIDE_RECEIVER
             values["household_class"] = values.get("household_class") or waiting.household_class
-    values = {**values, "node": node, "side": side, "token": values.get("token") or uuid.uuid4().hex}
+    values = {
+        **values,
+        "node": node,
+        "side": side,
+        "token": values.get("token") or uuid.uuid4().hex,
+        "household_class": values.get("household_class") or rules.KITCHEN,  # what a station mostly takes
+    }
     stations = places.stations
     if values.get("community_id"):
         stations = [s for s in stations if s.community_id == values["community_id"]]
