@@ -96,6 +96,7 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
             "places": places,
             "day": day,
             "today": timezone.localdate(),
+            "unknown_code": request.GET.get("unknown") == "1",
             "events": [
                 {"event": e, "node_label": nodes.get(e.node, ""), "side_label": sides.get(e.side, "")}
                 for e in field.events_at(actor, places, day)
@@ -136,11 +137,7 @@ def scan(request: HttpRequest, actor: Actor) -> HttpResponse:
         return redirect("household:scan-source", source_code=text)
     if text and Bin.objects.filter(zone_id=actor.zone_id, chip=text).exists():
         return redirect("household:scan-bin", chip=text)
-    messages.error(
-        request,
-        _("No household or bin with this code: scan again or type the code printed under the QR code."),
-    )
-    return redirect(reverse("household:field-home"))
+    return redirect(reverse("household:field-home") + "?unknown=1")  # a GET: the home says it, nothing stored
 
 
 # --- The hand-over form ---------------------------------------------------------------------------------

@@ -4,10 +4,12 @@ token page shows the balance (a bad token 404), a merchant redeems; all through 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from zerowaste.core.authz import Actor
@@ -313,3 +315,58 @@ def test_api_handover_is_the_same_confirmation(fld: Field) -> None:
     driver = parties.ApiClient(parties.token_for(fld.reg.vehicle.organization), Client())
     assert driver.post("/api/household/handovers", {**body, "token": "api-3"}).status_code == 404
     assert HandoverEvent.objects.filter(zone=fld.reg.zone, source=fld.home).count() == 1
+
+
+def test_an_unknown_typed_code_is_said_on_the_home(fld: Field) -> None:
+    typed = fld.keeper.get("/household/field/scan/", {"q": "NO-SUCH-CODE"})
+    assert typed.status_code == 302
+    home = fld.keeper.get(typed["Location"])
+    assert 'id="scan-error"' in home.content.decode()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submits_store_once_per_token_and_seqs_never_collide() -> None:
+    zone = parties.make_zone()
+    reg = make_registry(zone)
+    keeper_org = parties.make_org(zone, roles=("property",), area_id=reg.street.pk)
+    reg.stations[0].operator = keeper_org
+    reg.stations[0].save(update_fields=["operator"])
+    home = household(reg)
+    actor = Actor(zone_id=zone.pk, organization=keeper_org, member_role="clerk")
+    barrier = threading.Barrier(12)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def submit(token: str) -> None:
+        try:
+            barrier.wait()
+            done = field.confirm(
+                actor,
+                token=token,
+                node=rules.NODE_SOURCE_STATION,
+                side=rules.SIDE_RECEIVER,
+                household_class="kitchen",
+                weight_kg="1.000",
+                station=reg.stations[0].code,
+                source=home.code,
+            )
+            result = "stored" if done.stored else "again"
+        except BaseException as exc:
+            result = f"error:{exc!r}"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    tokens = ["same"] * 6 + [f"own-{i}" for i in range(6)]
+    threads = [threading.Thread(target=submit, args=(t,)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["again"] * 5 + ["stored"] * 7
+    seqs = sorted(HandoverEvent.objects.filter(zone=zone, source=home).values_list("seq", flat=True))
+    assert seqs == list(range(1, 8))
+    assert Device.objects.filter(zone=zone, kind=rules.DEVICE_APP).count() == 1
