@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -280,8 +280,11 @@ def confirm(
     }
     event.update({k: v for k, v in optional.items() if v})
 
+    # The device and the month's partition are made before the confirmation's transaction: a first use
+    # racing another (or a new month's DDL) then never holds the seq's row lock while it waits.
+    device = app_device(zone_id, own)
+    _month_partition(now)
     with transaction.atomic():
-        device = app_device(zone_id, own)
         Device.objects.select_for_update().filter(pk=device.pk).first()  # the seq's row lock
         earlier = FieldConfirmation.objects.filter(zone_id=zone_id, token=token).first()
         if earlier is not None:
@@ -315,6 +318,17 @@ def confirm(
         if result.stored != 1:
             raise Invalid.field("token", _("the confirmation could not be stored; try again"))
     return Confirmed(True, key, device.code, seq, result.alarms, result.points)
+
+
+def _month_partition(now: datetime) -> None:
+    """The ingest's partition of this month, made now (PostgreSQL). Two first uses of a month may race
+    in CREATE TABLE IF NOT EXISTS; outside a transaction the loser finds the winner's table."""
+    try:
+        ingest._ensure_partitions({rules.month_start(now)})
+    except DatabaseError:
+        if connection.in_atomic_block:
+            raise
+        ingest._ensure_partitions({rules.month_start(now)})
 
 
 def _check_other_side(
@@ -437,12 +451,22 @@ def latest_day(actor: Actor, places: Places) -> date | None:
     )
 
 
-def vehicles_for_keeper(actor: Actor) -> list[Vehicle]:
-    """The vehicles a keeper may hand over to: every active carrier vehicle of the zone."""
+def vehicles_for_keeper(
+    actor: Actor, stations: Sequence[Station], *, now: datetime | None = None
+) -> list[Vehicle]:
+    """The vehicles that took hand-overs at the keeper's stations in the last 30 days (offered first;
+    any other plate is typed as it is painted on the truck). Never the zone's whole fleet: another
+    organization's vehicles are not the keeper's to browse."""
+    since = (now or timezone.now()) - timedelta(days=30)
+    seen = HandoverEvent.objects.filter(
+        zone_id=actor.zone_id,
+        node=rules.NODE_STATION_VEHICLE,
+        station_id__in=[s.pk for s in stations],
+        occurred_at__gte=since,
+        vehicle__isnull=False,
+    ).values("vehicle_id")
     return list(
-        Vehicle.objects.filter(zone_id=actor.zone_id, is_active=True, organization__roles__role="carrier")
-        .distinct()
-        .order_by("plate")[:500]
+        Vehicle.objects.filter(zone_id=actor.zone_id, is_active=True, pk__in=seen).order_by("plate")[:100]
     )
 
 

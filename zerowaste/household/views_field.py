@@ -178,7 +178,7 @@ def _form_context(
         "stations": stations,
         "my_vehicles": places.vehicles,
         "my_sites": places.sites,
-        "vehicles": field.vehicles_for_keeper(actor)
+        "vehicles": field.vehicles_for_keeper(actor, places.stations)
         if node == rules.NODE_STATION_VEHICLE and side == rules.SIDE_GIVER
         else [],
         "sites": field.sites_for_driver(actor)

@@ -52,7 +52,7 @@ def test_kitchen_bin_from_station_to_plant_alarm_resolved_points_shown(
         # 2. The keeper hands the station's kitchen bin over to the vehicle: 120 kg.
         k.click("#hand-over-1")
         k.wait_for_selector("#handover-form")
-        k.select_option("#vehicle", reg.vehicle.plate)
+        k.fill("#vehicle", reg.vehicle.plate)
         k.select_option("#household_class", "kitchen")
         k.fill("#weight_kg", "120.000")
         k.click("#confirm")
