@@ -47,6 +47,15 @@ class Station(ZonedModel):
     code = models.CharField(_("code"), max_length=64)
     name = models.CharField(_("name"), max_length=200)
     community = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    # The organization running the station (property company, community): its members keep it.
+    operator = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("operator"),
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["zone", "code"], name="hh_station_zone_code_uniq")]
@@ -428,3 +437,27 @@ class ParkDischarge(ZonedModel):
         indexes = [models.Index(fields=["zone", "enterprise", "day"], name="hh_park_discharge_day_idx")]
         ordering = ["day", "pk"]
         constraints = [models.CheckConstraint(condition=models.Q(quantity_kg__gt=0), name="hh_park_dis_pos")]
+# --- Field pages: phone confirmations (ADR 0056) -----------------------------------------------------
+
+
+class FieldConfirmation(ZonedModel):
+    """A hand-over confirmed on a phone: the form's idempotency token, the app device and the seq
+    allocated to it (under the device's row lock), and the signed message sent to the ingest. A form
+    posted twice finds its token here and stores nothing more."""
+
+    token = models.CharField(max_length=rules.FIELD_TOKEN_MAX)
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="+")
+    seq = models.BigIntegerField()
+    handover_key = models.CharField(max_length=64)
+    payload = models.TextField()
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "token"], name="hh_fieldconf_zone_token_uniq"),
+            models.UniqueConstraint(
+                fields=["zone", "device", "seq"], name="hh_fieldconf_zone_device_seq_uniq"
+            ),
+        ]

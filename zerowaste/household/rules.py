@@ -645,3 +645,14 @@ ALARM_FIGURES.update(
         ALARM_PARK_CLEARANCE: _("%(station)s: no clearance recorded"),
     }
 )
+# --- Phone confirmations (field pages, ADR 0056) -----------------------------------------------------
+
+# A phone confirming a hand-over reports through a device of its own, one per place (station, vehicle
+# or site), made on first use: its events go through the same ingest as a terminal's.
+DEVICE_APP = "app"
+DEVICE_KIND_CHOICES.append((DEVICE_APP, _("phone app")))
+APP_DEVICE_PREFIX = {"station": "APP-ST", "vehicle": "APP-V", "site": "APP-S"}
+# The idempotency token a phone form carries: a double submit stores the confirmation once.
+FIELD_TOKEN_MAX = 64
+# How far back a driver's or plant's page looks for hand-overs waiting for its side.
+FIELD_PENDING_DAYS = 3

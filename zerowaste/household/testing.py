@@ -170,3 +170,27 @@ def _park_station_of(org: Organization, markers: list[str]) -> None:
 
 
 ISOLATION_SETUP = _park_station_of
+def _bin_of(org: Organization) -> Bin:
+    """A chipped bin at a station the organization keeps, in a community of its street (field pages)."""
+    n = next(_numbers)
+    station = Station.objects.create(
+        zone_id=org.zone_id,
+        kind="staffed",
+        code=f"ST-WALK-{n}",
+        name=f"走查驿站{n}",
+        community=_community_of(org),
+        operator=org,
+    )
+    return Bin.objects.create(
+        zone_id=org.zone_id, chip=f"CHIP-WALK-{n}", household_class="kitchen", capacity_l=240, station=station
+    )
+
+
+def _resident_token_of(org: Organization) -> str:
+    from .resident import resident_token
+
+    return resident_token(_household_of(org))
+
+
+ISOLATION_PARAMS["chip"] = lambda org: _bin_of(org).chip
+ISOLATION_PARAMS["token"] = _resident_token_of
