@@ -43,7 +43,13 @@ def build_park_regime(ctx: DemoContext) -> None:
     with transaction.atomic():
         stations = [
             ParkStation.objects.create(
-                zone_id=zone_id, park=area, kind=kind, code=code, name=name, compactor_model=model
+                zone_id=zone_id,
+                park=area,
+                kind=kind,
+                code=code,
+                name=name,
+                compactor_model=model,
+                in_service_from=today - timedelta(days=DAYS),
             )
             for kind, code, name, model in STATIONS
         ]

@@ -393,6 +393,8 @@ class ParkStation(ZonedModel):
     code = models.CharField(_("code"), max_length=64)
     name = models.CharField(_("name"), max_length=200)
     compactor_model = models.CharField(_("compactor model"), max_length=8, blank=True)
+    # The first day its logs are owed: days before it are not judged.
+    in_service_from = models.DateField(_("in service from"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["zone", "code"], name="hh_park_station_code_uniq")]

@@ -185,10 +185,22 @@ def register_enterprise(
 
 @transaction.atomic
 def add_station(
-    actor: Actor, park_code: str | None, *, kind: str, code: str, name: str, compactor_model: str = ""
+    actor: Actor,
+    park_code: str | None,
+    *,
+    kind: str,
+    code: str,
+    name: str,
+    compactor_model: str = "",
+    in_service_from: date | None = None,
 ) -> ParkStation:
+    """Register a station; its logs are owed from `in_service_from` (default today, at most 35 days ago)."""
     park = park_of(actor, park_code)
     _require_write(actor, park)
+    on = today(actor.zone_id)
+    since = in_service_from or on
+    if since > on + timedelta(days=366) or since < on - timedelta(days=35):
+        raise Invalid.field("in_service_from", _("within the last 35 days or the coming year"))
     if kind not in park_rules.STATION_KINDS:
         raise Invalid.field(
             "kind", _("one of %(choices)s") % {"choices": ", ".join(park_rules.STATION_KINDS)}
@@ -209,7 +221,13 @@ def add_station(
     if ParkStation.objects.filter(zone_id=actor.zone_id, code=code).exists():
         raise Invalid.field("code", _("a park station with this code exists"))
     station = ParkStation.objects.create(
-        zone_id=actor.zone_id, park=park, kind=kind, code=code, name=name, compactor_model=compactor_model
+        zone_id=actor.zone_id,
+        park=park,
+        kind=kind,
+        code=code,
+        name=name,
+        compactor_model=compactor_model,
+        in_service_from=since,
     )
     audit.record(actor, "household.park.station", station, audit.snapshot(station))
     return station
@@ -409,6 +427,9 @@ def day_status(actor: Actor, park: Area, day: date) -> list[StationStatus]:
         logs[log.station_id].append(log)
     result = []
     for station in found:
+        if day < station.in_service_from:
+            result.append(StationStatus(station, [], logs[station.pk], True))
+            continue
         rows = [
             {
                 "key": req.key,
@@ -492,12 +513,10 @@ def month_compliance(actor: Actor, park: Area, year: int, month: int) -> list[di
         days: list[dict[str, Any]] = []
         d = first
         while d <= last:
-            if d > on:
+            if d >= on or d < station.in_service_from:  # today is not over; before service nothing is owed
                 days.append({"day": d, "missed": None})
             else:
                 missed = [m.key for m in park_rules.misses(station.kind, d, facts[station.pk])]
-                if d == on:  # today is not over: only what is already lost counts
-                    missed = []
                 days.append({"day": d, "missed": [requirement_label(k) for k in missed]})
             d += timedelta(days=1)
         rows.append({"station": station, "days": days})
@@ -548,7 +567,7 @@ def _operators(zone_id: int) -> dict[int, int]:
 
 def alarm_drafts(zone_id: int, day: date) -> list[alarms.AlarmDraft]:
     """The missing-log alarms of every park station of the zone for the periods `day` closes."""
-    found = list(ParkStation.objects.filter(zone_id=zone_id).order_by("pk"))
+    found = list(ParkStation.objects.filter(zone_id=zone_id, in_service_from__lte=day).order_by("pk"))
     if not found:
         return []
     facts = _facts(zone_id, [s.pk for s in found], park_rules.week_of(day)[0], day)

@@ -102,6 +102,7 @@ class HouseholdParkStationIn(Schema):
     code: str = Field(..., max_length=64)
     name: str = Field(..., max_length=200)
     compactor_model: str = Field("", max_length=8, description="KJ-8, KJ-10, KJ-12 or KJ-14")
+    in_service_from: date | None = Field(None, description="the first day its logs are owed (default today)")
 
 
 class HouseholdParkStationRowOut(Schema):
@@ -226,6 +227,7 @@ def park_add_station(request: HttpRequest, data: HouseholdParkStationIn) -> tupl
         code=data.code,
         name=data.name,
         compactor_model=data.compactor_model,
+        in_service_from=data.in_service_from,
     )
     return 201, {
         "id": station.pk,

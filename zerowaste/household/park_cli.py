@@ -36,6 +36,9 @@ def add_arguments(sub: _SubParsersAction, command: Any) -> None:  # type: ignore
     station.add_argument("--kind", required=True, help="reinspection, compactor, recyclables or digester")
     station.add_argument("--name", required=True)
     station.add_argument("--model", default="", help="a compactor's model: KJ-8, KJ-10, KJ-12 or KJ-14")
+    station.add_argument(
+        "--since", type=date.fromisoformat, help="YYYY-MM-DD: the first day its logs are owed (default today)"
+    )
     log = park_sub.add_parser("log", help="record a log at a station (now unless --at)")
     log.add_argument("station", type=int, help="station id")
     log.add_argument(
@@ -98,6 +101,7 @@ def handle(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> N
             code=options["code"],
             name=options["name"],
             compactor_model=options["model"],
+            in_service_from=options.get("since"),
         )
         data = {"id": s.pk, "code": s.code, "kind": s.kind, "compactor_model": s.compactor_model or None}
         command.emit(options, data, " ".join(f"{k}={v}" for k, v in data.items() if v is not None))

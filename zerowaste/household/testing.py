@@ -165,7 +165,14 @@ def _park_station_of(org: Organization, markers: list[str]) -> None:
         return
     n = next(_numbers)
     name = f"WALK-PARK-STATION-{org.pk}-{n}-站"
-    ParkStation.objects.create(zone_id=org.zone_id, park=area, kind="digester", code=f"WPS{n}", name=name)
+    ParkStation.objects.create(
+        zone_id=org.zone_id,
+        park=area,
+        kind="digester",
+        code=f"WPS{n}",
+        name=name,
+        in_service_from=timezone.localdate(),
+    )
     markers.append(name)
 
 

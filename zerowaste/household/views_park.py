@@ -23,8 +23,8 @@ from zerowaste.portal.views import with_actor
 
 from . import park, park_rules
 
-# The one-tap buttons of a station's checklist: the logs staff record during the day.
-TAP_KINDS = (park_rules.LOG_CLEANING, park_rules.LOG_DISINFECTION, park_rules.LOG_ROUND)
+# The one-tap buttons of a station's checklist: every log a requirement counts.
+TAP_KINDS = frozenset(r.log_kind for r in park_rules.REQUIREMENTS)
 
 
 def _day(value: str | None) -> date | None:

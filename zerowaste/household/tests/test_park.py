@@ -47,6 +47,7 @@ def make_park(zone: Zone, n: int = 1) -> Park:
             code=f"P{n}-{kind[:3].upper()}",
             name=f"{label}{n}",
             compactor_model="KJ-10" if kind == park_rules.COMPACTOR else "",
+            in_service_from=park.today(zone.pk) - timedelta(days=35),
         )
         for kind, label in park_rules.STATION_KIND_CHOICES
     }
@@ -233,6 +234,26 @@ def test_missing_logs_raise_alarms_once(p: Park) -> None:
     assert done.state == "resolved"
     with pytest.raises(Invalid):
         alarms.resolve(parties.actor_of(p.operator), alarm.pk, "")
+
+
+def test_nothing_is_owed_before_a_station_is_in_service(zone: Zone) -> None:
+    area = Area.objects.create(zone=zone, code="NEW", name="新园区", kind="park")
+    parties.make_org(zone, roles=("park_operator",), area_id=area.pk)
+    station = park.add_station(Actor.system(zone), "NEW", kind="digester", code="N-1", name="新降解站")
+    assert station.in_service_from == park.today(zone.pk)
+    assert park.check_day(zone.pk, yesterday(zone)) == 0
+    [status] = park.day_status(Actor.system(zone), area, yesterday(zone))
+    assert status.met and not status.rows
+    with pytest.raises(Invalid) as bad:
+        park.add_station(
+            Actor.system(zone),
+            "NEW",
+            kind="digester",
+            code="N-2",
+            name="旧站",
+            in_service_from=park.today(zone.pk) - timedelta(days=90),
+        )
+    assert bad.value.errors[0]["field"] == "in_service_from"
 
 
 def test_detect_raises_park_alarms(p: Park) -> None:
