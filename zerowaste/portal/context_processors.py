@@ -17,4 +17,6 @@ def actor(request: HttpRequest) -> dict[str, Any]:
         "actor": current,
         "memberships": getattr(request, "memberships", []),
         "nav_declarations": bool(current and current.org_roles & DECLARATION_ROLES),
+        # The household supervision pages are the regulators' (a zone's, a street's).
+        "nav_household": bool(current and current.is_regulator),
     }
