@@ -27,6 +27,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Forbidden, Invalid, NotFound
@@ -444,12 +445,25 @@ def get_alarm(actor: Actor, alarm_id: int) -> Alarm:
     return found
 
 
+def alarm_state_choices() -> list[tuple[str, str]]:
+    return [
+        ("open", pgettext("alarm state", "open")),
+        ("escalated", pgettext("alarm state", "escalated")),
+        ("resolved", pgettext("alarm state", "resolved")),
+    ]
+
+
 def alarm_state_label(alarm: Alarm) -> str:
-    return {
-        "open": _("open"),
-        "escalated": _("escalated"),
-        "resolved": _("resolved"),
-    }[alarm.state]
+    return dict(alarm_state_choices())[alarm.state]
+
+
+def side_label(side: str) -> str:
+    """A hand-over side in words: the one who hands over, the one who receives."""
+    return (
+        pgettext("hand-over side", "giver")
+        if side == rules.SIDE_GIVER
+        else pgettext("hand-over side", "receiver")
+    )
 
 
 # --- Raw events of one day and place -------------------------------------------------------------

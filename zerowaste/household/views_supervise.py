@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods
 
 from zerowaste.core import formatting
@@ -190,7 +191,7 @@ def events_view(request: HttpRequest, actor: Actor) -> HttpResponse:
         for event in page.object_list:
             event.class_name = formatting.format_code("household", event.household_class, actor.zone_id)  # type: ignore[attr-defined]
             event.node_label = str(dict(rules.NODE_CHOICES).get(event.node, ""))  # type: ignore[attr-defined]
-            event.side_label = str(dict(rules.SIDE_CHOICES).get(event.side, ""))  # type: ignore[attr-defined]
+            event.side_label = supervision.side_label(event.side)  # type: ignore[attr-defined]
     communities = supervision._in_areas(
         Area.objects.filter(zone_id=actor.zone_id, kind=Area.Kind.COMMUNITY), supervision.scope(actor), "pk"
     ).order_by("code")
@@ -247,7 +248,7 @@ def alarms_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             _("Day"),
             _("Figures"),
             _("Owner"),
-            _("Deadline"),
+            pgettext("alarm", "Deadline"),
             _("Escalated to"),
             _("Resolved at"),
             _("Resolution"),
@@ -291,7 +292,7 @@ def alarms_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             "state": state,
             "area_id": area_id,
             "kinds": rules.ALARM_KIND_CHOICES,
-            "states": [("open", _("open")), ("escalated", _("escalated")), ("resolved", _("resolved"))],
+            "states": supervision.alarm_state_choices(),
             "areas": areas,
             "query": query,
         },
