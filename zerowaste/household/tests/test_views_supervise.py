@@ -264,3 +264,20 @@ def test_figures_per_area(world: World) -> None:
     assert a.per_capita_kg == Decimal("8.750")  # 52.5 kg ÷ 6 residents ÷ 1 day
     assert a.open_alarms >= 1
     assert supervision.subsidy_cny(Decimal("1000"), Decimal("1000")) == Decimal("400.00")
+
+
+def test_the_owner_has_its_open_alarms_to_do_and_resolves_them(world: World) -> None:
+    from zerowaste.core import home
+
+    carrier = Organization.objects.get(pk=world.alarm_a.owner_organization_id)
+    member = parties.make_member(carrier, "clerk")
+    actor = parties.actor_of(carrier, "clerk")
+    todo = {t.key: t for t in home.todos_for(actor)}["household.alarms"]
+    assert todo.count == 1 and todo.items[0].url == f"/household/alarms/{world.alarm_a.pk}/"
+    client = Client()
+    client.force_login(member.user)
+    page = client.get(todo.items[0].url).content.decode()
+    assert 'id="resolve-form"' in page
+    assert client.get("/household/").status_code == 403  # the dashboard is the regulators'
+    assert client.post(todo.items[0].url, {"resolution": "车载秤已校准"}).status_code == 302
+    assert "household.alarms" not in {t.key for t in home.todos_for(actor)}
