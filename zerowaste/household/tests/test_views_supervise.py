@@ -269,7 +269,8 @@ def test_figures_per_area(world: World) -> None:
 def test_the_owner_has_its_open_alarms_to_do_and_resolves_them(world: World) -> None:
     from zerowaste.core import home
 
-    carrier = Organization.objects.get(pk=world.alarm_a.owner_organization_id)
+    carrier = world.alarm_a.owner_organization
+    assert carrier is not None
     member = parties.make_member(carrier, "clerk")
     actor = parties.actor_of(carrier, "clerk")
     todo = {t.key: t for t in home.todos_for(actor)}["household.alarms"]
