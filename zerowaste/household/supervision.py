@@ -50,15 +50,27 @@ MAX_DAYS_BACK = 3660
 # --- Who sees what ------------------------------------------------------------------------------------
 
 
+def may_supervise(actor: Actor) -> bool:
+    """Regulators (a zone's, a street's) and a community's staff (its community only)."""
+    return actor.is_system or actor.is_regulator or alarms.community_staff_area(actor) is not None
+
+
 def require_supervisor(actor: Actor) -> None:
-    if not (actor.is_system or actor.is_regulator):
-        raise Forbidden(_("only regulators supervise household waste"))
+    if not may_supervise(actor):
+        raise Forbidden(_("only regulators and a community's staff supervise household waste"))
 
 
 def scope(actor: Actor) -> frozenset[int] | None:
-    """The areas the actor supervises: None for the whole zone, else its jurisdiction."""
+    """The areas the actor supervises: None for the whole zone, else its jurisdiction (a community's
+    staff: its community)."""
     require_supervisor(actor)
-    return None if actor.is_system else actor.jurisdiction_area_ids
+    if actor.is_system:
+        return None
+    if actor.is_regulator:
+        return actor.jurisdiction_area_ids
+    community = alarms.community_staff_area(actor)
+    assert community is not None
+    return area_and_below(actor.zone_id, community)
 
 
 def area_and_below(zone_id: int, area_id: int) -> frozenset[int]:

@@ -275,7 +275,7 @@ def alarms_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             )
         return _xlsx("household-alarms.xlsx", _("Household alarms"), headers, rows)
     page = Paginator(found, 50).get_page(request.GET.get("page"))
-    visible = supervision.scope(actor) if actor.is_regulator or actor.is_system else frozenset()
+    visible = supervision.scope(actor) if supervision.may_supervise(actor) else frozenset()
     areas = supervision._in_areas(
         Area.objects.filter(zone_id=actor.zone_id, kind__in=[Area.Kind.STREET, Area.Kind.COMMUNITY]),
         visible,
@@ -321,7 +321,7 @@ def alarm_view(request: HttpRequest, actor: Actor, alarm_id: int) -> HttpRespons
     row = _alarm_item(alarm)
     day: date | None = alarm.day
     events_link = None
-    if day is not None and alarm.area_id is not None and (actor.is_regulator or actor.is_system):
+    if day is not None and alarm.area_id is not None and supervision.may_supervise(actor):
         events_link = f"area={alarm.area_id}&day={day.isoformat()}" + (
             f"&station={alarm.station_id}" if alarm.station_id else ""
         )

@@ -282,3 +282,37 @@ def test_the_owner_has_its_open_alarms_to_do_and_resolves_them(world: World) -> 
     assert client.get("/household/").status_code == 403  # the dashboard is the regulators'
     assert client.post(todo.items[0].url, {"resolution": "车载秤已校准"}).status_code == 302
     assert "household.alarms" not in {t.key for t in home.todos_for(actor)}
+
+
+def test_a_communitys_staff_sees_its_community_and_resolves_its_alarms(world: World) -> None:
+    from django.utils import timezone
+
+    owned = Alarm.objects.create(
+        zone=world.zone,
+        kind=rules.ALARM_NOT_CLEARED,
+        cause=f"test:not_cleared:{world.a.community.pk}",
+        area=world.a.community,
+        owner_area=world.a.community,
+        station=world.a.stations[0],
+        figures={"received": "40.000", "collected": "0.000", "left": "40.000"},
+        raised_at=timezone.now(),
+        deadline=timezone.localdate(),
+    )
+    staff = _session(parties.make_org(world.zone, roles=("property",), area_id=world.a.community.pk))
+    body = staff.get("/household/").content.decode()
+    assert 'href="/household/"' in body.split("<main>")[0]  # the main-nav entry
+    assert world.a.community.name in body and world.b.community.name not in body
+    assert staff.get(f"/household/areas/{world.a.community.pk}/").status_code == 200
+    assert staff.get(f"/household/areas/{world.a.street.pk}/").status_code == 404
+    assert staff.get(f"/household/areas/{world.b.community.pk}/").status_code == 404
+    assert staff.get(f"/household/events/?area={world.a.community.pk}&day={_day()}").status_code == 200
+    assert staff.get(f"/household/alarms/{world.alarm_a.pk}/").status_code == 404  # the carrier's
+    assert (
+        staff.post(f"/household/alarms/{owned.pk}/", {"resolution": "已督促驿站当日清运"}).status_code == 302
+    )
+    owned.refresh_from_db()
+    assert owned.resolved_at is not None
+    # A property company registered at a street is not a community's staff.
+    company = _session(parties.make_org(world.zone, roles=("property",), area_id=world.a.street.pk))
+    assert company.get("/household/").status_code == 403
+    assert 'href="/household/"' not in company.get("/household/alarms/").content.decode().split("<main>")[0]
