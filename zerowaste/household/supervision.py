@@ -205,6 +205,7 @@ class AreaFigures:
     per_capita_kg: Decimal | None = None
     participation_pct: Decimal | None = None
     subsidy_cny: Decimal = Decimal("0.00")
+    events_link: str = ""  # a community's raw events of the day shown (set by the page)
 
     def add(self, other: AreaFigures) -> None:
         self.events += other.events

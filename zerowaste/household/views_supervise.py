@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -115,6 +116,11 @@ def _overview(actor: Actor, period: supervision.Period, area: Area | None) -> di
         **_class_names(actor.zone_id, chart["classes"]),
         "kg": formatting.unit_label("kg"),
     }
+    if period.kind == "day":
+        events_url = reverse("household:events")
+        for group in groups:
+            for community in group.communities:
+                community.events_link = f"{events_url}?area={community.area_id}&day={period.label}"
     lines = supervision.balance_lines(actor, period.day, area_ids)
     for line in lines:
         line["class_name"] = formatting.format_code("household", line["household_class"], actor.zone_id)
@@ -124,6 +130,7 @@ def _overview(actor: Actor, period: supervision.Period, area: Area | None) -> di
         "total": supervision.totals(groups, days),
         "days": days,
         "class_names": [names[c] for c in supervision.MAIN_CLASSES],
+        "main_classes": supervision.MAIN_CLASSES,
         "chart": chart,
         "balance": lines,
         "balance_open": sum(1 for line in lines if not line["closes"]),

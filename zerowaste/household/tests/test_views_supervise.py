@@ -117,6 +117,8 @@ def test_zone_regulator_sees_every_street_and_its_figures(world: World) -> None:
     assert "77.500" in body
     assert 'id="balance"' in body and 'data-chart="household-daily"' in body
     assert 'id="household-data"' in body
+    # Each community's kilograms of a class open that day's events of the class there.
+    assert f"/household/events/?area={world.a.community.pk}&amp;day={_day()}&amp;class=kitchen" in body
     # The day opened is the latest with data; the mismatching stations' balance does not close.
     assert _day() in body
     # Subsidy: 60 kg kitchen × 300/t + 17.5 kg recyclables × 100/t = 18.00 + 1.75 CNY.
