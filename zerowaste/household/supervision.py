@@ -29,6 +29,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from zerowaste.core import formatting
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Forbidden, Invalid, NotFound
 from zerowaste.core.models import Area
@@ -468,6 +469,15 @@ def alarm_state_choices() -> list[tuple[str, str]]:
 
 def alarm_state_label(alarm: Alarm) -> str:
     return dict(alarm_state_choices())[alarm.state]
+
+
+def figures_in_words(alarm: Alarm) -> str:
+    """The alarm's figures in words, its numbers written the one way (`12,500.000 千克`)."""
+    shown = {
+        key: formatting.format_figure(value) if formatting.to_decimal(value) is not None else value
+        for key, value in (alarm.figures or {}).items()
+    }
+    return rules.figures_text(alarm.kind, shown)
 
 
 def side_label(side: str) -> str:

@@ -227,6 +227,7 @@ def events_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 def _alarm_item(alarm: Any) -> dict[str, Any]:
     row = alarms.alarm_row(alarm)
+    row["figures"] = supervision.figures_in_words(alarm)
     row["state_label"] = supervision.alarm_state_label(alarm)
     row["area"] = alarm.area.name if alarm.area_id else None
     row["escalated_to"] = alarm.escalated_to.name if alarm.escalated_to_id else None

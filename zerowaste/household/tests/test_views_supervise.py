@@ -318,3 +318,17 @@ def test_a_communitys_staff_sees_its_community_and_resolves_its_alarms(world: Wo
     company = _session(parties.make_org(world.zone, roles=("property",), area_id=world.a.street.pk))
     assert company.get("/household/").status_code == 403
     assert 'href="/household/"' not in company.get("/household/alarms/").content.decode().split("<main>")[0]
+
+
+def test_alarm_figures_are_written_the_one_way() -> None:
+    alarm = Alarm(
+        kind=rules.ALARM_WEIGHT_MISMATCH,
+        figures={
+            "giver": "12500.000",
+            "receiver": "11000.000",
+            "difference": "1500.000",
+            "tolerance": "250.000",
+        },
+    )
+    text = supervision.figures_in_words(alarm)
+    assert "12,500.000" in text and "1,500.000" in text and "250.000" in text
