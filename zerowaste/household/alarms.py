@@ -398,14 +398,26 @@ def escalate_overdue(zone_id: int, today: date, *, now: datetime | None = None) 
 # --- Reading and resolving -----------------------------------------------------------------------------
 
 
+def community_staff_area(actor: Actor) -> int | None:
+    """The community an organization of the property / community role (物业, 社区) acts for: its own
+    area when that is a community (a property company registered at a street is not a community's staff)."""
+    org = actor.organization
+    if actor.is_regulator or org is None or org.area_id is None or "property" not in actor.org_roles:
+        return None
+    return org.area_id if Area.objects.filter(pk=org.area_id, kind=Area.Kind.COMMUNITY).exists() else None
+
+
 def _scope(actor: Actor) -> Q:
     """The alarms an actor sees: a zone regulator all, a street regulator its jurisdiction's (and those
-    escalated to it), any other organization those it owns."""
+    escalated to it), a community's staff those its community owns, any other organization those it owns."""
     if actor.is_system or (actor.is_regulator and actor.jurisdiction_area_ids is None):
         return Q()
     if actor.is_regulator:
         areas = sorted(actor.jurisdiction_area_ids or ())
         return Q(area_id__in=areas) | Q(escalated_to_id__in=areas)
+    community = community_staff_area(actor)
+    if community is not None:
+        return Q(owner_organization_id=actor.organization_id) | Q(owner_area_id=community)
     return Q(owner_organization_id=actor.organization_id)
 
 

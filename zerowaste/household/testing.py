@@ -152,6 +152,7 @@ def _household_of(org: Organization) -> Source:
 ISOLATION_PARAMS: dict[str, Callable[[Organization], object]] = {
     "alarm_id": lambda org: _owned_alarm(org).pk,
     "source_code": lambda org: _household_of(org).code,
+    "area_id": lambda org: _community_of(org).pk,
 }
 
 

@@ -7,3 +7,4 @@ app_name = "household"
 urlpatterns: list = []
 urlpatterns.append(path("", include("zerowaste.household.urls_park")))  # park17: /household/park/…
 urlpatterns += [path("", include("zerowaste.household.urls_field"))]
+urlpatterns.append(path("", include("zerowaste.household.urls_supervise")))
