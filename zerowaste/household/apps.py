@@ -5,3 +5,6 @@ class HouseholdConfig(AppConfig):
     name = "zerowaste.household"
     label = "household"
     verbose_name = "垃圾分类全流程 / Household waste"
+
+    def ready(self) -> None:
+        from . import demo  # noqa: F401 - registers the demo step
