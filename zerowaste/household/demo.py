@@ -76,7 +76,7 @@ DEMO_SOURCE = "演示数据：按试点总结报告推算"
 FLEET = (
     ("kitchen", "餐厨垃圾收运车", 5000, 8),
     ("other", "压缩式垃圾车", 8000, 14),
-    ("recyclable", "厢式货车", 5000, 3),
+    ("recyclable", "厢式货车", 5000, 6),
     ("hazardous", "有害垃圾专用车", 1500, 1),
 )
 
@@ -240,6 +240,9 @@ class _Events:
     def write(self) -> None:
         from .ingest import _ensure_partitions
 
+        last = MONTH + timedelta(days=MONTH_DAYS - 1)
+        if not all(MONTH <= r[5] <= last for r in self.rows):
+            raise AssertionError("every hand-over of the demo month is on a day of the month")
         _ensure_partitions({rules.month_start(r[3]) for r in self.rows})
         insert_rows(EventSequence, ("zone_id", "device_id", "seq"), [r[:3] for r in self.rows])
         insert_rows(HandoverEvent, EVENT_COLUMNS, self.rows)

@@ -173,7 +173,7 @@ def test_inputs_derived_from_the_household_records(town: Town) -> None:
     derived = {
         key: states[key].derived
         for key in states
-        if states[key].definition.derive and states[key].definition.derive.startswith("household.")
+        if (states[key].definition.derive or "").startswith("household.")
     }
     assert derived == {
         "household_daily_cleared_t": Decimal("0.036"),  # 36 kg on the one day the plants reported
