@@ -5,9 +5,10 @@ a community: residents, households, participation, sorted-collection coverage, w
 recovered, incinerated and landfilled, the per-capita daily generation (indicator 6), the subsidy
 estimate (seed:5088-5092) and the source total-control quota comparison (seed:5102-5126).
 `children_figures` gives the streets of the zone or the communities of a street, `latest_month` the
-period pages open on. Reads the registry (sources, stations), the DailyFlow and ParticipationMonth
-roll-ups, the sites' roles and the quotas; never the raw events (`refresh_participation` is the batch
-job that rolls a month's participation up from them).
+period pages open on, `figures_for(actor, area_id, start, end)` the figures a reader may see. Reads
+the registry (sources, stations), the DailyFlow and ParticipationMonth roll-ups, the sites' roles and
+the quotas; never the raw events (`refresh_participation` is the batch job that rolls a month's
+participation up from them).
 
 What a community generated is what its stations received (source → station, both the households'
 own drops and the stations' records); where it went is the zone's split of each class over the plants
@@ -26,7 +27,10 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
+from django.utils.translation import gettext as _
 
+from zerowaste.core.authz import Actor
+from zerowaste.core.errors import Forbidden, NotFound
 from zerowaste.core.models import Area
 
 from . import rules
@@ -365,3 +369,19 @@ def refresh_participation(zone_id: int, month: date) -> int:
             ]
         )
     return len(rows)
+
+
+def figures_for(actor: Actor, area_id: int | None, start: date, end: date) -> AreaFigures:
+    """`area_figures` for a reader: regulators only; a street regulator reads its street and its
+    communities (another area, or another zone's, answers NotFound; the zone as a whole, Forbidden)."""
+    if not (actor.is_system or actor.is_regulator):
+        raise Forbidden(_("only regulators read the household figures"))
+    restricted = not actor.is_system and actor.jurisdiction_area_ids is not None
+    if area_id is None:
+        if restricted:
+            raise Forbidden(_("a street regulator reads its own street's figures"))
+    elif not Area.objects.filter(zone_id=actor.zone_id, pk=area_id).exists() or (
+        restricted and area_id not in (actor.jurisdiction_area_ids or ())
+    ):
+        raise NotFound(_("no such street or community"))
+    return area_figures(actor.zone_id, area_id, start, end)

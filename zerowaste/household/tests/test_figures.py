@@ -217,3 +217,24 @@ def test_a_zone_without_household_records_keeps_its_entries(other_zone: Zone) ->
         for s in states.values()
         if s.definition.derive and s.definition.derive.startswith("household.")
     )
+
+
+def test_a_street_regulator_reads_its_own_street_only(town: Town, other_zone: Zone) -> None:
+    from dataclasses import replace
+
+    from zerowaste.core.errors import Forbidden, NotFound
+
+    zone_reader = Actor.system(town.zone)
+    regulator = replace(zone_reader, is_system=False, org_roles=frozenset({"regulator"}))
+    street_reader = replace(regulator, jurisdiction_area_ids=frozenset({town.s1.pk, town.c1.pk, town.c2.pk}))
+    assert figures.figures_for(regulator, None, DAY, END).residents == 20
+    assert figures.figures_for(street_reader, town.c1.pk, DAY, END).residents == 5
+    with pytest.raises(NotFound):
+        figures.figures_for(street_reader, town.c3.pk, DAY, END)
+    with pytest.raises(Forbidden):
+        figures.figures_for(street_reader, None, DAY, END)
+    foreign = Area.objects.create(zone=other_zone, code="x1", name="外区社区", kind="community")
+    with pytest.raises(NotFound):
+        figures.figures_for(regulator, foreign.pk, DAY, END)
+    with pytest.raises(Forbidden):
+        figures.figures_for(replace(regulator, org_roles=frozenset({"producer"})), None, DAY, END)
