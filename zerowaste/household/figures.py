@@ -96,6 +96,9 @@ class AreaFigures:
     landfill_kg: Decimal
     per_capita_kg_day: Decimal | None  # indicator 6
     recycling_rate: Decimal | None  # 0-1, indicator 12
+    kitchen_recovery_rate: Decimal | None  # 0-1, kitchen waste recovered ÷ received (indicator 13's rate)
+    hazardous_communities: int  # communities whose hazardous waste went to a vehicle (indicator 21)
+    hazardous_coverage: Decimal | None  # 0-1
     subsidy: Subsidy
     quota: QuotaComparison | None
 
@@ -242,6 +245,7 @@ def area_figures(zone_id: int, area_id: int | None, start: date, end: date) -> A
     handed: dict[str, Decimal] = defaultdict(lambda: ZERO)
     kitchen_out: dict[int, Decimal] = defaultdict(lambda: ZERO)
     other_out: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    hazardous_out: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for (community_id, node, top), (in_kg, out_kg) in flows.items():
         if node == rules.NODE_SOURCE_STATION:
             generated[top] = generated.get(top, ZERO) + in_kg
@@ -251,9 +255,12 @@ def area_figures(zone_id: int, area_id: int | None, start: date, end: date) -> A
                 kitchen_out[community_id] += out_kg
             elif top == "other":
                 other_out[community_id] += out_kg
+            elif top == "hazardous":
+                hazardous_out[community_id] += out_kg
     # Sorted collection (分类收运): the community's stations handed kitchen waste and other waste
     # to vehicles apart.
     sorted_communities = sum(1 for c in community_ids if kitchen_out[c] > 0 and other_out[c] > 0)
+    hazardous_communities = sum(1 for c in community_ids if hazardous_out[c] > 0)
     generated_total = sum(generated.values(), ZERO)
 
     receipts = plant_receipts(zone_id, start, end)
@@ -324,6 +331,9 @@ def area_figures(zone_id: int, area_id: int | None, start: date, end: date) -> A
         landfill_kg=landfill,
         per_capita_kg_day=rules.per_capita_kg_day(generated_total, residents, days),
         recycling_rate=rules.rate(recovered, generated_total),
+        kitchen_recovery_rate=rules.rate(kitchen_recovered, generated[rules.KITCHEN]),
+        hazardous_communities=hazardous_communities,
+        hazardous_coverage=rules.rate(hazardous_communities, len(community_ids)),
         subsidy=subsidy,
         quota=quota,
     )

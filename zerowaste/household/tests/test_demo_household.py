@@ -66,7 +66,7 @@ def test_demo_month(demo_month: Zone) -> None:
     f = figures.area_figures(z, None, date(2020, 12, 1), date(2020, 12, 31))
     assert f.per_capita_kg_day == Decimal("1.250")
     assert f.recycling_rate == Decimal("0.4000")  # indicator 12: kitchen 28 % + recyclables 12 %
-    assert f.sorted_coverage == Decimal("1.0000")
+    assert f.sorted_coverage == Decimal("1.0000") and f.hazardous_coverage == Decimal("1.0000")
     assert f.participation_rate is not None and f.participation_rate >= Decimal("0.94")  # seed:436
     assert Decimal("0.28") < f.landfill_kg / f.generated_total_kg < Decimal("0.32")  # seed:214: 29.64 %
     assert f.quota is not None and f.quota.within

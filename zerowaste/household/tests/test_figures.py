@@ -118,6 +118,11 @@ def test_zone_figures_from_the_roll_ups(town: Town) -> None:
     )
     assert f.per_capita_kg_day == Decimal("1.275")  # 51 kg ÷ 20 residents ÷ 2 days
     assert f.recycling_rate == Decimal("0.3137")  # 16 ÷ 51
+    assert (f.kitchen_recovery_rate, f.hazardous_communities, f.hazardous_coverage) == (
+        Decimal("1.0000"),
+        1,
+        Decimal("0.3333"),
+    )
     # quota: 36.6 t × 2 / 366 days = 0.2 t; 0.051 t generated, 0.149 t below it
     assert f.quota is not None
     assert (f.quota.period_quota_t, f.quota.generated_t, f.quota.difference_t) == (
@@ -138,7 +143,13 @@ def test_street_is_the_sum_of_its_communities(town: Town) -> None:
     street = figures.area_figures(town.zone.pk, town.s1.pk, DAY, END)
     c1, c2 = figures.children_figures(town.zone.pk, town.s1.pk, DAY, END)
     assert (c1.code, c2.code) == ("c1", "c2")
-    for name in ("residents", "households", "participating_households", "sorted_communities"):
+    for name in (
+        "residents",
+        "households",
+        "participating_households",
+        "sorted_communities",
+        "hazardous_communities",
+    ):
         assert getattr(street, name) == getattr(c1, name) + getattr(c2, name), name
     for name in ("generated_total_kg", "recovered_kg", "incinerated_kg", "landfill_kg"):
         assert getattr(street, name) == getattr(c1, name) + getattr(c2, name), name
