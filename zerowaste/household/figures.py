@@ -20,17 +20,20 @@ A street is the sum of its communities. Quantities are kilograms to the gram (De
 from __future__ import annotations
 
 import calendar
+import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils.translation import gettext as _
 
 from zerowaste.core.authz import Actor
-from zerowaste.core.errors import Forbidden, NotFound
+from zerowaste.core.errors import Forbidden, Invalid, NotFound
 from zerowaste.core.models import Area
 
 from . import rules
@@ -395,3 +398,39 @@ def figures_for(actor: Actor, area_id: int | None, start: date, end: date) -> Ar
     ):
         raise NotFound(_("no such street or community"))
     return area_figures(actor.zone_id, area_id, start, end)
+
+
+def as_dict(f: AreaFigures) -> dict[str, Any]:
+    """JSON-safe (decimals as text): what `zerowaste household figures --format json` prints."""
+    return json.loads(json.dumps(asdict(f), cls=DjangoJSONEncoder))  # type: ignore[no-any-return]
+
+
+def text_line(f: AreaFigures) -> str:
+    """One line of an area's figures, for the shell."""
+
+    def pct(value: Decimal | None) -> str:
+        return "-" if value is None else f"{value * 100:.1f}%"
+
+    quota = (
+        "no quota"
+        if f.quota is None
+        else f"quota {f.quota.period_quota_t} t, {'within' if f.quota.within else 'over'} by "
+        f"{abs(f.quota.difference_t)} t"
+    )
+    return (
+        f"{f.code or 'zone':<8} {f.name:<12} residents {f.residents} households {f.households} "
+        f"participation {pct(f.participation_rate)} sorted {pct(f.sorted_coverage)} "
+        f"generated {(f.generated_total_kg / 1000).quantize(KG)} t "
+        f"recovered {pct(f.recycling_rate)} landfill {(f.landfill_kg / 1000).quantize(KG)} t "
+        f"{f.per_capita_kg_day if f.per_capita_kg_day is not None else '-'} kg/person/day "
+        f"subsidy {f.subsidy.total_cny} CNY, {quota}"
+    )
+
+
+def month_of(text: str) -> tuple[date, date]:
+    """`YYYY-MM` → its first and last day; Invalid naming the field otherwise."""
+    try:
+        first = date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise Invalid.field("month", _("a month such as 2020-12")) from None
+    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])

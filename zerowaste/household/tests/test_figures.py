@@ -249,3 +249,29 @@ def test_a_street_regulator_reads_its_own_street_only(town: Town, other_zone: Zo
         figures.figures_for(regulator, foreign.pk, DAY, END)
     with pytest.raises(Forbidden):
         figures.figures_for(replace(regulator, org_roles=frozenset({"producer"})), None, DAY, END)
+
+
+def test_figures_command(town: Town, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("household", "figures", "--zone", town.zone.code, "--format", "json", stdout=out)
+    rows = json.loads(out.getvalue())
+    assert [r["code"] for r in rows] == ["", "s1", "s2"]  # the zone, then its streets (latest month)
+    # the whole of December: 51 kg ÷ 20 residents ÷ 31 days
+    assert rows[0]["per_capita_kg_day"] == "0.082" and (rows[0]["start"], rows[0]["end"]) == (
+        "2020-12-01",
+        "2020-12-31",
+    )
+    out = StringIO()
+    call_command(
+        "household", "figures", "--zone", town.zone.code, "--area", "s1", "--month", "2020-12", stdout=out
+    )
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "2020-12" and [line.split()[0] for line in lines[1:]] == ["s1", "c1", "c2"]
+    with pytest.raises(SystemExit):
+        call_command("household", "figures", "--zone", town.zone.code, "--month", "2020-13")
+    assert "month" in capsys.readouterr().err
