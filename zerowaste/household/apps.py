@@ -8,3 +8,4 @@ class HouseholdConfig(AppConfig):
 
     def ready(self) -> None:
         from . import demo_park  # noqa: F401 - registers the park 1+4 demo step
+        from . import demo  # noqa: F401 - registers the demo step

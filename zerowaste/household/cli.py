@@ -71,7 +71,10 @@ class HouseholdCommand(PlatformCommand):
         redeem.add_argument("--points", type=int, required=True)
         redeem.add_argument("--merchant", type=int, required=True, help="merchant id")
         park_cli.add_arguments(sub, self)
-        for p in (alarms_, resolve, detect, balance_, points_, redeem):
+        figures_ = sub.add_parser("figures", help="an area's household figures of a month, and its parts'")
+        figures_.add_argument("--area", help="street or community code (default: the zone)")
+        figures_.add_argument("--month", help="YYYY-MM (default: the latest month with data)")
+        for p in (alarms_, resolve, detect, balance_, points_, redeem, figures_):
             self.add_format_argument(p)
             self.add_zone_argument(p)
         for p in (ingest, simulate_, devices, add, letters):
@@ -94,6 +97,8 @@ class HouseholdCommand(PlatformCommand):
             self._devices(actor, zone, options)
         elif action in park_cli.PARK_ACTIONS:
             park_cli.handle(self, actor, zone, options)
+        elif action == "figures":
+            self._figures(actor, options)
         elif action in {"alarms", "resolve", "detect", "balance", "points", "redeem"}:
             self._slice2(actor, zone, action, options)
         else:
@@ -203,6 +208,36 @@ class HouseholdCommand(PlatformCommand):
             for r in rows
         )
         self.emit(options, rows, text or "no devices")
+
+    def _figures(self, actor: Actor, options: dict[str, Any]) -> None:
+        from zerowaste.core.errors import Invalid
+        from zerowaste.core.models import Area
+
+        from . import figures
+
+        area_id = None
+        if options.get("area"):
+            area_id = (
+                Area.objects.filter(zone_id=actor.zone_id, code=options["area"])
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if area_id is None:
+                raise Invalid.field("area", f"no street or community {options['area']}")
+        period = (
+            figures.month_of(options["month"])
+            if options.get("month")
+            else figures.latest_month(actor.zone_id)
+        )
+        if period is None:
+            self.emit(options, [], "no household data")
+            return
+        rows = [figures.figures_for(actor, area_id, *period)]
+        rows += (
+            figures.children_figures(actor.zone_id, area_id, *period) if rows[0].kind != "community" else []
+        )
+        text = f"{period[0]:%Y-%m}\n" + "\n".join(figures.text_line(f) for f in rows)
+        self.emit(options, [figures.as_dict(f) for f in rows], text)
 
     def _slice2(self, actor: Actor, zone: Zone, action: str, options: dict[str, Any]) -> None:
         getattr(self, f"_{action}")(actor, zone, options)

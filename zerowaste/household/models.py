@@ -463,3 +463,51 @@ class FieldConfirmation(ZonedModel):
                 fields=["zone", "device", "seq"], name="hh_fieldconf_zone_device_seq_uniq"
             ),
         ]
+# --- Demo and figures (issue 17 points 6-7): what a plant does with what it receives; quotas -------
+
+
+class SiteRole(ZonedModel):
+    """What a core site does with the household waste it receives (transfer station, kitchen-waste
+    plant, recyclables sorting centre, incineration plant, landfill, hazardous-waste receiver): the
+    figures read recovery and landfill from the plants' weighbridge roll-ups through it."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(_("role"), max_length=16, choices=rules.SITE_ROLE_CHOICES)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["zone", "site"], name="hh_siterole_zone_site_uniq")]
+
+
+class SourceQuota(ZonedModel):
+    """The annual source total-control quota (生活垃圾源头总量年度控制指标, seed:5102-5126) of the zone
+    (`area` empty) or of a street or community, in tonnes."""
+
+    area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveIntegerField(_("year"))
+    quota_t = models.DecimalField(_("quota (t)"), max_digits=14, decimal_places=3)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "area", "year"], name="hh_sourcequota_area_year_uniq"),
+            models.UniqueConstraint(
+                fields=["zone", "year"],
+                condition=models.Q(area__isnull=True),
+                name="hh_sourcequota_zone_year_uniq",
+            ),
+        ]
+
+
+class ParticipationMonth(ZonedModel):
+    """Per community and month: the households with at least one hand-over (居民参与). A roll-up like
+    DailyFlow, so that participation never needs a scan of the raw events:
+    `figures.refresh_participation` rebuilds a month from the events; the demo writes its own."""
+
+    community = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(help_text="the first day of the month")
+    households = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "community", "month"], name="hh_participation_key_uniq")
+        ]

@@ -656,3 +656,77 @@ APP_DEVICE_PREFIX = {"station": "APP-ST", "vehicle": "APP-V", "site": "APP-S"}
 FIELD_TOKEN_MAX = 64
 # How far back a driver's or plant's page looks for hand-overs waiting for its side.
 FIELD_PENDING_DAYS = 3
+# --- Figures per area (issue 17 point 7; household/figures.py) ---------------------------------------
+
+SITE_TRANSFER = "transfer"
+SITE_KITCHEN = "kitchen"
+SITE_RECYCLING = "recycling"
+SITE_INCINERATION = "incineration"
+SITE_LANDFILL = "landfill"
+SITE_HAZARDOUS = "hazardous"
+SITE_ROLE_CHOICES = [
+    (SITE_TRANSFER, _("transfer station")),
+    (SITE_KITCHEN, _("kitchen-waste plant")),
+    (SITE_RECYCLING, _("recyclables sorting centre")),
+    (SITE_INCINERATION, _("incineration plant")),
+    (SITE_LANDFILL, _("landfill")),
+    (SITE_HAZARDOUS, _("hazardous-waste receiver")),
+]
+# Where what a plant receives is recovered (回收利用, seed:1673: recyclables and perishable waste
+# recovered before incineration and landfill).
+RECOVERY_SITE_ROLES = frozenset({SITE_KITCHEN, SITE_RECYCLING})
+
+# The city's subsidy to a district (以奖代补, seed:5088-5092): 300 CNY per tonne of kitchen waste
+# separated, 100 CNY per tonne of reduction.
+SUBSIDY_KITCHEN_CNY_PER_T = Decimal("300")
+SUBSIDY_REDUCTION_CNY_PER_T = Decimal("100")
+
+# The districts' annual source total-control quotas in 万吨 (seed:5102-5126), 2019 and 2020: the city
+# sets one per district; a zone enters its own (SourceQuota) and shares it by residents.
+DISTRICT_QUOTAS_WAN_T: dict[str, tuple[Decimal, Decimal]] = {
+    "东城": (Decimal("42.91"), Decimal("42.91")),
+    "西城": (Decimal("53.87"), Decimal("53.87")),
+    "朝阳": (Decimal("202.93"), Decimal("206.99")),
+    "海淀": (Decimal("95.31"), Decimal("97.22")),
+    "丰台": (Decimal("104.15"), Decimal("106.24")),
+    "石景山": (Decimal("17.15"), Decimal("17.15")),
+    "门头沟": (Decimal("10.43"), Decimal("11.11")),
+    "房山": (Decimal("58.60"), Decimal("62.41")),
+    "通州": (Decimal("69.68"), Decimal("73.16")),
+    "顺义": (Decimal("53.97"), Decimal("57.48")),
+    "昌平": (Decimal("85.56"), Decimal("91.12")),
+    "大兴": (Decimal("84.58"), Decimal("90.08")),
+    "平谷": (Decimal("17.70"), Decimal("18.85")),
+    "怀柔": (Decimal("18.73"), Decimal("19.95")),
+    "密云": (Decimal("21.08"), Decimal("22.45")),
+    "延庆": (Decimal("14.57"), Decimal("15.52")),
+}
+DISTRICT_QUOTAS_TOTAL_WAN_T = (Decimal("951.22"), Decimal("986.51"))
+
+
+def subsidy_cny(kitchen_t: Decimal, reduction_t: Decimal) -> Decimal:
+    """The subsidy estimate: kitchen waste separated and the reduction (never negative), in CNY."""
+    reduction = max(reduction_t, Decimal(0))
+    return (kitchen_t * SUBSIDY_KITCHEN_CNY_PER_T + reduction * SUBSIDY_REDUCTION_CNY_PER_T).quantize(
+        Decimal("0.01")
+    )
+
+
+def quota_share_t(annual_quota_t: Decimal, days: int, year_days: int, share: Decimal = Decimal(1)) -> Decimal:
+    """The part of an annual quota falling to `days` of a year and to an area holding `share` of the
+    residents the quota was set for."""
+    return (annual_quota_t * share * days / year_days).quantize(Decimal("0.001"))
+
+
+def per_capita_kg_day(total_kg: Decimal, residents: int, days: int) -> Decimal | None:
+    """kg per person per day (indicator 6), to the gram; None without residents or days."""
+    if residents <= 0 or days <= 0:
+        return None
+    return (total_kg / residents / days).quantize(Decimal("0.001"))
+
+
+def rate(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+    """A share 0-1 to 4 decimals; None when the whole is 0."""
+    if not whole:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"))

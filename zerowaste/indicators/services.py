@@ -361,6 +361,16 @@ DERIVATIONS: dict[str, Callable[[Derivation], Decimal | None]] = {
 }
 
 
+def _household_derivations() -> dict[str, Callable[[Derivation], Decimal | None]]:
+    """Indicators 6, 7, 12, 13, 20 and 21's inputs from the household records (issue 17)."""
+    from zerowaste.household.derivations import DERIVATIONS as household
+
+    return household
+
+
+DERIVATIONS.update(_household_derivations())
+
+
 # --- Input values ----------------------------------------------------------------------------------
 
 

@@ -83,7 +83,8 @@ def test_demo_shape_determinism_and_accounts() -> None:
         == park
     )
     assert _role_count(zone, "producer") == 312 + 72
-    assert _role_count(zone, "receiver") == 41 + 3
+    # the seed's recyclers, three licensed HW receivers, and the household side's treatment group
+    assert _role_count(zone, "receiver") == 41 + 3 + 1
     assert _role_count(zone, "regulator") == 7
     assert Area.objects.filter(zone=zone, kind="community").count() == 32
     assert Area.objects.filter(zone=zone, kind="street").count() == 2
