@@ -218,3 +218,6 @@ def redeem_points(request: HttpRequest, source_code: str, data: HouseholdRedeemI
         actor_of(request), source_code, points=data.points, merchant_id=data.merchant_id, note=data.note
     )
     return points.entry_row(entry)
+
+
+from . import api_registry  # noqa: E402, F401  (the registry's routes, on this router)

@@ -608,3 +608,15 @@ def distance_km(lat1: Decimal, lon1: Decimal, lat2: Decimal, lon2: Decimal) -> D
 
 def within_service_circle(distance: Decimal) -> bool:
     return distance <= SERVICE_CIRCLE_KM
+
+
+# --- Registry (reg17): the kinds of social unit (社会单位) -------------------------------------------
+
+UNIT_KIND_CHOICES = [
+    ("office", _("office (机关/企事业单位)")),
+    ("shop", _("shop")),
+    ("restaurant", _("restaurant")),
+    ("school", _("school")),
+    ("hospital", _("hospital")),
+    ("other", _("other unit")),
+]

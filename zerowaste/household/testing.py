@@ -153,3 +153,46 @@ ISOLATION_PARAMS: dict[str, Callable[[Organization], object]] = {
     "alarm_id": lambda org: _owned_alarm(org).pk,
     "source_code": lambda org: _household_of(org).code,
 }
+
+
+# --- The registry's pages (reg17) -----------------------------------------------------------------
+
+
+def _station_of(org: Organization) -> Station:
+    """A station in a community of the organization's street."""
+    n = next(_numbers)
+    return Station.objects.create(
+        zone_id=org.zone_id,
+        kind="fixed",
+        code=f"ST-WALK-{n}",
+        name=f"走查站点{n}",
+        community=_community_of(org),
+    )
+
+
+def _bin_of(org: Organization) -> Bin:
+    n = next(_numbers)
+    return Bin.objects.create(
+        zone_id=org.zone_id,
+        chip=f"CHIP-WALK-{n}",
+        household_class="kitchen",
+        capacity_l=240,
+        station=_station_of(org),
+    )
+
+
+def _device_of(org: Organization) -> Device:
+    n = next(_numbers)
+    station = _station_of(org)
+    return Device.objects.create(
+        zone_id=org.zone_id, code=f"D-WALK-{n}", kind="terminal", station=station, area=station.community
+    )
+
+
+ISOLATION_PARAMS.update(
+    {
+        "hh_station_id": lambda org: _station_of(org).pk,
+        "hh_bin_id": lambda org: _bin_of(org).pk,
+        "hh_device_id": lambda org: _device_of(org).pk,
+    }
+)
