@@ -14,7 +14,7 @@ from zerowaste.core.authz import Actor
 from zerowaste.core.cli import PlatformCommand
 from zerowaste.core.models import Zone
 
-from . import alarms, balance, mqtt, points, services, simulate
+from . import alarms, balance, cli_registry, mqtt, points, services, simulate
 from .models import Device
 
 
@@ -70,7 +70,7 @@ class HouseholdCommand(PlatformCommand):
         redeem.add_argument("code", help="the household's code")
         redeem.add_argument("--points", type=int, required=True)
         redeem.add_argument("--merchant", type=int, required=True, help="merchant id")
-        for p in (alarms_, resolve, detect, balance_, points_, redeem):
+        for p in (alarms_, resolve, detect, balance_, points_, redeem, *cli_registry.add_parsers(sub)):
             self.add_format_argument(p)
             self.add_zone_argument(p)
         for p in (ingest, simulate_, devices, add, letters):
@@ -93,6 +93,8 @@ class HouseholdCommand(PlatformCommand):
             self._devices(actor, zone, options)
         elif action in {"alarms", "resolve", "detect", "balance", "points", "redeem"}:
             self._slice2(actor, zone, action, options)
+        elif action in cli_registry.ACTIONS:
+            cli_registry.run(self, actor, action, options)
         else:
             letters = list(services.visible_dead_letters(actor).select_related("device")[: options["limit"]])
             rows = [services.dead_letter_row(d) for d in letters]

@@ -766,13 +766,13 @@ def check_workbook(actor: Actor, content: bytes, *, filename: str = "registry.xl
         places = Places.load(actor)
         # Bins may stand at stations and sources of this same workbook (ids are known after writing).
         # (a row of theirs at fault is reported there, not again for each bin).
-        for key, names in (
+        for key, codes in (
             ("stations", places.stations),
             ("households", places.sources),
             ("units", places.sources),
         ):
             for row in tables[key].rows if key in tables else []:
-                names.setdefault(str(row.values.get("code") or "").strip(), 0)
+                codes.setdefault(str(row.values.get("code") or "").strip(), 0)
         checked.bins = _check_rows(
             tables["bins"].rows, "chip", lambda v: _bin_values(actor, v, look, places), faults, {}
         )
