@@ -30,7 +30,7 @@ from zerowaste.core.models import Area, Organization
 from zerowaste.core.tabular import Column, Fault, ImportRejected, Limits, Row, new_workbook, read_table
 from zerowaste.core.tabular import workbook_bytes as _workbook_bytes
 
-from . import rules, services
+from . import registry_xlsx, rules, services
 from .models import Bin, Device, Source, Station
 
 WRITER_ROLES = services.REGISTRY_ROLES  # admin, clerk
@@ -729,7 +729,10 @@ def check_workbook(actor: Actor, content: bytes, *, filename: str = "registry.xl
         if sheet is None:
             continue
         found_any = True
-        table = read_table(content, filename, columns, sheet=sheet, limits=limits)
+        # Plain sheets (text and whole numbers) are read fast; the units' dates go through openpyxl.
+        table = registry_xlsx.read_sheet(content, sheet, columns, limits) if key != "units" else None
+        if table is None:
+            table = read_table(content, filename, columns, sheet=sheet, limits=limits)
         # A sheet with its header and no rows is simply not used.
         faults += [f for f in table.faults if f.message != _("the file has a header but no rows")]
         tables[key] = table

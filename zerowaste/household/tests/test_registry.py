@@ -328,3 +328,36 @@ def test_api_lists_and_import(world: World) -> None:
     assert refused.json()["errors"][0]["sheet"] == "户"
     producer = parties.api_client(world.producer, ("admin",))
     assert producer.get("/api/household/sources").status_code == 403
+
+
+def test_fast_reader_reads_as_read_table(world: World) -> None:
+    """The fast sheet reader gives the rows, numbers, columns and faults `read_table` gives (shared
+    strings as Excel writes them; inline strings as openpyxl's write-only mode does; gaps; blanks)."""
+    from openpyxl import Workbook
+
+    from zerowaste.core.tabular import read_table
+    from zerowaste.household import registry_xlsx
+
+    book = Workbook(write_only=True)
+    inline = book.create_sheet("户")
+    inline.append(SHEETS["户"])
+    inline.append(["H1", "C1", "A&B <x>", "", None, 3])
+    inline.append([])
+    inline.append(["H2", "C1", "名", "地址", "责任人", 2.5])
+    out = io.BytesIO()
+    book.save(out)
+    for content in (good_workbook(world), out.getvalue()):
+        for sheet, columns in (("户", registry.HOUSEHOLD_COLUMNS), ("站点", registry.STATION_COLUMNS)):
+            slow = (
+                read_table(content, "x.xlsx", columns, sheet=sheet)
+                if sheet in load_workbook(io.BytesIO(content), read_only=True).sheetnames
+                else None
+            )
+            if slow is None:
+                continue
+            fast = registry_xlsx.read_sheet(content, sheet, columns)
+            assert fast is not None
+            assert [(r.number, r.values, r.columns) for r in fast.rows] == [
+                (r.number, r.values, r.columns) for r in slow.rows
+            ]
+            assert fast.faults == slow.faults
