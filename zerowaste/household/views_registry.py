@@ -30,6 +30,7 @@ TABS = (
     ("devices", gettext_lazy("Devices")),
 )
 PAGE_SIZE = 50
+QR_PAGE = 240
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -490,12 +491,21 @@ def qr_sheet(request: HttpRequest, actor: Actor) -> HttpResponse:
         return render(request, "household/registry/qr_sheet.html", {"community": None, "tiles": []})
     base = request.build_absolute_uri("/")
     community, tiles = registry.qr_tiles(actor, community.pk, what, base)
+    # QR_PAGE tiles (10 A4 sheets) a request: a community of thousands prints in parts.
+    page = Paginator(tiles, QR_PAGE).get_page(request.GET.get("page"))
     if request.GET.get("format") == "pdf":
-        response = HttpResponse(registry.qr_pdf(community, tiles), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="qr-{community.code}-{what}.pdf"'
+        response = HttpResponse(registry.qr_pdf(community, list(page)), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="qr-{community.code}-{what}-{page.number}.pdf"'
         return response
     return render(
         request,
         "household/registry/qr_sheet.html",
-        {"community": community, "communities": communities, "tiles": tiles, "what": what},
+        {
+            "community": community,
+            "communities": communities,
+            "tiles": list(page),
+            "page": page,
+            "total": len(tiles),
+            "what": what,
+        },
     )
