@@ -136,7 +136,8 @@ class SourceForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["community"].choices = _community_choices(actor)  # type: ignore[attr-defined]
         carriers = Organization.objects.filter(zone_id=actor.zone_id, roles__role="carrier").order_by("name")
-        self.fields["collector"].choices = [("", "—"), *((o.uscc, o.name) for o in carriers)]  # type: ignore[attr-defined]
+        # By name: the zone's directory of carriers is public, their USCCs are not shown here.
+        self.fields["collector"].choices = [("", "—"), *((o.name, o.name) for o in carriers)]  # type: ignore[attr-defined]
 
 
 class StationForm(forms.Form):
@@ -199,7 +200,7 @@ def _source_initial(source: Any) -> dict[str, Any]:
         "residents": source.residents if source.residents is not None else "",
         "unit_kind": source.unit_kind,
         "contract_number": source.contract_number,
-        "collector": source.collector.uscc if source.collector else "",
+        "collector": source.collector.name if source.collector else "",
         "contract_from": source.contract_from.isoformat() if source.contract_from else "",
         "contract_to": source.contract_to.isoformat() if source.contract_to else "",
     }
