@@ -655,6 +655,9 @@ class _Prepared:
 
 
 def _sheet_names(content: bytes) -> list[str]:
+    fast = registry_xlsx.sheet_names(content)
+    if fast is not None:
+        return fast
     import io
     import zipfile
 

@@ -64,6 +64,16 @@ def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str:
     raise Unsupported("sheet not found")
 
 
+def sheet_names(content: bytes) -> list[str] | None:
+    """The workbook's sheet names from its workbook part (openpyxl would measure every sheet first)."""
+    try:
+        workbook = zipfile.ZipFile(io.BytesIO(content)).read("xl/workbook.xml").decode("utf-8")
+    except (KeyError, ValueError, zipfile.BadZipFile, UnicodeDecodeError):
+        return None
+    names = [html.unescape(_attrs(m).get("name", "")) for m in _SHEET.findall(workbook)]
+    return names or None
+
+
 def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
     try:
         xml = archive.read("xl/sharedStrings.xml").decode("utf-8")

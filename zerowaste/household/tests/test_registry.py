@@ -347,6 +347,10 @@ def test_fast_reader_reads_as_read_table(world: World) -> None:
     out = io.BytesIO()
     book.save(out)
     for content in (good_workbook(world), out.getvalue()):
+        assert (
+            registry_xlsx.sheet_names(content)
+            == load_workbook(io.BytesIO(content), read_only=True).sheetnames
+        )
         for sheet, columns in (("户", registry.HOUSEHOLD_COLUMNS), ("站点", registry.STATION_COLUMNS)):
             slow = (
                 read_table(content, "x.xlsx", columns, sheet=sheet)
