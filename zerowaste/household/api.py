@@ -222,3 +222,4 @@ def redeem_points(request: HttpRequest, source_code: str, data: HouseholdRedeemI
 
 from . import park_api  # noqa: E402, F401  (the park's routes, on this router)
 from . import api_field  # noqa: E402, F401  (the field app's route, on this router)
+from . import api_registry  # noqa: E402, F401  (the registry's routes, on this router)

@@ -14,7 +14,7 @@ from zerowaste.core.authz import Actor
 from zerowaste.core.cli import PlatformCommand
 from zerowaste.core.models import Zone
 
-from . import alarms, balance, mqtt, park_cli, points, services, simulate
+from . import alarms, balance, cli_registry, mqtt, park_cli, points, services, simulate
 from .models import Device
 
 
@@ -74,7 +74,16 @@ class HouseholdCommand(PlatformCommand):
         figures_ = sub.add_parser("figures", help="an area's household figures of a month, and its parts'")
         figures_.add_argument("--area", help="street or community code (default: the zone)")
         figures_.add_argument("--month", help="YYYY-MM (default: the latest month with data)")
-        for p in (alarms_, resolve, detect, balance_, points_, redeem, figures_):
+        for p in (
+            alarms_,
+            resolve,
+            detect,
+            balance_,
+            points_,
+            redeem,
+            figures_,
+            *cli_registry.add_parsers(sub),
+        ):
             self.add_format_argument(p)
             self.add_zone_argument(p)
         for p in (ingest, simulate_, devices, add, letters):
@@ -101,6 +110,8 @@ class HouseholdCommand(PlatformCommand):
             self._figures(actor, options)
         elif action in {"alarms", "resolve", "detect", "balance", "points", "redeem"}:
             self._slice2(actor, zone, action, options)
+        elif action in cli_registry.ACTIONS:
+            cli_registry.run(self, actor, action, options)
         else:
             letters = list(services.visible_dead_letters(actor).select_related("device")[: options["limit"]])
             rows = [services.dead_letter_row(d) for d in letters]

@@ -32,6 +32,17 @@ class Source(ZonedModel):
     community = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
     responsible_party = models.CharField(_("responsible party"), max_length=100, blank=True)
     residents = models.PositiveIntegerField(_("residents"), null=True, blank=True)
+    # Registry (issue 17): a social unit's kind, the address printed on its QR tile, its collection
+    # contract, and deactivation (a source events reference is never deleted).
+    unit_kind = models.CharField(_("unit kind"), max_length=16, choices=rules.UNIT_KIND_CHOICES, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    contract_number = models.CharField(_("contract number"), max_length=64, blank=True)
+    collector = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    contract_from = models.DateField(_("contract valid from"), null=True, blank=True)
+    contract_to = models.DateField(_("contract valid to"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["zone", "code"], name="hh_source_zone_code_uniq")]
@@ -56,6 +67,7 @@ class Station(ZonedModel):
         related_name="+",
         verbose_name=_("operator"),
     )
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["zone", "code"], name="hh_station_zone_code_uniq")]
@@ -73,6 +85,7 @@ class Bin(ZonedModel):
     capacity_l = models.PositiveIntegerField(_("capacity (L)"))
     station = models.ForeignKey(Station, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["zone", "chip"], name="hh_bin_zone_chip_uniq")]

@@ -730,3 +730,13 @@ def rate(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     if not whole:
         return None
     return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"))
+# --- Registry (reg17): the kinds of social unit (社会单位) -------------------------------------------
+
+UNIT_KIND_CHOICES = [
+    ("office", _("office (机关/企事业单位)")),
+    ("shop", _("shop")),
+    ("restaurant", _("restaurant")),
+    ("school", _("school")),
+    ("hospital", _("hospital")),
+    ("other", _("other unit")),
+]

@@ -178,6 +178,8 @@ def _park_station_of(org: Organization, markers: list[str]) -> None:
 
 
 ISOLATION_SETUP = _park_station_of
+
+
 def _bin_of(org: Organization) -> Bin:
     """A chipped bin at a station the organization keeps, in a community of its street (field pages)."""
     n = next(_numbers)
@@ -202,3 +204,44 @@ def _resident_token_of(org: Organization) -> str:
 
 ISOLATION_PARAMS["chip"] = lambda org: _bin_of(org).chip
 ISOLATION_PARAMS["token"] = _resident_token_of
+# --- The registry's pages (reg17) -----------------------------------------------------------------
+
+
+def _station_of(org: Organization) -> Station:
+    """A station in a community of the organization's street."""
+    n = next(_numbers)
+    return Station.objects.create(
+        zone_id=org.zone_id,
+        kind="fixed",
+        code=f"ST-WALK-{n}",
+        name=f"走查站点{n}",
+        community=_community_of(org),
+    )
+
+
+def _registry_bin_of(org: Organization) -> Bin:
+    n = next(_numbers)
+    return Bin.objects.create(
+        zone_id=org.zone_id,
+        chip=f"CHIP-WALK-{n}",
+        household_class="kitchen",
+        capacity_l=240,
+        station=_station_of(org),
+    )
+
+
+def _device_of(org: Organization) -> Device:
+    n = next(_numbers)
+    station = _station_of(org)
+    return Device.objects.create(
+        zone_id=org.zone_id, code=f"D-WALK-{n}", kind="terminal", station=station, area=station.community
+    )
+
+
+ISOLATION_PARAMS.update(
+    {
+        "hh_station_id": lambda org: _station_of(org).pk,
+        "hh_bin_id": lambda org: _registry_bin_of(org).pk,
+        "hh_device_id": lambda org: _device_of(org).pk,
+    }
+)

@@ -8,3 +8,5 @@ urlpatterns: list = []
 urlpatterns.append(path("", include("zerowaste.household.urls_park")))  # park17: /household/park/…
 urlpatterns += [path("", include("zerowaste.household.urls_field"))]
 urlpatterns.append(path("", include("zerowaste.household.urls_supervise")))
+
+urlpatterns += [path("", include("zerowaste.household.urls_registry"))]
