@@ -43,6 +43,8 @@ class HouseholdIngestOut(Schema):
     stored: int
     duplicate: int
     dead_lettered: int
+    alarms: int = Field(0, description="alarms the new events raised")
+    points: int = Field(0, description="points the new events granted to households")
 
 
 class HouseholdDeadLetterOut(Schema):
@@ -218,3 +220,6 @@ def redeem_points(request: HttpRequest, source_code: str, data: HouseholdRedeemI
         actor_of(request), source_code, points=data.points, merchant_id=data.merchant_id, note=data.note
     )
     return points.entry_row(entry)
+
+
+from . import api_ops  # noqa: E402,F401 - registers the operations endpoints on this router

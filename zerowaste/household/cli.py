@@ -14,7 +14,7 @@ from zerowaste.core.authz import Actor
 from zerowaste.core.cli import PlatformCommand
 from zerowaste.core.models import Zone
 
-from . import alarms, balance, mqtt, points, services, simulate
+from . import alarms, balance, cli_ops, mqtt, points, services, simulate
 from .models import Device
 
 
@@ -70,6 +70,7 @@ class HouseholdCommand(PlatformCommand):
         redeem.add_argument("code", help="the household's code")
         redeem.add_argument("--points", type=int, required=True)
         redeem.add_argument("--merchant", type=int, required=True, help="merchant id")
+        cli_ops.add_arguments(sub, self)
         for p in (alarms_, resolve, detect, balance_, points_, redeem):
             self.add_format_argument(p)
             self.add_zone_argument(p)
@@ -91,6 +92,8 @@ class HouseholdCommand(PlatformCommand):
             self._simulate(zone, prefix, options)
         elif action == "devices":
             self._devices(actor, zone, options)
+        elif action in cli_ops.ACTIONS:
+            cli_ops.handle(self, actor, zone, action, options)
         elif action in {"alarms", "resolve", "detect", "balance", "points", "redeem"}:
             self._slice2(actor, zone, action, options)
         else:
@@ -128,7 +131,8 @@ class HouseholdCommand(PlatformCommand):
             options,
             data,
             f"received {stats.received}, stored {stats.stored}, duplicate {stats.duplicate}, "
-            f"dead-lettered {stats.dead_lettered} in {stats.batches} batches",
+            f"dead-lettered {stats.dead_lettered} in {stats.batches} batches; "
+            f"{stats.alarms} alarms raised, {stats.points} points granted",
         )
 
     def _simulate(self, zone: Zone, prefix: str, options: dict[str, Any]) -> None:
