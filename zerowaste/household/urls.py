@@ -1,7 +1,8 @@
 """Household pages, mounted at /household/. Each slice keeps its own `urls_<slice>.py`, included here."""
 
-from django.urls import include, path  # noqa: F401  (slices add their includes below)
+from django.urls import include, path
 
 app_name = "household"
 
 urlpatterns: list = []
+urlpatterns.append(path("", include("zerowaste.household.urls_ops")))

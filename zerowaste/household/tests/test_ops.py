@@ -318,3 +318,18 @@ def test_education_visit_only_for_quality_alarms_and_cli(reg: Registry) -> None:
     )
     assert row["alarm_id"] == alarm.pk
     assert Alarm.objects.get(pk=alarm.pk).resolved_at is not None
+
+
+def test_lists_page(reg: Registry, client: Any) -> None:
+    day = last_working_day()
+    good, bad = household(reg), household(reg)
+    _graded(reg, good, "AAA", day)
+    _graded(reg, bad, "CCA", day)
+    ops.compile_lists(reg.zone.pk, day.replace(day=1))
+    regulator = parties.make_org(reg.zone, roles=("regulator",))
+    client.force_login(parties.make_member(regulator).user)
+    page = client.get("/household/lists/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert good.code in text and bad.code in text and reg.community.name in text
+    assert client.get("/household/lists/?month=2026-13").status_code == 400
