@@ -4,6 +4,7 @@ route raises one alarm per vehicle, day and station; the monthly red/black lists
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from datetime import timedelta
@@ -333,3 +334,43 @@ def test_lists_page(reg: Registry, client: Any) -> None:
     text = page.content.decode()
     assert good.code in text and bad.code in text and reg.community.name in text
     assert client.get("/household/lists/?month=2026-13").status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_consumers_storing_the_two_sides_at_once_raise_the_mismatch(
+    reg: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the bench: each transaction saw only its own side, so neither raised the alarm."""
+    import threading
+
+    from django.db import connection
+
+    from zerowaste.household import alarms
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serializes writers")
+    barrier = threading.Barrier(2)
+    original = alarms._handover_alarms
+
+    def meet_then_check(zone_id: int, keys: set[str]) -> Any:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=3)  # both sides inserted, neither committed (without the lock)
+        return original(zone_id, keys)
+
+    monkeypatch.setattr(alarms, "_handover_alarms", meet_then_check)
+    giver, receiver = _loading(reg, 0, NOW - timedelta(hours=1), receiver="40.000")
+    results: list[int] = []
+
+    def one(e: dict[str, Any]) -> None:
+        try:
+            results.append(send(reg, e).alarms)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one, args=(e,)) for e in (giver, receiver)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == [0, 1]
+    assert Alarm.objects.filter(zone=reg.zone, kind=rules.ALARM_WEIGHT_MISMATCH).count() == 1
