@@ -125,8 +125,10 @@ class PlatformCommand(BaseCommand):
         return Actor.system(self.zone(options))
 
 
-def serve(port: int, host: str = "127.0.0.1", workers: int = 2) -> None:
-    """Migrate, collect static files, and serve with gunicorn."""
+def serve(port: int, host: str = "127.0.0.1", workers: int = 2, household_consumer: bool = True) -> None:
+    """Migrate, collect static files, and serve with gunicorn; beside it the task worker and the
+    household service (the MQTT consumer, unless `household_consumer` is False, and the scheduled
+    detection)."""
     from .ratelimit import is_per_process, store_setting
 
     if workers > 1 and settings.RATELIMIT_ENABLED and is_per_process(store_setting()):
@@ -158,7 +160,14 @@ def serve(port: int, host: str = "127.0.0.1", workers: int = 2) -> None:
     children = [subprocess.Popen(command)]  # noqa: S603 - fixed argv, no shell
     if "django_tasks_db" in settings.TASKS["default"]["BACKEND"]:
         children.append(subprocess.Popen([sys.executable, "-m", "zerowaste.cli", "manage", "db_worker"]))
+    children.append(subprocess.Popen(household_service_command(household_consumer)))  # noqa: S603
     supervise(children)
+
+
+def household_service_command(consumer: bool = True) -> list[str]:
+    """The household background service `serve` runs (household/service.py)."""
+    command = [sys.executable, "-m", "zerowaste.cli", "manage", "household", "service"]
+    return command if consumer else [*command, "--no-consumer"]
 
 
 def supervise(children: list[subprocess.Popen[bytes]], grace_s: float = 15.0) -> int:

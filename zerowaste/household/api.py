@@ -43,6 +43,8 @@ class HouseholdIngestOut(Schema):
     stored: int
     duplicate: int
     dead_lettered: int
+    alarms: int = Field(0, description="alarms the new events raised")
+    points: int = Field(0, description="points the new events granted to households")
 
 
 class HouseholdDeadLetterOut(Schema):
@@ -223,3 +225,4 @@ def redeem_points(request: HttpRequest, source_code: str, data: HouseholdRedeemI
 from . import park_api  # noqa: E402, F401  (the park's routes, on this router)
 from . import api_field  # noqa: E402, F401  (the field app's route, on this router)
 from . import api_registry  # noqa: E402, F401  (the registry's routes, on this router)
+from . import api_ops  # noqa: E402,F401 - registers the operations endpoints on this router

@@ -14,7 +14,7 @@ from zerowaste.core.authz import Actor
 from zerowaste.core.cli import PlatformCommand
 from zerowaste.core.models import Zone
 
-from . import alarms, balance, cli_registry, mqtt, park_cli, points, services, simulate
+from . import alarms, balance, cli_ops, cli_registry, mqtt, park_cli, points, services, simulate
 from .models import Device
 
 
@@ -70,6 +70,7 @@ class HouseholdCommand(PlatformCommand):
         redeem.add_argument("code", help="the household's code")
         redeem.add_argument("--points", type=int, required=True)
         redeem.add_argument("--merchant", type=int, required=True, help="merchant id")
+        cli_ops.add_arguments(sub, self)
         park_cli.add_arguments(sub, self)
         figures_ = sub.add_parser("figures", help="an area's household figures of a month, and its parts'")
         figures_.add_argument("--area", help="street or community code (default: the zone)")
@@ -108,6 +109,8 @@ class HouseholdCommand(PlatformCommand):
             park_cli.handle(self, actor, zone, options)
         elif action == "figures":
             self._figures(actor, options)
+        elif action in cli_ops.ACTIONS:
+            cli_ops.handle(self, actor, zone, action, options)
         elif action in {"alarms", "resolve", "detect", "balance", "points", "redeem"}:
             self._slice2(actor, zone, action, options)
         elif action in cli_registry.ACTIONS:
@@ -147,7 +150,8 @@ class HouseholdCommand(PlatformCommand):
             options,
             data,
             f"received {stats.received}, stored {stats.stored}, duplicate {stats.duplicate}, "
-            f"dead-lettered {stats.dead_lettered} in {stats.batches} batches",
+            f"dead-lettered {stats.dead_lettered} in {stats.batches} batches; "
+            f"{stats.alarms} alarms raised, {stats.points} points granted",
         )
 
     def _simulate(self, zone: Zone, prefix: str, options: dict[str, Any]) -> None:

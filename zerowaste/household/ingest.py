@@ -18,12 +18,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 
 from zerowaste.core.models import Site, Vehicle, Zone
 
-from . import alarms, points, rules, services
+from . import alarms, ops, points, rules, services
 from .models import Bin, DailyFlow, DeadLetter, Device, HandoverEvent, Source, Station
 
 LEDGER_CHUNK = 300  # rows per INSERT statement (3 parameters each, far below SQLite's limit)
@@ -44,7 +44,13 @@ class IngestResult:
     points: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"stored": self.stored, "duplicate": self.duplicate, "dead_lettered": self.dead_lettered}
+        return {
+            "stored": self.stored,
+            "duplicate": self.duplicate,
+            "dead_lettered": self.dead_lettered,
+            "alarms": self.alarms,
+            "points": self.points,
+        }
 
 
 @dataclass
@@ -145,6 +151,7 @@ def ingest_batch(zone_id: int, messages: Sequence[Message], *, now: datetime | N
         _dead_letter(zone_id, refused, now)
         # Slice 2: the hand-over-level alarms and the residents' points of the new events only.
         raised = alarms.detect_at_ingest(zone_id, new, now, zone_tz)
+        raised += ops.detect_off_route_at_ingest(zone_id, new, now, zone_tz)
         granted = points.grant_batch(zone_id, points.grants_of(new), now)
     return IngestResult(
         stored=len(new),
@@ -226,7 +233,15 @@ def _ensure_partitions(months: set[date]) -> None:
             name = f"household_handoverevent_y{month:%Y}m{month:%m}"
             cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
             if not cursor.fetchone()[0]:
-                cursor.execute("SELECT household_ensure_event_partition(%s)", [month])
+                try:
+                    with transaction.atomic():
+                        cursor.execute("SELECT household_ensure_event_partition(%s)", [month])
+                except (ProgrammingError, IntegrityError):
+                    # Two consumers creating the same new month at once: CREATE TABLE IF NOT EXISTS
+                    # still fails in the slower one (the catalog row appeared under it). It exists now.
+                    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+                    if not cursor.fetchone()[0]:
+                        raise
 
 
 def _admit(zone_id: int, keys: list[tuple[int, int]]) -> set[tuple[int, int]]:

@@ -452,6 +452,8 @@ class ParkDischarge(ZonedModel):
         indexes = [models.Index(fields=["zone", "enterprise", "day"], name="hh_park_discharge_day_idx")]
         ordering = ["day", "pk"]
         constraints = [models.CheckConstraint(condition=models.Q(quantity_kg__gt=0), name="hh_park_dis_pos")]
+
+
 # --- Field pages: phone confirmations (ADR 0056) -----------------------------------------------------
 
 
@@ -476,6 +478,8 @@ class FieldConfirmation(ZonedModel):
                 fields=["zone", "device", "seq"], name="hh_fieldconf_zone_device_seq_uniq"
             ),
         ]
+
+
 # --- Demo and figures (issue 17 points 6-7): what a plant does with what it receives; quotas -------
 
 
@@ -524,3 +528,74 @@ class ParticipationMonth(ZonedModel):
         constraints = [
             models.UniqueConstraint(fields=["zone", "community", "month"], name="hh_participation_key_uniq")
         ]
+
+
+# --- Operations (ops17): the detection runs, planned routes, red/black lists, education visits ---------
+
+
+class DetectRun(ZonedModel):
+    """One run of the day-level detection of a zone's day, by the scheduler or a person: the scheduler
+    runs a day once (idempotent anyway: alarms are raised once per cause)."""
+
+    day = models.DateField(_("day"))
+    ran_at = models.DateTimeField(_("ran at"))
+    raised = models.PositiveIntegerField(default=0)
+    escalated = models.PositiveIntegerField(default=0)
+    trigger = models.CharField(max_length=16, default="scheduler")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["zone", "day"], name="hh_detectrun_zone_day_uniq")]
+
+
+class RouteStop(ZonedModel):
+    """One station of a vehicle's planned route of a day (the stops ordered by `position`). A vehicle
+    with a route that day loading at a station not on it is off its route."""
+
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(_("day"))
+    position = models.PositiveIntegerField(_("position"))
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["zone", "vehicle", "day", "station"], name="hh_routestop_vehicle_day_station_uniq"
+            )
+        ]
+        ordering = ["vehicle", "day", "position"]
+
+
+class QualityListEntry(ZonedModel):
+    """A source on a community's monthly red list (红榜: the best sorting) or black list (黑榜: the
+    worst), compiled from the month's graded drops (社区红黑榜, seed:4894)."""
+
+    month = models.DateField(_("month"), help_text="the first day of the month")
+    community = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="+")
+    list_kind = models.CharField(_("list"), max_length=8, choices=rules.QUALITY_LIST_CHOICES)
+    rank = models.PositiveIntegerField(_("rank"))
+    graded = models.PositiveIntegerField(_("graded drops"))
+    good = models.PositiveIntegerField(_("grade A drops"))
+    failed = models.PositiveIntegerField(_("failed drops"))
+    compiled_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["zone", "month", "community", "list_kind", "source"], name="hh_qualitylist_uniq"
+            )
+        ]
+        ordering = ["month", "community", "list_kind", "rank"]
+
+
+class EducationVisit(ZonedModel):
+    """A household visit (入户宣传, 一对一入户, seed:4886-4888) that resolved a quality alarm: when, by
+    whom, what was said."""
+
+    alarm = models.OneToOneField(Alarm, on_delete=models.PROTECT, related_name="education_visit")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="+")
+    visited_on = models.DateField(_("visited on"))
+    visited_by = models.CharField(_("visited by"), max_length=150)
+    note = models.TextField(_("note"), blank=True)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.CharField(max_length=150, blank=True)

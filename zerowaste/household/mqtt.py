@@ -50,11 +50,15 @@ class ConsumerStats:
     dead_lettered: int = 0
     batches: int = 0
     acked: int = 0
+    alarms: int = 0
+    points: int = 0
 
     def add(self, result: IngestResult) -> None:
         self.stored += result.stored
         self.duplicate += result.duplicate
         self.dead_lettered += result.dead_lettered
+        self.alarms += result.alarms
+        self.points += result.points
         self.batches += 1
 
 

@@ -730,6 +730,8 @@ def rate(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     if not whole:
         return None
     return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"))
+
+
 # --- Registry (reg17): the kinds of social unit (社会单位) -------------------------------------------
 
 UNIT_KIND_CHOICES = [
@@ -740,3 +742,44 @@ UNIT_KIND_CHOICES = [
     ("hospital", _("hospital")),
     ("other", _("other unit")),
 ]
+# --- Operations (ops17) ---------------------------------------------------------------------------------
+
+ALARM_VEHICLE_OFF_ROUTE = "vehicle_off_route"
+ALARM_KIND_CHOICES.append((ALARM_VEHICLE_OFF_ROUTE, _("vehicle off its route")))
+ALARM_KINDS = frozenset(code for code, _label in ALARM_KIND_CHOICES)
+ALARM_DEADLINE_WORKING_DAYS[ALARM_VEHICLE_OFF_ROUTE] = 2
+ALARM_FIGURES[ALARM_VEHICLE_OFF_ROUTE] = _("loaded at %(station)s, not on the day's route (%(route)s)")
+
+# The monthly red and black lists of a community (社区红黑榜, seed:4894): its sources with at least
+# LIST_MIN_GRADED graded kitchen-waste drops that month, the LIST_SIZE best (share of grade A, then
+# fewest failures) on the red list and the LIST_SIZE worst (share of failed grades) on the black one.
+LIST_RED = "red"
+LIST_BLACK = "black"
+QUALITY_LIST_CHOICES = [(LIST_RED, _("red list")), (LIST_BLACK, _("black list"))]
+LIST_SIZE = 10
+LIST_MIN_GRADED = 3
+GOOD_GRADE = "A"
+# The resolution kind of a quality alarm closed by a household visit (入户宣传, seed:4886-4888).
+RESOLUTION_EDUCATION_VISIT = "education_visit"
+
+
+def rank_quality(
+    rows: list[tuple[int, int, int, int]], size: int = LIST_SIZE, min_graded: int = LIST_MIN_GRADED
+) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int, int, int]]]:
+    """(source id, graded, good, failed) rows → (red list, black list), best first / worst first.
+    Ties are broken by more graded drops, then the source id. A source is on one list at most, and the
+    black list holds only sources with at least one failure."""
+    eligible = [r for r in rows if r[1] >= min_graded]
+    red = sorted(eligible, key=lambda r: (-Decimal(r[2]) / r[1], Decimal(r[3]) / r[1], -r[1], r[0]))
+    red = [r for r in red if r[3] == 0][:size]
+    chosen = {r[0] for r in red}
+    black = sorted(
+        (r for r in eligible if r[3] > 0 and r[0] not in chosen),
+        key=lambda r: (-Decimal(r[3]) / r[1], -r[1], r[0]),
+    )[:size]
+    return red, black
+
+
+def off_route(station_id: int, route: set[int]) -> bool:
+    """A vehicle that has a planned route that day and loads at a station not on it."""
+    return bool(route) and station_id not in route

@@ -10,3 +10,4 @@ urlpatterns += [path("", include("zerowaste.household.urls_field"))]
 urlpatterns.append(path("", include("zerowaste.household.urls_supervise")))
 
 urlpatterns += [path("", include("zerowaste.household.urls_registry"))]
+urlpatterns.append(path("", include("zerowaste.household.urls_ops")))

@@ -39,9 +39,9 @@ def test_offline_batch_is_stored_once_and_answers_counts(reg: Registry) -> None:
     body = _batch(reg, range(1, 21))
     first = client.post("/api/household/events", body)
     assert first.status_code == 200, first.content
-    assert first.json() == {"stored": 20, "duplicate": 0, "dead_lettered": 0}
+    assert first.json() == {"stored": 20, "duplicate": 0, "dead_lettered": 0, "alarms": 0, "points": 0}
     retry = client.post("/api/household/events", body)  # no Idempotency-Key: the (device, seq) ledger decides
-    assert retry.json() == {"stored": 0, "duplicate": 20, "dead_lettered": 0}
+    assert retry.json() == {"stored": 0, "duplicate": 20, "dead_lettered": 0, "alarms": 0, "points": 0}
     assert HandoverEvent.objects.filter(zone=reg.zone).count() == 20
 
 
@@ -50,7 +50,7 @@ def test_a_bad_event_is_dead_lettered_and_the_regulator_reads_why(reg: Registry)
     body = _batch(reg, range(1, 3))
     body["events"][1]["event"]["weight_kg"] = "-3"  # type: ignore[index]
     answer = parties.api_client(collector).post("/api/household/events", body)
-    assert answer.json() == {"stored": 1, "duplicate": 0, "dead_lettered": 1}
+    assert answer.json() == {"stored": 1, "duplicate": 0, "dead_lettered": 1, "alarms": 0, "points": 0}
     regulator = parties.make_org(reg.zone, roles=("regulator",))
     letters = parties.api_client(regulator, ("read",)).get("/api/household/dead-letters")
     assert letters.status_code == 200

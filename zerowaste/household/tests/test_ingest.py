@@ -103,10 +103,22 @@ def test_batch_is_stored_with_counts_and_duplicates_never_twice(reg: Registry) -
     events = _traffic(reg)
     messages = _messages(reg, events)
     first = ingest.ingest_batch(reg.zone.pk, messages)
-    assert first.as_dict() == {"stored": len(events), "duplicate": 0, "dead_lettered": 0}
+    assert first.as_dict() == {
+        "stored": len(events),
+        "duplicate": 0,
+        "dead_lettered": 0,
+        "alarms": 0,
+        "points": 0,
+    }
     state = _state(reg.zone.pk)
     again = ingest.ingest_batch(reg.zone.pk, messages + messages[:5])
-    assert again.as_dict() == {"stored": 0, "duplicate": len(events) + 5, "dead_lettered": 0}
+    assert again.as_dict() == {
+        "stored": 0,
+        "duplicate": len(events) + 5,
+        "dead_lettered": 0,
+        "alarms": 0,
+        "points": 0,
+    }
     assert _state(reg.zone.pk) == state
     assert HandoverEvent.objects.filter(zone=reg.zone).count() == len(events)
     assert EventSequence.objects.filter(zone=reg.zone).count() == len(events)
@@ -148,7 +160,13 @@ def test_reordered_and_offline_buffer_give_the_same_state(reg: Registry, other_z
     result = ingest.ingest_batch(  # the buffer, uploaded later, repeats those 10
         reg_b.zone.pk, _messages(reg_b, list(reversed(offline))), now=NOW + timedelta(hours=6)
     )
-    assert result.as_dict() == {"stored": len(offline) - 10, "duplicate": 10, "dead_lettered": 0}
+    assert result.as_dict() == {
+        "stored": len(offline) - 10,
+        "duplicate": 10,
+        "dead_lettered": 0,
+        "alarms": 0,
+        "points": 0,
+    }
 
     def comparable(state: Any, registry: Registry) -> Any:
         ids = {
@@ -192,7 +210,7 @@ def test_roll_ups_equal_a_recount_of_the_raw_events(reg: Registry) -> None:
 def _dead(reg: Registry, raw: bytes | str, topic: str | None = None) -> DeadLetter:
     topic = topic or f"zw/test/{reg.station_devices[0].code}/events"
     result = ingest.ingest_batch(reg.zone.pk, [ingest.Message(topic, raw)])
-    assert result.as_dict() == {"stored": 0, "duplicate": 0, "dead_lettered": 1}
+    assert result.as_dict() == {"stored": 0, "duplicate": 0, "dead_lettered": 1, "alarms": 0, "points": 0}
     letter = DeadLetter.objects.filter(zone=reg.zone).order_by("-pk").first()
     assert letter is not None and letter.payload == (
         raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -233,7 +251,7 @@ def test_every_dead_letter_reason_names_its_field(reg: Registry) -> None:
             ingest.Message(f"zw/test/{terminal.code}/events", signed),
         ],
     )
-    assert result.as_dict() == {"stored": 1, "duplicate": 0, "dead_lettered": 1}
+    assert result.as_dict() == {"stored": 1, "duplicate": 0, "dead_lettered": 1, "alarms": 0, "points": 0}
     assert json.loads(signed)["event"]["seq"] == 1
 
 
