@@ -222,7 +222,5 @@ def redeem_points(request: HttpRequest, source_code: str, data: HouseholdRedeemI
     return points.entry_row(entry)
 
 
-from . import park_api  # noqa: E402, F401  (the park's routes, on this router)
-from . import api_field  # noqa: E402, F401  (the field app's route, on this router)
-from . import api_registry  # noqa: E402, F401  (the registry's routes, on this router)
-from . import api_ops  # noqa: E402,F401 - registers the operations endpoints on this router
+# The slices' routes, registered on this router.
+from . import api_field, api_ops, api_registry, park_api  # noqa: E402, F401
