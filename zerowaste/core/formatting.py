@@ -46,6 +46,7 @@ UNITS: Mapping[str, Unit] = {
     "CNY": Unit("元", "CNY", 2),
     "CNY/t": Unit("元/吨", "CNY/t", 2),
     "t/10k CNY": Unit("吨/万元", "t/10k CNY", 3),
+    "kg/person/day": Unit("千克/人/天", "kg/person/day", 3),
 }
 
 

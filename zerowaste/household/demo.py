@@ -127,6 +127,16 @@ def insert_rows(model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]
     """Rows without model instances: PostgreSQL COPY, else executemany (as the declarations import)."""
     if not rows:
         return
+    # Columns a later migration added get their Django default (not a database one): "" for text, …
+    extra = [
+        f
+        for f in model._meta.concrete_fields
+        if f.column not in columns and not f.primary_key and not f.null and f.get_default() is not None
+    ]
+    if extra:
+        defaults = tuple(f.get_default() for f in extra)
+        columns = (*columns, *(f.column for f in extra))
+        rows = [(*row, *defaults) for row in rows]
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(columns)
     with connection.cursor() as cursor:

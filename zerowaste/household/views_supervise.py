@@ -5,6 +5,7 @@ and the Excel downloads of the tables (`?format=xlsx`). Figures come from `super
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -24,7 +25,7 @@ from zerowaste.core.models import Area
 from zerowaste.core.tabular import write_xlsx
 from zerowaste.portal.views import with_actor
 
-from . import alarms, rules, supervision
+from . import alarms, figures, rules, supervision
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -139,6 +140,43 @@ def _overview(actor: Actor, period: supervision.Period, area: Area | None) -> di
     }
 
 
+def _percent(rate: Decimal | None) -> str:
+    if rate is None:
+        return "—"
+    return f"{formatting.format_figure((Decimal(100) * rate).quantize(Decimal('0.1')))} %"
+
+
+def _key_figures(actor: Actor, period: supervision.Period, area: Area | None) -> list[tuple[str, str]]:
+    """The area's figures behind indicators 6, 7, 12, 13, 20 and 21 over the period, from the roll-ups
+    (household.figures); a street regulator's dashboard shows none (its street's page does)."""
+    if area is None and actor.jurisdiction_area_ids is not None and not actor.is_system:
+        return []
+    f = figures.area_figures(actor.zone_id, area.pk if area else None, period.start, period.end)
+    if not f.generated_total_kg:
+        return []
+    rows = [
+        (_("Residents"), formatting.format_count(f.residents)),
+        (_("Households registered"), formatting.format_count(f.households)),
+        (_("Per-capita daily generation"), formatting.format_quantity(f.per_capita_kg_day, "kg/person/day")),
+        (_("Sorted-collection coverage of communities"), _percent(f.sorted_coverage)),
+        (_("Recovery rate (kitchen waste and recyclables)"), _percent(f.recycling_rate)),
+        (_("Kitchen waste recovered"), _percent(f.kitchen_recovery_rate)),
+        (_("Hazardous household waste collected in communities"), _percent(f.hazardous_coverage)),
+        (_("To incineration"), formatting.format_quantity(f.incinerated_kg, "kg")),
+        (_("To landfill"), formatting.format_quantity(f.landfill_kg, "kg")),
+    ]
+    if f.quota is not None:
+        verdict = _("within the quota") if f.quota.within else _("over the quota")
+        rows.append(
+            (
+                _("Source total-control quota for the period"),
+                f"{formatting.format_quantity(f.quota.generated_t, 't')} / "
+                f"{formatting.format_quantity(f.quota.period_quota_t, 't')} · {verdict}",
+            )
+        )
+    return rows
+
+
 @with_actor
 def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     """Per street and community: events, kilograms per class, per-capita generation, participation,
@@ -148,6 +186,7 @@ def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     context = _overview(actor, period, None)
     if request.GET.get("format") == "xlsx":
         return _groups_xlsx(actor.zone_id, period, context["groups"], context["total"])
+    context["key_figures"] = _key_figures(actor, period, None)
     return render(request, "household/dashboard.html", {**context, "area": None})
 
 
@@ -167,6 +206,7 @@ def area_view(request: HttpRequest, actor: Actor, area_id: int) -> HttpResponse:
         {
             **context,
             "area": area,
+            "key_figures": _key_figures(actor, period, area),
             "stations": supervision.stations_of(actor, area, period),
             "alarms": [_alarm_item(a) for a in open_alarms[:50]],
             "alarm_count": open_alarms.count(),
