@@ -177,6 +177,8 @@ def _kind(name: str, model: str) -> tuple[str, Mapping[str, Any]]:
         return QUANTITY_T, choices
     if name.endswith("_kg"):
         return QUANTITY_KG, choices
+    if name in (LATITUDE, LONGITUDE):
+        return name, choices
     if name.endswith("_at"):
         return DATETIME, choices
     if name.endswith(("_on", "_date", "_from", "_to", "_until")) or name == "date":
@@ -188,6 +190,30 @@ def format_quantity(value: Any, unit: str = QUANTITY_T) -> str:
     """A quantity as people read it, by the platform's one formatter (`core/formatting.py`):
     3 decimals for tonnes, thousands separators, the unit in the page's language."""
     return formatting.format_quantity(value, unit)
+
+
+LATITUDE = "latitude"
+LONGITUDE = "longitude"
+
+
+def format_coordinate(value: Any, axis: str) -> str:
+    """A latitude or longitude in degrees, minutes and seconds (39°45′55.8″), as maps print them:
+    the six stored decimals would read as a measurement, not a place."""
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    zh = (translation.get_language() or "zh-hans").startswith("zh")
+    positive = number >= 0
+    if axis == LATITUDE:
+        side = ("北纬" if positive else "南纬") if zh else ("N" if positive else "S")
+    else:
+        side = ("东经" if positive else "西经") if zh else ("E" if positive else "W")
+    total_seconds = (abs(number) * 3600).quantize(Decimal("0.1"))
+    degrees, rest = divmod(total_seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = f"{int(degrees)}°{int(minutes)}′{seconds:.1f}″"
+    return f"{side}{text}" if zh else f"{text} {side}"
 
 
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -218,6 +244,8 @@ def format_value(
         return str(orgs[str(value)])
     if kind in (QUANTITY_T, QUANTITY_KG):
         return format_quantity(value, kind)
+    if kind in (LATITUDE, LONGITUDE):
+        return format_coordinate(value, kind)
     if isinstance(value, datetime) or (
         kind in (DATETIME, "") and isinstance(value, str) and _ISO_DATETIME.match(value)
     ):

@@ -357,6 +357,17 @@ def _guarded(
         yield raw
 
 
+def sheet_names(content: bytes) -> list[str]:
+    """The sheet names of a workbook, in order (a multi-sheet import picks its sheets by name)."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(content), read_only=True)
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()
+
+
 def open_rows(
     content: bytes,
     filename: str,

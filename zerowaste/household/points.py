@@ -135,7 +135,12 @@ def add_merchant(
     merchant = Merchant.objects.create(
         zone_id=actor.zone_id, name=name.strip(), latitude=lat, longitude=lon, organization_id=organization_id
     )
-    audit.record(actor, "household.merchant.add", merchant, audit.snapshot(merchant))
+    audit.record(
+        actor,
+        "household.merchant.add",
+        merchant,
+        audit.snapshot(merchant, ["name", "organization_id", "latitude", "longitude", "is_active"]),
+    )
     return merchant
 
 
@@ -150,7 +155,8 @@ def set_community_centre(
     centre, _created = CommunityCentre.objects.update_or_create(
         zone_id=actor.zone_id, community_id=community_id, defaults={"latitude": lat, "longitude": lon}
     )
-    audit.record(actor, "household.centre.set", centre, audit.snapshot(centre))
+    audited = audit.snapshot(centre, ["community_id", "latitude", "longitude"])
+    audit.record(actor, "household.centre.set", centre, audited)
     return centre
 
 

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from zerowaste.core import audit
+from zerowaste.core import audit, tabular
 from zerowaste.core.authz import Actor, _area_and_descendants
 from zerowaste.core.errors import Forbidden, Invalid, NotFound
 from zerowaste.core.models import Area, Organization
@@ -658,18 +658,12 @@ def _sheet_names(content: bytes) -> list[str]:
     fast = registry_xlsx.sheet_names(content)
     if fast is not None:
         return fast
-    import io
     import zipfile
 
-    from openpyxl import load_workbook
-
     try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True)
+        return tabular.sheet_names(content)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise Invalid.field("file", _("the Excel file cannot be read: %(err)s") % {"err": exc}) from exc
-    names = list(workbook.sheetnames)
-    workbook.close()
-    return names
 
 
 def _check_rows(
@@ -718,9 +712,20 @@ def check_workbook(actor: Actor, content: bytes, *, filename: str = "registry.xl
     """Every row of every sheet checked against the zone and the actor's reach; faults raise
     `ImportRejected` naming sheet, row and column, before anything is written."""
     area_ids = require_writer(actor)
-    if not content or content[:4] != b"PK\x03\x04":
-        raise Invalid.field("file", _("an Excel workbook (.xlsx) with the sheets 户, 单位, 站点, 容器"))
     limits = Limits.from_settings()
+    if not content or content[:4] != b"PK\x03\x04":
+        # A broken or hostile file is refused in the words every importer uses; a sound CSV is
+        # refused because the registry's four sheets need a workbook.
+        opened = tabular.open_rows(content, filename, limits=limits) if content else None
+        if opened is not None:
+            for _row in opened[1]:
+                pass
+        raise Invalid.field("file", _("an Excel workbook (.xlsx) with the sheets 户, 单位, 站点, 容器"))
+    if len(content) > limits.max_bytes:
+        raise Invalid.field("file", _("the file is larger than the import limit"))
+    # The fast sheet reader below parses the XML itself: the bombs are refused here first, as
+    # `tabular.open_rows` refuses them for every other importer.
+    tabular.inspect_workbook(content, limits)
     names = _sheet_names(content)
     look = Lookups.load(actor)
     faults: list[Fault] = []
@@ -740,6 +745,11 @@ def check_workbook(actor: Actor, content: bytes, *, filename: str = "registry.xl
         faults += [f for f in table.faults if f.message != _("the file has a header but no rows")]
         tables[key] = table
     if not found_any:
+        # Read the first sheet through the guarded reader, so a hostile one is refused for what it is.
+        opened = tabular.open_rows(content, filename, limits=limits)
+        if opened is not None:
+            for _row in opened[1]:
+                pass
         raise Invalid.field("file", _("the workbook has none of the sheets 户, 单位, 站点, 容器"))
     source_codes: dict[str, tuple[str, int]] = {}
     if "households" in tables:

@@ -34,6 +34,11 @@ DYNAMIC_ACTIONS = {
     "f'transfer.{action}'": lambda: [f"transfer.{a}" for a in _transfer_actions()],
     "f'licence.{event}'": lambda: [f"licence.{e}" for e in _licence_events()],
     "f'exchange.{side}.withdraw'": lambda: ["exchange.supply.withdraw", "exchange.demand.withdraw"],
+    "f\"household.{what}.{('activate' if active else 'deactivate')}\"": lambda: [
+        f"household.{what}.{change}"
+        for what in ("source", "station", "bin", "device")
+        for change in ("activate", "deactivate")
+    ],
 }
 
 

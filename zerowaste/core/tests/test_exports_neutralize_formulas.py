@@ -206,6 +206,8 @@ EXPORTS = [
     Export(
         "PAGE portal:audit_export", "regulator", lambda z: [f"/audit/export/?format={f}" for f in FORMATS]
     ),
+    Export("PAGE household:registry-export", "regulator", lambda z: ["/household/registry/export.xlsx"]),
+    Export("PAGE household:registry-template", "regulator", lambda z: ["/household/registry/template.xlsx"]),
 ]
 EXPORT_WORDS = ("export", "template", "ledger", "report.xlsx", "declaration-report", "declaration_report")
 

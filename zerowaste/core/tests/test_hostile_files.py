@@ -89,6 +89,12 @@ IMPORTERS = [
         ["isw", "91110000600037341L", "91110000600037341L", "99-01-01", "1"],
         lambda w, n, c: _post(w.producer, "/api/transfers/import", {"file": _upload(n, c)}),
     ),
+    Importer(
+        "POST /api/household/registry/import",
+        ["户号", "社区", "地址", "人口"],
+        ["rh-c01-00001", "rh-c01", "1号楼", "3"],
+        lambda w, n, c: _post(w.regulator, "/api/household/registry/import", {"file": _upload(n, c)}),
+    ),
 ]
 
 
