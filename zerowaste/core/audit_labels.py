@@ -41,6 +41,8 @@ RECORDS = {
 }
 
 FIELDS = {
+    "id": F("记录编号", "record ID"),
+    "zone_id": F("所属辖区", "zone"),
     "uscc": F("统一社会信用代码", "USCC"),
     "name": F("名称", "name"),
     "name_en": F("英文名称", "English name"),

@@ -182,10 +182,13 @@ def code_name(stream: str, code: str, zone_id: int | None) -> str:
 
 def format_code(stream: str, code: Any, zone_id: int | None) -> str:
     """A catalog code as people read it: the code, then its name (`ISW01 电子行业废物`); the code
-    alone when the catalog does not know it; `—` for no code."""
+    alone when the catalog does not know it; `—` for no code. A household class is its name alone
+    (`纸类`): its code (`recyclable.paper`) is a word of the catalog's file, not what a resident reads."""
     if code is None or code == "":
         return EMPTY
     name = code_name(stream, str(code), zone_id)
+    if name and stream == "household":
+        return name
     return f"{code} {name}" if name else str(code)
 
 

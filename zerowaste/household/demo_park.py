@@ -26,6 +26,7 @@ STATIONS = (
 # Each station's daily logs: (kind, local hour:minute, slot) — cleaning 6, disinfection 3 (seed:5723).
 CLEANINGS = ((7, 30), (9, 30), (11, 30), (13, 30), (15, 30), (17, 30))
 DISINFECTIONS = ((8, 30), (12, 0), (18, 0))
+DEMO_STAFF = "保洁员王师傅"  # who signs the demo's station logs (a name, as a person signs them)
 
 
 @demo_step("household.park", order=60)
@@ -88,7 +89,7 @@ def build_park_regime(ctx: DemoContext) -> None:
                 return
             logs.append(
                 StationLog(
-                    zone_id=zone_id, station=station, kind=kind, at=at, day=day, slot=slot, by="demo-staff"
+                    zone_id=zone_id, station=station, kind=kind, at=at, day=day, slot=slot, by=DEMO_STAFF
                 )
             )
 
@@ -130,7 +131,7 @@ def build_park_regime(ctx: DemoContext) -> None:
                             quantity_kg=kg,
                             day=day,
                             recorded_at=now,
-                            recorded_by="demo-staff",
+                            recorded_by=DEMO_STAFF,
                         )
                     )
             day += timedelta(days=1)

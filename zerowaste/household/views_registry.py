@@ -4,6 +4,8 @@ workbook (import, template, export) and the printable QR sheets (一户一码). 
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import Any
 
 from django import forms
@@ -16,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from zerowaste.core import formatting
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Invalid
 from zerowaste.core.models import Area, Organization
@@ -96,7 +99,7 @@ def registry_home(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 def _community_choices(actor: Actor) -> list[tuple[str, str]]:
-    return [(c.code, f"{c.code} {c.name}") for c in registry.communities(actor)]
+    return [(c.code, c.name) for c in registry.communities(actor)]
 
 
 def _class_choices(actor: Actor) -> list[tuple[str, str]]:
@@ -182,10 +185,14 @@ def _add_errors(form: forms.Form, exc: Invalid) -> None:
 
 
 def _form_page(
-    request: HttpRequest, form: forms.Form, title: str, back: str, *, status: int = 200
+    request: HttpRequest, form: forms.Form, title: str, back: str, *, status: int = 200, code: str = ""
 ) -> HttpResponse:
+    """The registry's form page; `code` (a record's code, shown as a code after the title) when editing."""
     return render(
-        request, "household/registry/form.html", {"form": form, "title": title, "back": back}, status=status
+        request,
+        "household/registry/form.html",
+        {"form": form, "title": title, "back": back, "code": code},
+        status=status,
     )
 
 
@@ -252,9 +259,10 @@ def source_edit(request: HttpRequest, actor: Actor, source_code: str) -> HttpRes
     return _form_page(
         request,
         form,
-        _("Edit %(code)s") % {"code": source.code},
+        _("Edit"),
         _list_url(source.community),
         status=422 if request.method == "POST" else 200,
+        code=source.code,
     )
 
 
@@ -307,9 +315,10 @@ def station_edit(request: HttpRequest, actor: Actor, hh_station_id: int) -> Http
     return _form_page(
         request,
         form,
-        _("Edit %(code)s") % {"code": station.code},
+        _("Edit"),
         _list_url(station.community, "stations"),
         status=422 if request.method == "POST" else 200,
+        code=station.code,
     )
 
 
@@ -363,9 +372,10 @@ def bin_edit(request: HttpRequest, actor: Actor, hh_bin_id: int) -> HttpResponse
     return _form_page(
         request,
         form,
-        _("Edit %(code)s") % {"code": bin_.chip},
+        _("Edit"),
         back,
         status=422 if request.method == "POST" else 200,
+        code=bin_.chip,
     )
 
 
@@ -482,6 +492,22 @@ def export_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 # --- QR sheets ----------------------------------------------------------------------------------------
 
 
+_BIN_TILE_CLASS = re.compile(r" · (\S+) (\d+ L)$")
+
+
+def _bin_tile_with_class_name(label: str, names: dict[str, str]) -> str:
+    """A bin tile's label names its class as the catalog does (`纸类`), not by its code."""
+    found = _BIN_TILE_CLASS.search(label)
+    if not found or found.group(1) not in names:
+        return label
+    return label[: found.start()] + f" · {names[found.group(1)]} {found.group(2)}"
+
+
+def _bin_tiles_with_class_names(actor: Actor, tiles: list[registry.Tile]) -> list[registry.Tile]:
+    names = formatting.code_names(actor.zone_id, "household")
+    return [dataclasses.replace(t, label=_bin_tile_with_class_name(t.label, names)) for t in tiles]
+
+
 @with_actor
 def qr_sheet(request: HttpRequest, actor: Actor) -> HttpResponse:
     """A4 sheet of QR tiles for a community's households and units (or `what=bins`); `format=pdf`."""
@@ -492,6 +518,8 @@ def qr_sheet(request: HttpRequest, actor: Actor) -> HttpResponse:
         return render(request, "household/registry/qr_sheet.html", {"community": None, "tiles": []})
     base = request.build_absolute_uri("/")
     community, tiles = registry.qr_tiles(actor, community.pk, what, base)
+    if what == "bins":
+        tiles = _bin_tiles_with_class_names(actor, tiles)
     # QR_PAGE tiles (10 A4 sheets) a request: a community of thousands prints in parts.
     page = Paginator(tiles, QR_PAGE).get_page(request.GET.get("page"))
     if request.GET.get("format") == "pdf":

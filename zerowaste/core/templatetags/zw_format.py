@@ -70,10 +70,12 @@ def _zone_id(context: template.Context) -> int | None:
 
 @register.simple_tag(takes_context=True)
 def code_name(context: template.Context, stream: str, code: Any) -> str:
-    """The code (kept on one line) and its catalog name."""
+    """The code (kept on one line) and its catalog name; a household class by its name alone (`纸类`)."""
     if code is None or code == "":
         return formatting.EMPTY
     name = formatting.code_name(stream or "", str(code), _zone_id(context))
+    if name and stream == "household":
+        return name
     if not name:
         return format_html('<span class="mono code">{}</span>', code)
     return format_html('<span class="mono code">{}</span> {}', code, name)
