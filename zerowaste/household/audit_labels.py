@@ -45,6 +45,7 @@ ACTIONS = {
     "household.stock.record": A("登记存量", "Record a stock count"),
     "household.merchant.add": A("登记积分兑换商户", "Register a points merchant"),
     "household.centre.set": A("设定服务圈中心", "Set a service-circle centre"),
+    "household.route.plan": A("规划收运路线", "Plan a collection route"),
     "household.points.redeem": A("兑换积分", "Redeem points"),
     "household.points.reverse": A("冲正积分", "Reverse points"),
     "household.park.register": A("园区企业登记", "Register a park enterprise"),

@@ -95,6 +95,11 @@ class HouseholdCommand(PlatformCommand):
             p.add_argument("--prefix", help="topic prefix (default zw/<zone code>)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "service":
+            # Serves every zone, and must keep running on a database that has none yet (`serve` on a
+            # new machine): a zone made later is picked up by the next pass.
+            cli_ops.run_service(self, options)
+            return
         actor: Actor = self.system_actor(options)
         zone = Zone.objects.get(pk=actor.zone_id)
         prefix = options.get("prefix") or default_prefix(zone)

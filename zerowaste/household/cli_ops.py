@@ -53,7 +53,7 @@ def handle(command: Any, actor: Actor, zone: Zone, action: str, options: dict[st
     globals()[f"_{action}"](command, actor, zone, options)
 
 
-def _service(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> None:
+def run_service(command: Any, options: dict[str, Any]) -> None:
     svc = Service(
         host=options["mqtt_host"],
         port=options["mqtt_port"],
