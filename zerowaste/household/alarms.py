@@ -221,12 +221,15 @@ def _handover_alarms(zone_id: int, keys: set[str]) -> list[AlarmDraft]:
 
 def _owner_of(event: dict[str, Any]) -> tuple[int | None, int | None]:
     """Who must act on a hand-over's alarm: the vehicle's operator when a vehicle took part, else the
-    station's community. With the area the alarm belongs to."""
+    station's community. With the area the alarm belongs to: the station's community when the hand-over
+    happened at a station (its staff supervise what is handed over there, and may settle it too), else
+    the carrier's or the plant's area."""
+    area = event["station__community_id"]
     if event["vehicle_id"] is not None:
-        return event["vehicle__organization_id"], event["vehicle__organization__area_id"] or event[
+        return event["vehicle__organization_id"], area or event["vehicle__organization__area_id"] or event[
             "site__area_id"
         ]
-    return None, event["station__community_id"]
+    return None, area
 
 
 def _quality_failures(
@@ -425,7 +428,8 @@ def community_staff_area(actor: Actor) -> int | None:
 
 def _scope(actor: Actor) -> Q:
     """The alarms an actor sees: a zone regulator all, a street regulator its jurisdiction's (and those
-    escalated to it), a community's staff those its community owns, any other organization those it owns."""
+    escalated to it), a community's staff those its community owns or that happened at its stations, any
+    other organization those it owns."""
     if actor.is_system or (actor.is_regulator and actor.jurisdiction_area_ids is None):
         return Q()
     if actor.is_regulator:
@@ -433,7 +437,9 @@ def _scope(actor: Actor) -> Q:
         return Q(area_id__in=areas) | Q(escalated_to_id__in=areas)
     community = community_staff_area(actor)
     if community is not None:
-        return Q(owner_organization_id=actor.organization_id) | Q(owner_area_id=community)
+        return (
+            Q(owner_organization_id=actor.organization_id) | Q(owner_area_id=community) | Q(area_id=community)
+        )
     return Q(owner_organization_id=actor.organization_id)
 
 
