@@ -22,8 +22,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from zerowaste.core import audit, tabular
+from zerowaste.core import audit, formatting, tabular
 from zerowaste.core.authz import Actor, _area_and_descendants
 from zerowaste.core.errors import Forbidden, Invalid, NotFound
 from zerowaste.core.models import Area, Organization
@@ -439,6 +440,32 @@ def _bad_to_invalid(exc: Bad) -> Invalid:
     return Invalid.field(exc.field, exc.message)
 
 
+# What a registry entry is keyed by, and the fault when the key is taken, per kind of entry.
+_ENTRY_KINDS: dict[str, tuple[type[Source] | type[Station] | type[Bin], str, Any]] = {
+    "source": (Source, "code", gettext_lazy("a source with this code exists")),
+    "station": (Station, "code", gettext_lazy("a station with this code exists")),
+    "bin": (Bin, "chip", gettext_lazy("a bin with this chip exists")),
+}
+
+
+def _add_or_change(actor: Actor, existing: Any, kind: str, key: str, data: dict[str, Any]) -> Any:
+    """Create the entry (its key unique in the zone) or change `existing`, audited either way as
+    household.<kind>.add or .change."""
+    model, key_field, taken = _ENTRY_KINDS[kind]
+    if existing is None:
+        if model.objects.filter(zone_id=actor.zone_id, **{key_field: key}).exists():
+            raise Invalid.field(key_field, str(taken))
+        entry = model.objects.create(zone_id=actor.zone_id, **{key_field: key}, **data)
+        audit.record(actor, f"household.{kind}.add", entry, audit.snapshot(entry))
+        return entry
+    before = audit.snapshot(existing)
+    for name, value in data.items():
+        setattr(existing, name, value)
+    existing.save()
+    audit.record(actor, f"household.{kind}.change", existing, audit.diff(before, audit.snapshot(existing)))
+    return existing
+
+
 @transaction.atomic
 def save_source(actor: Actor, values: dict[str, Any], *, code: str | None = None) -> Source:
     """Register a household or unit (`code` None) or change one; faults name the field."""
@@ -456,18 +483,7 @@ def save_source(actor: Actor, values: dict[str, Any], *, code: str | None = None
             raise Bad("kind", _("household or social unit"))
     except Bad as exc:
         raise _bad_to_invalid(exc) from exc
-    if existing is None:
-        if Source.objects.filter(zone_id=actor.zone_id, code=new_code).exists():
-            raise Invalid.field("code", _("a source with this code exists"))
-        source = Source.objects.create(zone_id=actor.zone_id, code=new_code, **data)
-        audit.record(actor, "household.source.add", source, audit.snapshot(source))
-        return source
-    before = audit.snapshot(existing)
-    for name, value in data.items():
-        setattr(existing, name, value)
-    existing.save()
-    audit.record(actor, "household.source.change", existing, audit.diff(before, audit.snapshot(existing)))
-    return existing
+    return _add_or_change(actor, existing, "source", new_code, data)
 
 
 @transaction.atomic
@@ -480,18 +496,7 @@ def save_station(actor: Actor, values: dict[str, Any], *, station_id: int | None
         data = station_values(values, look)
     except Bad as exc:
         raise _bad_to_invalid(exc) from exc
-    if existing is None:
-        if Station.objects.filter(zone_id=actor.zone_id, code=new_code).exists():
-            raise Invalid.field("code", _("a station with this code exists"))
-        station = Station.objects.create(zone_id=actor.zone_id, code=new_code, **data)
-        audit.record(actor, "household.station.add", station, audit.snapshot(station))
-        return station
-    before = audit.snapshot(existing)
-    for name, value in data.items():
-        setattr(existing, name, value)
-    existing.save()
-    audit.record(actor, "household.station.change", existing, audit.diff(before, audit.snapshot(existing)))
-    return existing
+    return _add_or_change(actor, existing, "station", new_code, data)
 
 
 def _bin_values(actor: Actor, values: dict[str, Any], look: Lookups, places: Places) -> dict[str, Any]:
@@ -540,18 +545,7 @@ def save_bin(actor: Actor, values: dict[str, Any], *, bin_id: int | None = None)
         data = _bin_values(actor, values, Lookups.load(actor), Places.load(actor))
     except Bad as exc:
         raise _bad_to_invalid(exc) from exc
-    if existing is None:
-        if Bin.objects.filter(zone_id=actor.zone_id, chip=chip).exists():
-            raise Invalid.field("chip", _("a bin with this chip exists"))
-        bin_ = Bin.objects.create(zone_id=actor.zone_id, chip=chip, **data)
-        audit.record(actor, "household.bin.add", bin_, audit.snapshot(bin_))
-        return bin_
-    before = audit.snapshot(existing)
-    for name, value in data.items():
-        setattr(existing, name, value)
-    existing.save()
-    audit.record(actor, "household.bin.change", existing, audit.diff(before, audit.snapshot(existing)))
-    return existing
+    return _add_or_change(actor, existing, "bin", chip, data)
 
 
 def add_device(actor: Actor, *, code: str, kind: str, station_id: int) -> Device:
@@ -1007,11 +1001,12 @@ def qr_tiles(actor: Actor, community_id: int, what: str, base_url: str) -> tuple
     community = get_community(actor, community_id)
     base = base_url.rstrip("/")
     if what == "bins":
+        class_names = formatting.code_names(actor.zone_id, "household")  # 纸类, not its code
         return community, [
             Tile(
                 b.chip,
                 (b.station.name if b.station else (b.source.address or b.source.name) if b.source else "")
-                + f" · {b.household_class} {b.capacity_l} L",
+                + f" · {class_names.get(b.household_class, b.household_class)} {b.capacity_l} L",
                 base + SCAN_BIN.format(chip=b.chip),
             )
             for b in bins(actor, community_id=community.pk, active=True)

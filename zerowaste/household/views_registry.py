@@ -4,8 +4,7 @@ workbook (import, template, export) and the printable QR sheets (一户一码). 
 
 from __future__ import annotations
 
-import dataclasses
-import re
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -18,7 +17,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from zerowaste.core import formatting
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Invalid
 from zerowaste.core.models import Area, Organization
@@ -213,6 +211,29 @@ def _source_initial(source: Any) -> dict[str, Any]:
     }
 
 
+def _submit(
+    request: HttpRequest,
+    form: forms.Form,
+    save: Callable[[dict[str, Any]], tuple[str, str]],
+    title: str,
+    back: str,
+    *,
+    code: str = "",
+) -> HttpResponse:
+    """The registry's add and edit pages: on a valid POST `save` the form's values (it answers the
+    record's code and where to go next) and redirect, else show the form with the faults by field."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved_code, next_url = save(form.cleaned_data)
+        except Invalid as exc:
+            _add_errors(form, exc)
+        else:
+            done = _("%(code)s saved.") if code else _("%(code)s registered.")
+            messages.success(request, done % {"code": saved_code})
+            return redirect(next_url)
+    return _form_page(request, form, title, back, status=422 if request.method == "POST" else 200, code=code)
+
+
 @require_http_methods(["GET", "POST"])
 @with_actor
 def source_add(request: HttpRequest, actor: Actor) -> HttpResponse:
@@ -223,21 +244,12 @@ def source_add(request: HttpRequest, actor: Actor) -> HttpResponse:
         "kind": request.GET.get("kind") or "household",
     }
     form = SourceForm(actor, request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            source = registry.save_source(actor, form.cleaned_data)
-        except Invalid as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("%(code)s registered.") % {"code": source.code})
-            return redirect(_list_url(source.community))
-    return _form_page(
-        request,
-        form,
-        _("Register a household or unit"),
-        _list_url(community),
-        status=422 if request.method == "POST" else 200,
-    )
+
+    def save(values: dict[str, Any]) -> tuple[str, str]:
+        source = registry.save_source(actor, values)
+        return source.code, _list_url(source.community)
+
+    return _submit(request, form, save, _("Register a household or unit"), _list_url(community))
 
 
 @require_http_methods(["GET", "POST"])
@@ -248,22 +260,12 @@ def source_edit(request: HttpRequest, actor: Actor, source_code: str) -> HttpRes
     form = SourceForm(actor, request.POST or None, initial=_source_initial(source))
     form.fields["code"].disabled = True
     form.fields["kind"].disabled = True
-    if request.method == "POST" and form.is_valid():
-        try:
-            source = registry.save_source(actor, form.cleaned_data, code=source.code)
-        except Invalid as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("%(code)s saved.") % {"code": source.code})
-            return redirect(_list_url(source.community))
-    return _form_page(
-        request,
-        form,
-        _("Edit"),
-        _list_url(source.community),
-        status=422 if request.method == "POST" else 200,
-        code=source.code,
-    )
+
+    def save(values: dict[str, Any]) -> tuple[str, str]:
+        saved = registry.save_source(actor, values, code=source.code)
+        return saved.code, _list_url(saved.community)
+
+    return _submit(request, form, save, _("Edit"), _list_url(source.community), code=source.code)
 
 
 @require_http_methods(["GET", "POST"])
@@ -274,21 +276,12 @@ def station_add(request: HttpRequest, actor: Actor) -> HttpResponse:
     form = StationForm(
         actor, request.POST or None, initial={"community": community.code if community else ""}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            station = registry.save_station(actor, form.cleaned_data)
-        except Invalid as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("%(code)s registered.") % {"code": station.code})
-            return redirect(_list_url(station.community, "stations"))
-    return _form_page(
-        request,
-        form,
-        _("Register a station"),
-        _list_url(community, "stations"),
-        status=422 if request.method == "POST" else 200,
-    )
+
+    def save(values: dict[str, Any]) -> tuple[str, str]:
+        station = registry.save_station(actor, values)
+        return station.code, _list_url(station.community, "stations")
+
+    return _submit(request, form, save, _("Register a station"), _list_url(community, "stations"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -304,22 +297,13 @@ def station_edit(request: HttpRequest, actor: Actor, hh_station_id: int) -> Http
     }
     form = StationForm(actor, request.POST or None, initial=initial)
     form.fields["code"].disabled = True
-    if request.method == "POST" and form.is_valid():
-        try:
-            station = registry.save_station(actor, form.cleaned_data, station_id=station.pk)
-        except Invalid as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("%(code)s saved.") % {"code": station.code})
-            return redirect(_list_url(station.community, "stations"))
-    return _form_page(
-        request,
-        form,
-        _("Edit"),
-        _list_url(station.community, "stations"),
-        status=422 if request.method == "POST" else 200,
-        code=station.code,
-    )
+
+    def save(values: dict[str, Any]) -> tuple[str, str]:
+        saved = registry.save_station(actor, values, station_id=station.pk)
+        return saved.code, _list_url(saved.community, "stations")
+
+    back = _list_url(station.community, "stations")
+    return _submit(request, form, save, _("Edit"), back, code=station.code)
 
 
 @require_http_methods(["GET", "POST"])
@@ -328,21 +312,12 @@ def bin_add(request: HttpRequest, actor: Actor) -> HttpResponse:
     registry.require_writer(actor)
     community = _community(request, actor, list(registry.communities(actor)))
     form = BinForm(actor, request.POST or None, initial={"capacity_l": 240})
-    if request.method == "POST" and form.is_valid():
-        try:
-            bin_ = registry.save_bin(actor, form.cleaned_data)
-        except Invalid as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("%(code)s registered.") % {"code": bin_.chip})
-            return redirect(_list_url(community, "bins"))
-    return _form_page(
-        request,
-        form,
-        _("Register a bin"),
-        _list_url(community, "bins"),
-        status=422 if request.method == "POST" else 200,
-    )
+    back = _list_url(community, "bins")
+
+    def save(values: dict[str, Any]) -> tuple[str, str]:
+        return registry.save_bin(actor, values).chip, back
+
+    return _submit(request, form, save, _("Register a bin"), back)
 
 
 @require_http_methods(["GET", "POST"])
@@ -361,22 +336,11 @@ def bin_edit(request: HttpRequest, actor: Actor, hh_bin_id: int) -> HttpResponse
     back = _list_url(place.community if place else None, "bins")
     form = BinForm(actor, request.POST or None, initial=initial)
     form.fields["chip"].disabled = True
-    if request.method == "POST" and form.is_valid():
-        try:
-            registry.save_bin(actor, form.cleaned_data, bin_id=bin_.pk)
-        except Invalid as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("%(code)s saved.") % {"code": bin_.chip})
-            return redirect(back)
-    return _form_page(
-        request,
-        form,
-        _("Edit"),
-        back,
-        status=422 if request.method == "POST" else 200,
-        code=bin_.chip,
-    )
+
+    def save(values: dict[str, Any]) -> tuple[str, str]:
+        return registry.save_bin(actor, values, bin_id=bin_.pk).chip, back
+
+    return _submit(request, form, save, _("Edit"), back, code=bin_.chip)
 
 
 @require_http_methods(["GET", "POST"])
@@ -385,26 +349,15 @@ def device_add(request: HttpRequest, actor: Actor) -> HttpResponse:
     registry.require_writer(actor)
     community = _community(request, actor, list(registry.communities(actor)))
     form = DeviceForm(actor, community, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            device = registry.add_device(
-                actor,
-                code=form.cleaned_data["code"],
-                kind=form.cleaned_data["kind"],
-                station_id=int(form.cleaned_data["station"]),
-            )
-        except Invalid as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("%(code)s registered.") % {"code": device.code})
-            return redirect(_list_url(community, "devices"))
-    return _form_page(
-        request,
-        form,
-        _("Register a device"),
-        _list_url(community, "devices"),
-        status=422 if request.method == "POST" else 200,
-    )
+    back = _list_url(community, "devices")
+
+    def save(values: dict[str, Any]) -> tuple[str, str]:
+        device = registry.add_device(
+            actor, code=values["code"], kind=values["kind"], station_id=int(values["station"])
+        )
+        return device.code, back
+
+    return _submit(request, form, save, _("Register a device"), back)
 
 
 def _toggle(request: HttpRequest, actor: Actor, what: str, key: str | int, tab: str) -> HttpResponse:
@@ -492,22 +445,6 @@ def export_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 # --- QR sheets ----------------------------------------------------------------------------------------
 
 
-_BIN_TILE_CLASS = re.compile(r" · (\S+) (\d+ L)$")
-
-
-def _bin_tile_with_class_name(label: str, names: dict[str, str]) -> str:
-    """A bin tile's label names its class as the catalog does (`纸类`), not by its code."""
-    found = _BIN_TILE_CLASS.search(label)
-    if not found or found.group(1) not in names:
-        return label
-    return label[: found.start()] + f" · {names[found.group(1)]} {found.group(2)}"
-
-
-def _bin_tiles_with_class_names(actor: Actor, tiles: list[registry.Tile]) -> list[registry.Tile]:
-    names = formatting.code_names(actor.zone_id, "household")
-    return [dataclasses.replace(t, label=_bin_tile_with_class_name(t.label, names)) for t in tiles]
-
-
 @with_actor
 def qr_sheet(request: HttpRequest, actor: Actor) -> HttpResponse:
     """A4 sheet of QR tiles for a community's households and units (or `what=bins`); `format=pdf`."""
@@ -518,8 +455,6 @@ def qr_sheet(request: HttpRequest, actor: Actor) -> HttpResponse:
         return render(request, "household/registry/qr_sheet.html", {"community": None, "tiles": []})
     base = request.build_absolute_uri("/")
     community, tiles = registry.qr_tiles(actor, community.pk, what, base)
-    if what == "bins":
-        tiles = _bin_tiles_with_class_names(actor, tiles)
     # QR_PAGE tiles (10 A4 sheets) a request: a community of thousands prints in parts.
     page = Paginator(tiles, QR_PAGE).get_page(request.GET.get("page"))
     if request.GET.get("format") == "pdf":
