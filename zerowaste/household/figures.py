@@ -216,6 +216,59 @@ def _quota(
     return annual, period, share.quantize(Decimal("0.0001")), "; ".join(sorted(set(filter(None, sources))))
 
 
+def apportion(handed_kg: Decimal, split: dict[str, Decimal], roles: frozenset[str]) -> Decimal:
+    """An area's kilograms of one class handed to vehicles that reached plants of `roles`, by the zone's
+    destination split of that class (a vehicle's load is not traced to its plant)."""
+    return sum(((handed_kg * share).quantize(KG) for role, share in split.items() if role in roles), ZERO)
+
+
+def kitchen_split(zone_id: int, start: date, end: date) -> dict[str, Decimal]:
+    """Per site role, the share of the kitchen waste the zone's plants received over the period."""
+    return _destination_split(plant_receipts(zone_id, start, end)).get(rules.KITCHEN, {})
+
+
+def kitchen_recovered_at_plants(zone_id: int, start: date, end: date) -> Decimal:
+    """The kitchen waste the zone's recovery plants weighed in over the period (the zone's own figure;
+    an area's is apportioned)."""
+    receipts = plant_receipts(zone_id, start, end)
+    return sum(
+        (
+            kg
+            for (role, top), kg in receipts.items()
+            if role in rules.RECOVERY_SITE_ROLES and top == rules.KITCHEN
+        ),
+        ZERO,
+    )
+
+
+def subsidy_of(
+    zone_id: int,
+    area: Area | None,
+    start: date,
+    end: date,
+    kitchen_recovered_kg: Decimal,
+    generated_kg: Decimal,
+    residents: int,
+    zone_residents: int,
+) -> tuple[Subsidy, QuotaComparison | None]:
+    """The subsidy estimate of an area (seed:5088-5092): 300 CNY/t of kitchen waste recovered and
+    100 CNY/t of reduction, the tonnes generated below the period's share of the source quota (none
+    without a quota); with the quota comparison."""
+    generated_t = (generated_kg / 1000).quantize(KG)
+    quota_row = _quota(zone_id, area, start, end, residents, zone_residents)
+    quota = None
+    reduction_t = ZERO
+    if quota_row is not None:
+        annual, period, share, source = quota_row
+        difference = generated_t - period
+        quota = QuotaComparison(annual, period, generated_t, difference, difference <= 0, share, source)
+        reduction_t = max(-difference, ZERO)
+    kitchen_t = (kitchen_recovered_kg / 1000).quantize(KG)
+    kitchen_cny = rules.subsidy_cny(kitchen_t, ZERO)
+    reduction_cny = rules.subsidy_cny(ZERO, reduction_t)
+    return Subsidy(kitchen_t, reduction_t, kitchen_cny, reduction_cny, kitchen_cny + reduction_cny), quota
+
+
 def area_figures(zone_id: int, area_id: int | None, start: date, end: date) -> AreaFigures:
     """The figures of the zone (`area_id` None), a street or a community for the days [start, end]."""
     area = Area.objects.get(zone_id=zone_id, pk=area_id) if area_id is not None else None
@@ -280,34 +333,16 @@ def area_figures(zone_id: int, area_id: int | None, start: date, end: date) -> A
         split = _destination_split(receipts)
 
         def apportioned(roles: frozenset[str], tops: tuple[str, ...] = TOP_CLASSES) -> Decimal:
-            return sum(
-                (
-                    (handed[top] * share).quantize(KG)
-                    for top in tops
-                    for role, share in split.get(top, {}).items()
-                    if role in roles
-                ),
-                ZERO,
-            )
+            return sum((apportion(handed[top], split.get(top, {}), roles) for top in tops), ZERO)
 
         recovered = apportioned(rules.RECOVERY_SITE_ROLES)
         kitchen_recovered = apportioned(rules.RECOVERY_SITE_ROLES, (rules.KITCHEN,))
         incinerated = apportioned(frozenset({rules.SITE_INCINERATION}))
         landfill = apportioned(frozenset({rules.SITE_LANDFILL}))
 
-    generated_t = (generated_total / 1000).quantize(KG)
-    quota_row = _quota(zone_id, area, start, end, residents, zone_residents)
-    quota = None
-    reduction_t = ZERO
-    if quota_row is not None:
-        annual, period, share, source = quota_row
-        difference = generated_t - period
-        quota = QuotaComparison(annual, period, generated_t, difference, difference <= 0, share, source)
-        reduction_t = max(-difference, ZERO)
-    kitchen_t = (kitchen_recovered / 1000).quantize(KG)
-    kitchen_cny = rules.subsidy_cny(kitchen_t, ZERO)
-    reduction_cny = rules.subsidy_cny(ZERO, reduction_t)
-    subsidy = Subsidy(kitchen_t, reduction_t, kitchen_cny, reduction_cny, kitchen_cny + reduction_cny)
+    subsidy, quota = subsidy_of(
+        zone_id, area, start, end, kitchen_recovered, generated_total, residents, zone_residents
+    )
 
     return AreaFigures(
         area_id=area.pk if area else None,

@@ -12,8 +12,8 @@ Figures (each function small and named for what it counts, to reconcile with `fi
 - generation: kilograms received at stations from households (node source → station, receiver side);
 - per-capita daily generation: generation ÷ registered residents ÷ days with data in the period;
 - participation: households with a hand-over on the figures' day ÷ registered households;
-- subsidy estimate: 300 CNY per tonne of kitchen waste and 100 CNY per tonne of reduction
-  (seed:5088-5092), the reduction counted as the recyclables separated at source.
+- subsidy estimate: household.figures' one formula (seed:5088-5092): 300 CNY per tonne of kitchen
+  waste recovered and 100 CNY per tonne of reduction below the period's share of the source quota.
 """
 
 from __future__ import annotations
@@ -34,14 +34,11 @@ from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Forbidden, Invalid, NotFound
 from zerowaste.core.models import Area
 
-from . import alarms, balance, rules
+from . import alarms, balance, figures, rules
 from .models import Alarm, DailyFlow, HandoverEvent, Source, Station
 
 ZERO = Decimal("0.000")
 KG_PER_T = Decimal("1000")
-# seed:5088-5092: the city pays a district 300 CNY/t of kitchen waste and 100 CNY/t of reduction.
-SUBSIDY_KITCHEN_CNY_PER_T = Decimal("300")
-SUBSIDY_REDUCTION_CNY_PER_T = Decimal("100")
 # The classes the tables show in their own columns (every class counts in the total).
 MAIN_CLASSES = (rules.KITCHEN, rules.RECYCLABLE, "hazardous", "other")
 EVENTS_PER_PAGE = 50
@@ -206,6 +203,7 @@ class AreaFigures:
     per_capita_kg: Decimal | None = None
     participation_pct: Decimal | None = None
     subsidy_cny: Decimal = Decimal("0.00")
+    kitchen_handed_kg: Decimal = ZERO  # kitchen waste its stations handed to vehicles (the subsidy's base)
     events_link: str = ""  # a community's raw events of the day shown (set by the page)
 
     def add(self, other: AreaFigures) -> None:
@@ -216,6 +214,7 @@ class AreaFigures:
         self.households += other.households
         self.participating += other.participating
         self.open_alarms += other.open_alarms
+        self.kitchen_handed_kg += other.kitchen_handed_kg
 
 
 def generation_by_area(
@@ -236,6 +235,60 @@ def generation_by_area(
         if row["area_id"] is not None:
             out[row["area_id"]][rules.top_class(row["household_class"])] += Decimal(row["kg"] or 0)
     return out
+
+
+def kitchen_handed_by_area(
+    zone_id: int, period: Period, area_ids: frozenset[int] | None
+) -> dict[int, Decimal]:
+    """Kilograms of kitchen waste each community's stations handed to vehicles."""
+    qs = DailyFlow.objects.filter(
+        zone_id=zone_id,
+        day__gte=period.start,
+        day__lte=period.end,
+        node=rules.NODE_STATION_VEHICLE,
+        station__isnull=False,
+    )
+    out: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for row in (
+        _in_areas(qs, area_ids).values("area_id", "household_class").annotate(kg=Sum("out_kg")).order_by()
+    ):
+        if row["area_id"] is not None and rules.top_class(row["household_class"]) == rules.KITCHEN:
+            out[row["area_id"]] += Decimal(str(row["kg"] or 0)).quantize(Decimal("0.001"))
+    return out
+
+
+@dataclass
+class _Subsidies:
+    """Fills the subsidy estimate of the tables' rows as household.figures defines it (one formula for
+    every page): kitchen waste recovered by the zone's destination split, reduction below the quota."""
+
+    zone_id: int
+    period: Period
+    split: dict[str, Decimal] = field(init=False)
+    zone_residents: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.split = figures.kitchen_split(self.zone_id, self.period.start, self.period.end)
+        everyone = Source.objects.filter(zone_id=self.zone_id, kind=rules.SOURCE_HOUSEHOLD)
+        self.zone_residents = int(everyone.aggregate(r=Sum("residents"))["r"] or 0)
+
+    def fill(self, row: AreaFigures, area: Area | None) -> None:
+        """`area` None: the whole zone, whose kitchen waste recovered is what its plants weighed in."""
+        if area is None:
+            recovered = figures.kitchen_recovered_at_plants(self.zone_id, self.period.start, self.period.end)
+        else:
+            recovered = figures.apportion(row.kitchen_handed_kg, self.split, rules.RECOVERY_SITE_ROLES)
+        subsidy, _quota = figures.subsidy_of(
+            self.zone_id,
+            area,
+            self.period.start,
+            self.period.end,
+            recovered,
+            row.kg["total"],
+            row.residents,
+            self.zone_residents,
+        )
+        row.subsidy_cny = subsidy.total_cny
 
 
 def events_by_area(zone_id: int, period: Period, area_ids: frozenset[int] | None) -> dict[int, int]:
@@ -301,22 +354,15 @@ def _alarm_in(area_ids: frozenset[int]) -> Q:
     return Q(area_id__in=ids) | Q(station__community_id__in=ids)
 
 
-def subsidy_cny(kitchen_kg: Decimal, reduction_kg: Decimal) -> Decimal:
-    """seed:5088-5092: 300 CNY per tonne of kitchen waste, 100 CNY per tonne of reduction."""
-    total = (kitchen_kg * SUBSIDY_KITCHEN_CNY_PER_T + reduction_kg * SUBSIDY_REDUCTION_CNY_PER_T) / KG_PER_T
-    return total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def _finish(figures: AreaFigures, days: int) -> AreaFigures:
-    total = figures.kg["total"]
-    if figures.residents and days:
-        figures.per_capita_kg = (total / figures.residents / days).quantize(Decimal("0.001"), ROUND_HALF_UP)
-    if figures.households:
-        figures.participation_pct = (Decimal(100) * figures.participating / figures.households).quantize(
+def _finish(row: AreaFigures, days: int) -> AreaFigures:
+    total = row.kg["total"]
+    if row.residents and days:
+        row.per_capita_kg = (total / row.residents / days).quantize(Decimal("0.001"), ROUND_HALF_UP)
+    if row.households:
+        row.participation_pct = (Decimal(100) * row.participating / row.households).quantize(
             Decimal("0.1"), ROUND_HALF_UP
         )
-    figures.subsidy_cny = subsidy_cny(figures.kg[rules.KITCHEN], figures.kg[rules.RECYCLABLE])
-    return figures
+    return row
 
 
 @dataclass
@@ -340,39 +386,53 @@ def street_groups(actor: Actor, period: Period, within: Area | None = None) -> l
     registered = registered_by_community(actor.zone_id, ids)
     participating = participating_by_community(actor.zone_id, period.day, ids)
     open_alarms = open_alarms_by_area(actor.zone_id, area_ids)
+    kitchen_handed = kitchen_handed_by_area(actor.zone_id, period, area_ids)
     days = days_with_data(actor.zone_id, period, area_ids)
+    subsidies = _Subsidies(actor.zone_id, period)
+    streets: dict[int, Area] = {}
     groups: dict[int, StreetGroup] = {}
     order: list[int] = []
     for community in communities:
-        figures = AreaFigures(
-            community.pk, community.code, community.name, community.kind, community.parent_id
-        )
-        figures.events = events.get(community.pk, 0)
+        row = AreaFigures(community.pk, community.code, community.name, community.kind, community.parent_id)
+        row.events = events.get(community.pk, 0)
         for top, kg in generation.get(community.pk, {}).items():
-            if top in figures.kg:
-                figures.kg[top] += kg
-            figures.kg["total"] += kg
-        figures.residents, figures.households = registered.get(community.pk, (0, 0))
-        figures.participating = participating.get(community.pk, 0)
-        figures.open_alarms = open_alarms.get(community.pk, 0)
+            if top in row.kg:
+                row.kg[top] += kg
+            row.kg["total"] += kg
+        row.residents, row.households = registered.get(community.pk, (0, 0))
+        row.participating = participating.get(community.pk, 0)
+        row.open_alarms = open_alarms.get(community.pk, 0)
+        row.kitchen_handed_kg = kitchen_handed.get(community.pk, ZERO)
+        subsidies.fill(row, community)
         street = community.parent if community.parent is not None else community
+        streets[street.pk] = street
         if street.pk not in groups:
             order.append(street.pk)
             head = AreaFigures(street.pk, street.code, street.name, street.kind, street.parent_id)
             head.open_alarms = open_alarms.get(street.pk, 0) if street.pk != community.pk else 0
             groups[street.pk] = StreetGroup(head, [])
-        groups[street.pk].communities.append(_finish(figures, days))
-        groups[street.pk].street.add(figures)
+        groups[street.pk].communities.append(_finish(row, days))
+        groups[street.pk].street.add(row)
+    for pk, group in groups.items():
+        subsidies.fill(group.street, streets[pk])
     return [
         StreetGroup(_finish(groups[pk].street, days), groups[pk].communities)
         for pk in sorted(order, key=lambda pk: (groups[pk].street.code, pk))
     ]
 
 
-def totals(groups: list[StreetGroup], days: int) -> AreaFigures:
+def totals(
+    actor: Actor, period: Period, groups: list[StreetGroup], days: int, whole_zone: bool
+) -> AreaFigures:
+    """The tables' total row; its subsidy is the zone's own estimate when the table is the whole zone,
+    else the sum of its streets'."""
     total = AreaFigures(0, "", _("Total"), "", None)
     for group in groups:
         total.add(group.street)
+    if whole_zone:
+        _Subsidies(actor.zone_id, period).fill(total, None)
+    else:
+        total.subsidy_cny = sum((g.street.subsidy_cny for g in groups), Decimal("0.00"))
     return _finish(total, days)
 
 

@@ -128,15 +128,15 @@ def _overview(actor: Actor, period: supervision.Period, area: Area | None) -> di
     return {
         "period": period,
         "groups": groups,
-        "total": supervision.totals(groups, days),
+        "total": supervision.totals(actor, period, groups, days, area is None and area_ids is None),
         "days": days,
         "class_names": [names[c] for c in supervision.MAIN_CLASSES],
         "main_classes": supervision.MAIN_CLASSES,
         "chart": chart,
         "balance": lines,
         "balance_open": sum(1 for line in lines if not line["closes"]),
-        "kitchen_rate": supervision.SUBSIDY_KITCHEN_CNY_PER_T,
-        "reduction_rate": supervision.SUBSIDY_REDUCTION_CNY_PER_T,
+        "kitchen_rate": rules.SUBSIDY_KITCHEN_CNY_PER_T,
+        "reduction_rate": rules.SUBSIDY_REDUCTION_CNY_PER_T,
     }
 
 

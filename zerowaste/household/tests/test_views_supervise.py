@@ -4,9 +4,10 @@ alarms (list, detail, resolution) and their Excel downloads — as a zone regula
 
 from __future__ import annotations
 
+import calendar
 import io
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,7 +17,7 @@ from openpyxl import load_workbook
 
 from zerowaste.core.models import AuditEntry, Organization, Zone
 from zerowaste.household import rules, supervision
-from zerowaste.household.models import Alarm
+from zerowaste.household.models import Alarm, DailyFlow, SiteRole, SourceQuota
 from zerowaste.household.testing import Registry, event, make_registry
 from zerowaste.testing import parties
 
@@ -121,8 +122,44 @@ def test_zone_regulator_sees_every_street_and_its_figures(world: World) -> None:
     assert f"/household/events/?area={world.a.community.pk}&amp;day={_day()}&amp;class=kitchen" in body
     # The day opened is the latest with data; the mismatching stations' balance does not close.
     assert _day() in body
-    # Subsidy: 60 kg kitchen × 300/t + 17.5 kg recyclables × 100/t = 18.00 + 1.75 CNY.
-    assert "19.75" in body
+    # No plant received kitchen waste at a recovery plant and no quota is set: no subsidy yet.
+    assert 'id="subsidy">0.00' in body.replace("\n", "")
+
+
+def test_the_subsidy_is_figures_one_formula(world: World) -> None:
+    """The tables' subsidy is household.figures': 300 CNY/t of kitchen waste recovered (the stations'
+    kitchen waste handed to vehicles × the share the zone's kitchen plants received) and 100 CNY/t of
+    reduction below the period's share of the source quota (seed:5088-5092)."""
+    from zerowaste.household import figures
+
+    SiteRole.objects.create(zone=world.zone, site=world.a.plant, role=rules.SITE_KITCHEN)
+    day = date.fromisoformat(_day())
+    DailyFlow.objects.create(
+        zone=world.zone,
+        day=day,
+        node=rules.NODE_VEHICLE_SITE,
+        household_class="kitchen",
+        in_kg=Decimal("30.000"),
+        site=world.a.plant,
+        area_id=world.a.plant.area_id,
+        place=f"site:{world.a.plant.pk}",
+        events=1,
+    )
+    year_days = 366 if calendar.isleap(day.year) else 365
+    SourceQuota.objects.create(zone=world.zone, year=day.year, quota_t=Decimal(year_days) / 10)  # 0.1 t a day
+    actor = parties.actor_of(parties.make_org(world.zone, roles=("regulator",)))
+    period = supervision.period_of(world.zone.pk, None, today=NOW.date())
+    groups = supervision.street_groups(actor, period)
+    total = supervision.totals(actor, period, groups, 1, True)
+    zone = figures.area_figures(world.zone.pk, None, period.start, period.end)
+    # Kitchen: the kitchen plant weighed in 30 kg: 0.030 t × 300 = 9.00; reduction: 0.1 t − 0.078 t
+    # generated (77.5 kg to the kilogram) = 0.022 t × 100 = 2.20.
+    assert total.subsidy_cny == zone.subsidy.total_cny == Decimal("11.20")
+    # A community's kitchen waste recovered is its stations' kitchen waste handed to vehicles × the
+    # zone's share of kitchen waste at recovery plants (here all of it): 40 kg → 12.00 CNY.
+    a = next(c for g in groups for c in g.communities if c.area_id == world.a.community.pk)
+    community = figures.area_figures(world.zone.pk, world.a.community.pk, period.start, period.end)
+    assert a.subsidy_cny == community.subsidy.total_cny
 
 
 def test_dashboard_day_and_month_and_bad_input(world: World) -> None:
@@ -265,7 +302,6 @@ def test_figures_per_area(world: World) -> None:
     assert a.participation_pct == Decimal("100.0")
     assert a.per_capita_kg == Decimal("8.750")  # 52.5 kg ÷ 6 residents ÷ 1 day
     assert a.open_alarms >= 1
-    assert supervision.subsidy_cny(Decimal("1000"), Decimal("1000")) == Decimal("400.00")
 
 
 def test_the_owner_has_its_open_alarms_to_do_and_resolves_them(world: World) -> None:
