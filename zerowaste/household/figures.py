@@ -179,18 +179,31 @@ def _destination_split(receipts: dict[tuple[str, str], Decimal]) -> dict[str, di
     return split
 
 
+Quotas = dict[tuple[int | None, int], SourceQuota]
+
+
+def quotas_of(zone_id: int, start: date, end: date, area_ids: list[int] | None = None) -> Quotas:
+    """(area or None for the zone, year) → the source quota, for the years of [start, end]; every
+    area's when `area_ids` is None."""
+    qs = SourceQuota.objects.filter(zone_id=zone_id, year__gte=start.year, year__lte=end.year)
+    if area_ids is not None:
+        qs = qs.filter(Q(area__isnull=True) | Q(area_id__in=area_ids))
+    return {(q.area_id, q.year): q for q in qs}
+
+
 def _quota(
-    zone_id: int, area: Area | None, start: date, end: date, residents: int, zone_residents: int
+    zone_id: int,
+    area: Area | None,
+    start: date,
+    end: date,
+    residents: int,
+    zone_residents: int,
+    quotas: Quotas | None = None,
 ) -> tuple[Decimal, Decimal, Decimal, str] | None:
     """(annual quota t, period quota t, residents' share, source) of the area, or None without one
     for every year of the period. An area's own quota counts; else the zone's shared by residents."""
-    area_ids = [area.pk] if area is not None else []
-    quotas = {
-        (q.area_id, q.year): q
-        for q in SourceQuota.objects.filter(zone_id=zone_id, year__gte=start.year, year__lte=end.year).filter(
-            Q(area__isnull=True) | Q(area_id__in=area_ids)
-        )
-    }
+    if quotas is None:
+        quotas = quotas_of(zone_id, start, end, [area.pk] if area is not None else [])
     period = Decimal(0)
     annual = Decimal(0)
     share = Decimal(1)
@@ -250,12 +263,13 @@ def subsidy_of(
     generated_kg: Decimal,
     residents: int,
     zone_residents: int,
+    quotas: Quotas | None = None,
 ) -> tuple[Subsidy, QuotaComparison | None]:
     """The subsidy estimate of an area (seed:5088-5092): 300 CNY/t of kitchen waste recovered and
     100 CNY/t of reduction, the tonnes generated below the period's share of the source quota (none
     without a quota); with the quota comparison."""
     generated_t = (generated_kg / 1000).quantize(KG)
-    quota_row = _quota(zone_id, area, start, end, residents, zone_residents)
+    quota_row = _quota(zone_id, area, start, end, residents, zone_residents, quotas)
     quota = None
     reduction_t = ZERO
     if quota_row is not None:

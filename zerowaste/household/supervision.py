@@ -266,9 +266,11 @@ class _Subsidies:
     period: Period
     split: dict[str, Decimal] = field(init=False)
     zone_residents: int = field(init=False)
+    quotas: figures.Quotas = field(init=False)
 
     def __post_init__(self) -> None:
         self.split = figures.kitchen_split(self.zone_id, self.period.start, self.period.end)
+        self.quotas = figures.quotas_of(self.zone_id, self.period.start, self.period.end)
         everyone = Source.objects.filter(zone_id=self.zone_id, kind=rules.SOURCE_HOUSEHOLD)
         self.zone_residents = int(everyone.aggregate(r=Sum("residents"))["r"] or 0)
 
@@ -287,6 +289,7 @@ class _Subsidies:
             row.kg["total"],
             row.residents,
             self.zone_residents,
+            self.quotas,
         )
         row.subsidy_cny = subsidy.total_cny
 

@@ -9,6 +9,13 @@ from zerowaste.core.demo import DEMO_PASSWORD, build_demo
 from zerowaste.testing.browser import log_in, screenshot
 
 NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth + 1"
+HOUSEHOLD_PAGES = (
+    "/household/",
+    "/household/alarms/",
+    "/household/events/",
+    "/household/registry/",
+    "/household/lists/",
+)
 SIZES = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
 # Whether the chart's canvas has pixels drawn (not only a blank surface).
@@ -71,5 +78,14 @@ def test_cockpit_and_open_data_at_both_sizes(live_server, browser) -> None:  # t
         page.locator("#table-backlog tbody tr a").first.click()
         page.wait_for_selector('#drill-list[data-chart="backlog"] tbody tr')
         screenshot(page, f"portal-cockpit-drill-{size}")
+
+        # The household supervision pages fit the screen too (their tables scroll inside themselves).
+        for path in HOUSEHOLD_PAGES:
+            page.goto(f"{base}{path}")
+            assert page.evaluate(NO_SIDEWAYS_SCROLL), f"{path} is wider than the screen"
+        page.goto(f"{base}/household/")
+        page.wait_for_selector('[data-chart="household-daily"][data-rendered="1"]')
+        assert page.evaluate(CANVAS_DRAWN, "household-daily")
+        screenshot(page, f"household-dashboard-{size}")
         assert not errors, errors
         context.close()
