@@ -1,9 +1,11 @@
-"""API of the household operations (ops17): the monthly red/black lists, education visits, routes.
+"""API of the household operations (ops17): the monthly red/black lists, education visits, routes, the
+plants' roles and the source total-control quotas.
 Registered on `household.api.router` (imported at the end of api.py)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
@@ -12,7 +14,7 @@ from ninja import Field, Schema
 from zerowaste.api import actor_of
 from zerowaste.core.api import ErrorOut
 
-from . import ops
+from . import ops, settings_ops
 from .api import router
 
 
@@ -91,3 +93,93 @@ def post_route(request: HttpRequest, data: HouseholdRouteIn) -> list[dict[str, A
         {"position": s.position, "station_id": s.station_id, "station": s.station.code}
         for s in ops.route_of(actor.zone_id, data.vehicle_id, data.day)
     ]
+
+
+class HouseholdRouteDayOut(Schema):
+    vehicle_id: int
+    plate: str
+    day: date
+    stops: list[HouseholdRouteStopOut]
+    visited: list[str] = Field(..., description="codes of the stations the vehicle loaded at that day")
+    off_route: bool = Field(..., description="it loaded at a station not on its route")
+    alarm_ids: list[int] = Field(..., description="the off-route alarms of that day")
+
+
+@router.get("/household/routes", response={200: HouseholdRouteDayOut, 403: ErrorOut, 422: ErrorOut})
+def get_route(request: HttpRequest, vehicle_id: int, day: date) -> dict[str, Any]:
+    """A vehicle's planned route of a day, where it loaded and whether it went off its route (the
+    vehicle's carrier; regulators over it)."""
+    route = ops.route_day(actor_of(request), vehicle_id, day)
+    return {
+        "vehicle_id": route.vehicle.pk,
+        "plate": route.vehicle.plate,
+        "day": route.day,
+        "stops": [
+            {"position": s.position, "station_id": s.station_id, "station": s.station.code}
+            for s in route.stops
+        ],
+        "visited": [v["station"].code for v in route.visited],
+        "off_route": route.off_route,
+        "alarm_ids": [a.pk for a in route.alarms],
+    }
+
+
+class HouseholdSiteRoleIn(Schema):
+    site_id: int
+    role: str = Field(
+        ..., max_length=16, description="transfer, kitchen, recycling, incineration, landfill, hazardous"
+    )
+
+
+class HouseholdSiteRoleOut(Schema):
+    site_id: int
+    site: str
+    organization: str
+    role: str = Field(
+        ..., description='the role code; "" for a site that received household waste without one'
+    )
+    role_label: str
+
+
+@router.get("/household/site-roles", response={200: list[HouseholdSiteRoleOut], 403: ErrorOut})
+def get_site_roles(request: HttpRequest) -> list[dict[str, Any]]:
+    """The zone's plants and what they do with the household waste they receive (zone regulators)."""
+    return settings_ops.site_roles(actor_of(request))
+
+
+@router.post("/household/site-roles", response={200: HouseholdSiteRoleOut, 403: ErrorOut, 422: ErrorOut})
+def post_site_role(request: HttpRequest, data: HouseholdSiteRoleIn) -> dict[str, Any]:
+    """Give a site its role in household waste, replacing the one it had (zone regulators)."""
+    found = settings_ops.set_site_role(actor_of(request), data.site_id, data.role)
+    return settings_ops.site_role_row(found.site, found.role)
+
+
+class HouseholdQuotaIn(Schema):
+    area: str | None = Field(None, max_length=32, description="street or community code; empty: the zone")
+    year: int
+    quota_t: Decimal = Field(..., description="tonnes, at most 3 decimal places")
+    source: str = Field("", max_length=settings_ops.MAX_SOURCE, description="the document it comes from")
+
+
+class HouseholdQuotaOut(Schema):
+    id: int
+    area: str | None
+    area_name: str | None
+    year: int
+    quota_t: Decimal
+    source: str
+
+
+@router.get("/household/quotas", response={200: list[HouseholdQuotaOut], 403: ErrorOut})
+def get_quotas(request: HttpRequest) -> list[dict[str, Any]]:
+    """The annual source total-control quotas of the zone, its streets and communities (zone regulators)."""
+    return settings_ops.quotas(actor_of(request))
+
+
+@router.post("/household/quotas", response={200: HouseholdQuotaOut, 403: ErrorOut, 422: ErrorOut})
+def post_quota(request: HttpRequest, data: HouseholdQuotaIn) -> dict[str, Any]:
+    """Set a year's quota of the zone or of a street or community, replacing the one there."""
+    found = settings_ops.set_quota(
+        actor_of(request), area_code=data.area, year=data.year, quota_t=data.quota_t, source=data.source
+    )
+    return settings_ops.quota_row(found)

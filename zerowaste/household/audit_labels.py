@@ -13,12 +13,15 @@ from .models import (
     Bin,
     CommunityCentre,
     Device,
+    EducationVisit,
     Merchant,
     ParkDischarge,
     ParkEnterprise,
     ParkStation,
     PointsEntry,
+    SiteRole,
     Source,
+    SourceQuota,
     Station,
     StationLog,
     StockCount,
@@ -53,6 +56,9 @@ ACTIONS = {
     "household.park.station": A("登记园区站室", "Register a park station"),
     "household.park.log": A("记录站室作业", "Record a station log"),
     "household.park.discharge": A("登记企业排放", "Record a discharge"),
+    "household.site_role.set": A("设定处理设施用途", "Set a plant's role"),
+    "household.quota.set": A("设定源头总量控制指标", "Set a source total-control quota"),
+    "household.education_visit.record": A("登记入户宣传", "Record an education visit"),
 }
 
 RECORDS = {
@@ -74,6 +80,13 @@ RECORDS = {
     "household.stationlog": Record("站室作业记录", "Station log", identify=by_field(StationLog, "kind")),
     "household.parkdischarge": Record(
         "企业排放记录", "Discharge", identify=by_field(ParkDischarge, "household_class")
+    ),
+    "household.siterole": Record("处理设施用途", "Plant's role", identify=by_field(SiteRole, "site_id")),
+    "household.sourcequota": Record(
+        "源头总量控制指标", "Source quota", identify=by_field(SourceQuota, "year")
+    ),
+    "household.educationvisit": Record(
+        "入户宣传", "Education visit", identify=by_field(EducationVisit, "visited_on")
     ),
 }
 
@@ -106,4 +119,9 @@ FIELDS = {
     "contract_from": F("合同起始日", "contract valid from"),
     "contract_to": F("合同截止日", "contract valid to"),
     "is_active": F("启用", "active"),
+    "quota_t": F("控制指标（吨）", "quota (t)"),
+    "alarm_id": F("报警", "alarm"),
+    "visited_on": F("走访日期", "visited on"),
+    "visited_by": F("走访人", "visited by"),
+    "note": F("备注", "note"),
 }

@@ -1,5 +1,6 @@
-"""`zerowaste household service|lists|route|visit` (ops17): the background service, the monthly
-red/black lists, vehicle routes, education visits. Wired into `household.cli` by two lines."""
+"""`zerowaste household service|lists|route|visit|site-role|quota` (ops17): the background service, the
+monthly red/black lists, vehicle routes, education visits, the plants' roles and the source quotas.
+Wired into `household.cli` by two lines."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Invalid
 from zerowaste.core.models import Zone
 
-from . import ops
+from . import ops, settings_ops
 from .service import SCHEDULER_INTERVAL_S, Service
 
-ACTIONS = frozenset({"service", "lists", "route", "visit"})
+ACTIONS = frozenset({"service", "lists", "route", "visit", "site-role", "quota"})
 
 
 def add_arguments(sub: _SubParsersAction[ArgumentParser], command: Any) -> None:
@@ -44,13 +45,25 @@ def add_arguments(sub: _SubParsersAction[ArgumentParser], command: Any) -> None:
     visit.add_argument("--on", type=date.fromisoformat, required=True, help="visit day YYYY-MM-DD")
     visit.add_argument("--by", required=True, help="who visited")
     visit.add_argument("--note", default="")
-    for p in (service, lists, route, visit):
+    site_role = sub.add_parser(
+        "site-role", help="the plants' roles in household waste; with --site and --role, set one"
+    )
+    site_role.add_argument("--site", type=int, help="site id")
+    site_role.add_argument("--role", help="transfer, kitchen, recycling, incineration, landfill or hazardous")
+    quota = sub.add_parser(
+        "quota", help="the source total-control quotas (总量控制); with --year and --quota-t, set one"
+    )
+    quota.add_argument("--area", help="street or community code (default: the whole zone)")
+    quota.add_argument("--year", type=int, help="the quota's year")
+    quota.add_argument("--quota-t", help="the annual quota in tonnes")
+    quota.add_argument("--source", default="", help="the document it comes from")
+    for p in (service, lists, route, visit, site_role, quota):
         command.add_format_argument(p)
         command.add_zone_argument(p)
 
 
 def handle(command: Any, actor: Actor, zone: Zone, action: str, options: dict[str, Any]) -> None:
-    globals()[f"_{action}"](command, actor, zone, options)
+    globals()[f"_{action.replace('-', '_')}"](command, actor, zone, options)
 
 
 def run_service(command: Any, options: dict[str, Any]) -> None:
@@ -114,3 +127,33 @@ def _visit(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> N
     )
     row = ops.visit_row(visit)
     command.emit(options, row, f"#{row['alarm_id']} resolved by an education visit on {row['visited_on']}")
+
+
+def _site_role(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> None:
+    if options.get("site") is not None or options.get("role"):
+        if options.get("site") is None:
+            raise Invalid.field("site", "give --site with --role")
+        if not options.get("role"):
+            raise Invalid.field("role", "give --role with --site")
+        settings_ops.set_site_role(actor, options["site"], options["role"])
+    rows = settings_ops.site_roles(actor)
+    text = "\n".join(
+        f"{r['site_id']:>6} {r['role'] or '(none)':<13} {r['organization']} · {r['site']}" for r in rows
+    )
+    command.emit(options, rows, text or "no site has a role")
+
+
+def _quota(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> None:
+    if options.get("year") is not None or options.get("quota_t") is not None:
+        if options.get("quota_t") is None:
+            raise Invalid.field("quota_t", "give --quota-t with --year")
+        settings_ops.set_quota(
+            actor,
+            area_code=options.get("area"),
+            year=options.get("year"),
+            quota_t=options["quota_t"],
+            source=options.get("source") or "",
+        )
+    rows = settings_ops.quotas(actor)
+    text = "\n".join(f"{r['year']} {r['area'] or '(zone)':<12} {r['quota_t']} t  {r['source']}" for r in rows)
+    command.emit(options, rows, text or "no quota set")

@@ -23,17 +23,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zerowaste.core import audit
-from zerowaste.core.authz import Actor
+from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Forbidden, Invalid, NotFound
 from zerowaste.core.models import Vehicle, Zone
 
 from . import alarms, rules
-from .models import DetectRun, EducationVisit, HandoverEvent, QualityListEntry, RouteStop, Station
+from .models import Alarm, DetectRun, EducationVisit, HandoverEvent, QualityListEntry, RouteStop, Station
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +99,31 @@ def scheduler_pass(now: datetime | None = None) -> list[PassResult]:
 # --- Routes and the off-route alarm --------------------------------------------------------------------
 
 
+def may_read_routes(actor: Actor) -> bool:
+    return actor.is_system or actor.is_regulator or "carrier" in actor.org_roles
+
+
+def may_plan_routes(actor: Actor) -> bool:
+    return actor.is_system or (may_read_routes(actor) and actor.member_role in PLAN_ROLES)
+
+
+def visible_vehicles(actor: Actor) -> QuerySet[Vehicle]:
+    """The vehicles whose routes the actor reads: a carrier its own, a regulator its jurisdiction's
+    organizations' (the whole zone's for a zone regulator)."""
+    if not may_read_routes(actor):
+        raise Forbidden(_("only a vehicle's carrier and the regulators read its routes"))
+    qs = Vehicle.objects.filter(zone_id=actor.zone_id).select_related("organization")
+    if actor.is_system:
+        return qs
+    return qs.filter(organization__in=visible_organizations(actor))
+
+
 def plan_route(actor: Actor, vehicle_id: int, day: date, station_ids: Sequence[int]) -> list[RouteStop]:
-    """Set a vehicle's route of a day (replacing the one there): its stations in order."""
-    if not (actor.is_system or (actor.is_regulator and actor.member_role in PLAN_ROLES)):
-        raise Forbidden(_("only the zone's regulators and the system plan vehicle routes"))
-    vehicle = Vehicle.objects.filter(zone_id=actor.zone_id, pk=vehicle_id).first()
+    """Set a vehicle's route of a day (replacing the one there): its stations in order. By the
+    vehicle's carrier or a regulator over it (their admins and clerks), or the system."""
+    if not may_plan_routes(actor):
+        raise Forbidden(_("only a vehicle's carrier, the regulators and the system plan vehicle routes"))
+    vehicle = visible_vehicles(actor).filter(pk=vehicle_id).first()
     if vehicle is None:
         raise Invalid.field("vehicle", _("no such vehicle in this zone"))
     if not station_ids:
@@ -133,6 +153,86 @@ def plan_route(actor: Actor, vehicle_id: int, day: date, station_ids: Sequence[i
             {"day": [None, day.isoformat()], "stations": [None, list(station_ids)]},
         )
     return stops
+
+
+def station_ids_of(zone_id: int, codes: Sequence[str]) -> list[int]:
+    """Station codes (as typed on the route page) → their ids in the same order; a clear error
+    naming `stations` for codes not in the zone."""
+    wanted = [c.strip() for c in codes if c.strip()]
+    found = dict(Station.objects.filter(zone_id=zone_id, code__in=wanted).values_list("code", "pk"))
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        raise Invalid.field(
+            "stations", _("no such station in this zone: %(ids)s") % {"ids": ", ".join(missing[:10])}
+        )
+    return [found[c] for c in wanted]
+
+
+@dataclass(frozen=True)
+class RouteDay:
+    """A vehicle's day: its planned stops, the stations it loaded at (on or off its route), and the
+    off-route alarms raised."""
+
+    vehicle: Vehicle
+    day: date
+    stops: list[RouteStop]
+    visited: list[dict[str, Any]]
+    alarms: list[Any]
+
+    @property
+    def off_route(self) -> bool:
+        return bool(self.alarms) or any(not v["on_route"] for v in self.visited)
+
+
+def route_day(actor: Actor, vehicle_id: int, day: date) -> RouteDay:
+    vehicle = visible_vehicles(actor).filter(pk=vehicle_id).first()
+    if vehicle is None:
+        raise Invalid.field("vehicle", _("no such vehicle in this zone"))
+    stops = route_of(actor.zone_id, vehicle.pk, day)
+    planned = {s.station_id for s in stops}
+    visited_ids = set(
+        HandoverEvent.objects.filter(
+            zone_id=actor.zone_id,
+            day=day,
+            node=rules.NODE_STATION_VEHICLE,
+            vehicle_id=vehicle.pk,
+            station__isnull=False,
+        )
+        .values_list("station_id", flat=True)
+        .distinct()
+    )
+    visited = [
+        {"station": s, "on_route": not rules.off_route(s.pk, planned)}
+        for s in Station.objects.filter(zone_id=actor.zone_id, pk__in=visited_ids).order_by("code")
+    ]
+    found = list(
+        alarms.visible_alarms(actor, kind=rules.ALARM_VEHICLE_OFF_ROUTE, day=day)
+        .filter(vehicle_id=vehicle.pk)
+        .order_by("pk")
+    )
+    return RouteDay(vehicle, day, stops, visited, found)
+
+
+def routes_of_day(actor: Actor, day: date) -> list[dict[str, Any]]:
+    """The visible vehicles with a route or an off-route alarm that day: plate, stops, alarms."""
+    vehicles = visible_vehicles(actor)
+    stops: dict[int, int] = defaultdict(int)
+    for vehicle_id in RouteStop.objects.filter(
+        zone_id=actor.zone_id, day=day, vehicle__in=vehicles
+    ).values_list("vehicle_id", flat=True):
+        stops[vehicle_id] += 1
+    off: dict[int, int] = defaultdict(int)
+    for vehicle_id in (
+        alarms.visible_alarms(actor, kind=rules.ALARM_VEHICLE_OFF_ROUTE, day=day)
+        .filter(vehicle__in=vehicles)
+        .values_list("vehicle_id", flat=True)
+    ):
+        off[vehicle_id] += 1
+    ids = set(stops) | set(off)
+    return [
+        {"vehicle": v, "stops": stops.get(v.pk, 0), "off_route": off.get(v.pk, 0)}
+        for v in vehicles.filter(pk__in=ids).order_by("plate")
+    ]
 
 
 def route_of(zone_id: int, vehicle_id: int, day: date) -> list[RouteStop]:
@@ -305,6 +405,7 @@ def list_row(e: QualityListEntry) -> dict[str, Any]:
         "list_label": str(dict(rules.QUALITY_LIST_CHOICES)[e.list_kind]),
         "rank": e.rank,
         "source": e.source.code,
+        "source_id": e.source_id,
         "source_name": e.source.name,
         "graded": e.graded,
         "good": e.good,
@@ -352,7 +453,40 @@ def record_education_visit(
             recorded_at=timezone.now(),
             recorded_by=actor.username,
         )
+        audit.record(
+            actor,
+            "household.education_visit.record",
+            visit,
+            {
+                "alarm_id": [None, alarm.pk],
+                "source_id": [None, alarm.source_id],
+                "visited_on": [None, visited_on.isoformat()],
+                "visited_by": [None, who],
+                "note": [None, note.strip()],
+            },
+        )
     return visit
+
+
+def visit_status(zone_id: int, source_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Per source: its latest education visit (`visit`) and its open quality alarm (`open_alarm_id`),
+    for the black list's "visited?" column."""
+    status: dict[int, dict[str, Any]] = {s: {"visit": None, "open_alarm_id": None} for s in source_ids}
+    if not status:
+        return status
+    for v in EducationVisit.objects.filter(zone_id=zone_id, source_id__in=list(status)).order_by(
+        "visited_on", "pk"
+    ):
+        status[v.source_id]["visit"] = v  # the latest wins
+    for alarm_id, source_id in (
+        Alarm.objects.filter(
+            zone_id=zone_id, kind=rules.ALARM_QUALITY, source_id__in=list(status), resolved_at__isnull=True
+        )
+        .order_by("-pk")
+        .values_list("pk", "source_id")
+    ):
+        status[source_id]["open_alarm_id"] = alarm_id  # the oldest open one wins
+    return status
 
 
 def visit_row(v: EducationVisit) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from zerowaste.core.models import Area
 from zerowaste.core.tabular import write_xlsx
 from zerowaste.portal.views import with_actor
 
-from . import alarms, figures, rules, supervision
+from . import alarms, figures, ops, rules, supervision
+from .models import EducationVisit
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -354,9 +355,21 @@ def alarm_view(request: HttpRequest, actor: Actor, alarm_id: int) -> HttpRespons
     alarm = supervision.get_alarm(actor, alarm_id)
     errors: list[dict[str, Any]] = []
     status = 200
+    visit_form = alarm.kind == rules.ALARM_QUALITY and alarm.source_id is not None
     if request.method == "POST":
         try:
-            alarms.resolve(actor, alarm.pk, request.POST.get("resolution", ""))
+            if visit_form:  # a household's quality alarm is resolved by an education visit (ops17)
+                ops.record_education_visit(
+                    actor,
+                    alarm.pk,
+                    visited_on=supervision.parse_day(
+                        (request.POST.get("visited_on") or "")[:20], "visited_on"
+                    ),
+                    visited_by=(request.POST.get("visited_by") or "")[:200],
+                    note=(request.POST.get("note") or "")[: ops.MAX_NOTE + 1],
+                )
+            else:
+                alarms.resolve(actor, alarm.pk, request.POST.get("resolution", ""))
         except NotFound:
             raise
         except DomainError as exc:
@@ -382,6 +395,15 @@ def alarm_view(request: HttpRequest, actor: Actor, alarm_id: int) -> HttpRespons
             "may_resolve": may_resolve,
             "errors": errors,
             "resolution": request.POST.get("resolution", "") if request.method == "POST" else "",
+            "visit_form": visit_form,
+            "visit": EducationVisit.objects.filter(zone_id=actor.zone_id, alarm=alarm).first(),
+            "visit_values": {
+                "visited_on": (request.POST.get("visited_on") or "")[:20]
+                if request.method == "POST"
+                else timezone.localdate().isoformat(),
+                "visited_by": (request.POST.get("visited_by") or "")[:200],
+                "note": (request.POST.get("note") or "")[:2001],
+            },
             "events_link": events_link,
             "class_name": formatting.format_code("household", alarm.household_class, actor.zone_id)
             if alarm.household_class

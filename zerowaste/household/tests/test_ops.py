@@ -199,9 +199,15 @@ def test_route_bad_input_names_the_field(reg: Registry) -> None:
     with pytest.raises(Invalid) as bad:
         ops.plan_route(system, 999999, day, [reg.stations[0].pk])
     assert bad.value.errors[0]["field"] == "vehicle"
-    carrier = parties.actor_of(parties.make_org(reg.zone, roles=("carrier",)))
+    other_carrier = parties.actor_of(parties.make_org(reg.zone, roles=("carrier",)))
+    with pytest.raises(Invalid) as bad:  # another carrier's vehicle is not one it sees
+        ops.plan_route(other_carrier, reg.vehicle.pk, day, [reg.stations[0].pk])
+    assert bad.value.errors[0]["field"] == "vehicle"
+    producer = parties.actor_of(parties.make_org(reg.zone, roles=("producer",)))
     with pytest.raises(Forbidden):
-        ops.plan_route(carrier, reg.vehicle.pk, day, [reg.stations[0].pk])
+        ops.plan_route(producer, reg.vehicle.pk, day, [reg.stations[0].pk])
+    with pytest.raises(Forbidden):  # the vehicle's own carrier, but a viewer
+        ops.plan_route(parties.actor_of(reg.vehicle.organization, "viewer"), reg.vehicle.pk, day, [])
 
 
 def test_route_cli_and_api(reg: Registry) -> None:
