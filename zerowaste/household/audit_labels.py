@@ -53,6 +53,9 @@ ACTIONS = {
     "household.park.station": A("登记园区站室", "Register a park station"),
     "household.park.log": A("记录站室作业", "Record a station log"),
     "household.park.discharge": A("登记企业排放", "Record a discharge"),
+    "household.participation_refresh": A(
+        "重新计算居民参与情况", "Recompute residents' participation", values=True
+    ),
 }
 
 RECORDS = {
@@ -106,4 +109,7 @@ FIELDS = {
     "contract_from": F("合同起始日", "contract valid from"),
     "contract_to": F("合同截止日", "contract valid to"),
     "is_active": F("启用", "active"),
+    "month": F("月份", "month"),
+    "communities": F("社区数", "communities"),
+    "households": F("户数", "households"),
 }

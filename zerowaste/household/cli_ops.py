@@ -16,7 +16,7 @@ from zerowaste.core.models import Zone
 from . import ops
 from .service import SCHEDULER_INTERVAL_S, Service
 
-ACTIONS = frozenset({"service", "lists", "route", "visit"})
+ACTIONS = frozenset({"service", "lists", "route", "visit", "participation"})
 
 
 def add_arguments(sub: _SubParsersAction[ArgumentParser], command: Any) -> None:
@@ -44,7 +44,12 @@ def add_arguments(sub: _SubParsersAction[ArgumentParser], command: Any) -> None:
     visit.add_argument("--on", type=date.fromisoformat, required=True, help="visit day YYYY-MM-DD")
     visit.add_argument("--by", required=True, help="who visited")
     visit.add_argument("--note", default="")
-    for p in (service, lists, route, visit):
+    part = sub.add_parser(
+        "participation", help="a month's participating households per community (recomputed from the events)"
+    )
+    part.add_argument("--month", required=True, help="YYYY-MM")
+    part.add_argument("--show", action="store_true", help="only show the month's figures, do not recompute")
+    for p in (service, lists, route, visit, part):
         command.add_format_argument(p)
         command.add_zone_argument(p)
 
@@ -114,3 +119,29 @@ def _visit(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> N
     )
     row = ops.visit_row(visit)
     command.emit(options, row, f"#{row['alarm_id']} resolved by an education visit on {row['visited_on']}")
+
+
+def _participation(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> None:
+    from . import participation
+
+    month = participation.parse_month(options["month"])
+    if not options.get("show"):
+        participation.refresh_for(actor, month)
+    rows = [
+        {"month": f"{month:%Y-%m}", **participation.row_dict(r)}
+        for r in participation.month_rows(actor, month)
+    ]
+    households = sum(r["households"] for r in rows)
+    participating = sum(r["participating"] for r in rows)
+    rate = participation.rate_pct(participating, households)
+    text = "\n".join(
+        f"{r['community']:<8} {r['community_name']:<12} {r['participating']:>6} of {r['households']:>6}"
+        f"  {r['rate_pct'] or '-'} %"
+        for r in rows
+    )
+    command.emit(
+        options,
+        rows,
+        f"{month:%Y-%m}: {participating} of {households} households took part"
+        f" ({rate if rate is not None else '-'} %)\n{text}",
+    )
