@@ -134,6 +134,8 @@ LOGOUT_REDIRECT_URL = "portal:login"
 # Login throttling: this many failures for one username or one address inside the window lock it out.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("ZEROWASTE_LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("ZEROWASTE_LOGIN_FAILURE_WINDOW", "900"))
+# A household's points link (/household/points/<token>/) is valid this many days after it was issued.
+HOUSEHOLD_RESIDENT_TOKEN_MAX_AGE_DAYS = int(os.environ.get("HOUSEHOLD_RESIDENT_TOKEN_MAX_AGE_DAYS", "180"))
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -223,4 +223,4 @@ def redeem_points(request: HttpRequest, source_code: str, data: HouseholdRedeemI
 
 
 # The slices' routes, registered on this router.
-from . import api_field, api_ops, api_registry, park_api  # noqa: E402, F401
+from . import api_field, api_ops, api_participation, api_registry, park_api  # noqa: E402, F401

@@ -59,6 +59,9 @@ ACTIONS = {
     "household.site_role.set": A("设定处理设施用途", "Set a plant's role"),
     "household.quota.set": A("设定源头总量控制指标", "Set a source total-control quota"),
     "household.education_visit.record": A("登记入户宣传", "Record an education visit"),
+    "household.participation_refresh": A(
+        "重新计算居民参与情况", "Recompute residents' participation", values=True
+    ),
 }
 
 RECORDS = {
@@ -124,4 +127,7 @@ FIELDS = {
     "visited_on": F("走访日期", "visited on"),
     "visited_by": F("走访人", "visited by"),
     "note": F("备注", "note"),
+    "month": F("月份", "month"),
+    "communities": F("社区数", "communities"),
+    "households": F("户数", "households"),
 }

@@ -17,7 +17,7 @@ from zerowaste.core.models import Zone
 from . import ops, settings_ops
 from .service import SCHEDULER_INTERVAL_S, Service
 
-ACTIONS = frozenset({"service", "lists", "route", "visit", "site-role", "quota"})
+ACTIONS = frozenset({"service", "lists", "route", "visit", "site-role", "quota", "participation"})
 
 
 def add_arguments(sub: _SubParsersAction[ArgumentParser], command: Any) -> None:
@@ -57,7 +57,12 @@ def add_arguments(sub: _SubParsersAction[ArgumentParser], command: Any) -> None:
     quota.add_argument("--year", type=int, help="the quota's year")
     quota.add_argument("--quota-t", help="the annual quota in tonnes")
     quota.add_argument("--source", default="", help="the document it comes from")
-    for p in (service, lists, route, visit, site_role, quota):
+    part = sub.add_parser(
+        "participation", help="a month's participating households per community (recomputed from the events)"
+    )
+    part.add_argument("--month", required=True, help="YYYY-MM")
+    part.add_argument("--show", action="store_true", help="only show the month's figures, do not recompute")
+    for p in (service, lists, route, visit, site_role, quota, part):
         command.add_format_argument(p)
         command.add_zone_argument(p)
 
@@ -157,3 +162,29 @@ def _quota(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> N
     rows = settings_ops.quotas(actor)
     text = "\n".join(f"{r['year']} {r['area'] or '(zone)':<12} {r['quota_t']} t  {r['source']}" for r in rows)
     command.emit(options, rows, text or "no quota set")
+
+
+def _participation(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> None:
+    from . import participation
+
+    month = participation.parse_month(options["month"])
+    if not options.get("show"):
+        participation.refresh_for(actor, month)
+    rows = [
+        {"month": f"{month:%Y-%m}", **participation.row_dict(r)}
+        for r in participation.month_rows(actor, month)
+    ]
+    households = sum(r["households"] for r in rows)
+    participating = sum(r["participating"] for r in rows)
+    rate = participation.rate_pct(participating, households)
+    text = "\n".join(
+        f"{r['community']:<8} {r['community_name']:<12} {r['participating']:>6} of {r['households']:>6}"
+        f"  {r['rate_pct'] or '-'} %"
+        for r in rows
+    )
+    command.emit(
+        options,
+        rows,
+        f"{month:%Y-%m}: {participating} of {households} households took part"
+        f" ({rate if rate is not None else '-'} %)\n{text}",
+    )

@@ -14,9 +14,14 @@ gram, split by class as the seed gives it: kitchen 28 % (3 of 10.79 万吨, seed
 10.79 万吨, seed:1241), the rest other waste, of which landfill takes 29.64 % of the total (2.38 of 8.03
 万吨, seed:214). Bulk paths only: events, their EventSequence rows and the DailyFlow roll-ups are
 written with bulk_create; the source → station node is one event per station, day and class, beside
-the drops of a sample of households (those with points). The alarms are raised by the real detection
+the drops of a sample of households (those with points) and one scanned drop of other waste for each
+of the other participating households (94-99 % of a community: participation is rolled up from the
+events by the same service as on a live platform). The alarms are raised by the real detection
 code over the stored events; the points ledger is written in bulk, each household's lines in time
 order with their running balance (the ledger sum equals the balance).
+
+Every station is run by its community's property-management company (one per community); the first
+one's clerk is the demo login `keeper`, a station keeper of the phone pages (/household/field/).
 
 Heavier volumes with `--scale`: more households in the per-household sample.
 """
@@ -34,17 +39,16 @@ from typing import Any
 from django.db import connection
 
 from zerowaste.core import services as core_services
-from zerowaste.core.demo import DemoContext, _plate, _UsccFactory, demo_step
+from zerowaste.core.demo import DemoContext, _account, _name, _plate, _UsccFactory, demo_step
 from zerowaste.core.models import Area, Organization, Site, Vehicle
 
-from . import alarms, rules
+from . import alarms, participation, rules
 from .models import (
     Bin,
     DailyFlow,
     Device,
     EventSequence,
     HandoverEvent,
-    ParticipationMonth,
     PointsAccount,
     PointsEntry,
     SiteRole,
@@ -246,6 +250,33 @@ class _Events:
             weight_kg=weight,
         )
         return device.pk, seq
+
+    def handover(
+        self,
+        *,
+        node: str,
+        key: str,
+        household_class: str,
+        giver: tuple[Device, datetime, int],
+        receiver: tuple[Device, datetime, int],
+        station: Station | None = None,
+        vehicle: Vehicle | None = None,
+        site: Site | None = None,
+    ) -> None:
+        """Both sides of one hand-over: (device, time, grams) of the giver, then of the receiver."""
+        for side, (device, at, grams) in ((rules.SIDE_GIVER, giver), (rules.SIDE_RECEIVER, receiver)):
+            self.add(
+                device=device,
+                at=at,
+                node=node,
+                side=side,
+                key=key,
+                household_class=household_class,
+                grams=grams,
+                station=station,
+                vehicle=vehicle,
+                site=site,
+            )
 
     def write(self) -> None:
         from .ingest import _ensure_partitions
@@ -459,6 +490,7 @@ def build_household(ctx: DemoContext) -> None:
     ):
         households_of[community_id].append(_Household(pk, code, community_id, people or 0))
 
+    keepers = _keepers(ctx, communities)
     stations: list[Station] = []
     for community in communities:
         staffed = max(1, round(len(households_of[community.pk]) / HOUSEHOLDS_PER_STATION))
@@ -470,6 +502,7 @@ def build_household(ctx: DemoContext) -> None:
                     code=f"{community.code}-S{k:02d}",
                     name=f"{community.name}{k}号分类驿站",
                     community=community,
+                    operator=keepers[community.pk],
                 )
             )
         stations.append(
@@ -479,6 +512,7 @@ def build_household(ctx: DemoContext) -> None:
                 code=f"{community.code}-R01",
                 name=f"{community.name}可回收物交投点",
                 community=community,
+                operator=keepers[community.pk],
             )
         )
         stations.append(
@@ -488,6 +522,7 @@ def build_household(ctx: DemoContext) -> None:
                 code=f"{community.code}-H01",
                 name=f"{community.name}有害垃圾投放点",
                 community=community,
+                operator=keepers[community.pk],
             )
         )
     Station.objects.bulk_create(stations, batch_size=1000)
@@ -581,9 +616,10 @@ def build_household(ctx: DemoContext) -> None:
     events = _Events(zone_id)
     sample = _sample_households(rng, households_of, SAMPLE_HOUSEHOLDS * ctx.scale)
     household_drops = _household_drops(rng, sample, station_of, days)
+    scans = _participating_scans(ctx.rng("household.participation"), households_of, sample, station_of, days)
     # The drops stored one by one, counted inside their station-day-class totals.
     dropped: dict[tuple[int, date, str], int] = defaultdict(int)
-    for drop in household_drops:
+    for drop in (*household_drops, *scans):
         dropped[(drop.station.pk, drop.day, drop.household_class)] += drop.grams
 
     mismatch_days = {days[4], days[11], days[19]}
@@ -633,6 +669,18 @@ def build_household(ctx: DemoContext) -> None:
                 station=drop.station,
                 source=drop.source,
                 quality_grade=drop.quality_grade,
+            )
+        for drop in scans.get_day(day):
+            events.add(
+                device=terminal[drop.station.pk],
+                at=drop.at,
+                node=rules.NODE_SOURCE_STATION,
+                side=rules.SIDE_RECEIVER,
+                key=f"{drop.station.code}-{drop.source.code}-{drop.at:%Y%m%d%H%M%S}",
+                household_class=drop.household_class,
+                grams=drop.grams,
+                station=drop.station,
+                source=drop.source,
             )
         for (station_pk, household_class), grams in sorted(received.items()):
             station = station_by_pk[station_pk]
@@ -706,25 +754,12 @@ def build_household(ctx: DemoContext) -> None:
                         giver = grams + grams * 8 // 100  # the station's scale reads 8 % heavy
                         mismatch_keys.append(key)
                         mismatch_days.discard(day)
-                    events.add(
-                        device=terminal[station.pk],
-                        at=at,
+                    events.handover(
                         node=rules.NODE_STATION_VEHICLE,
-                        side=rules.SIDE_GIVER,
                         key=key,
                         household_class=household_class,
-                        grams=giver,
-                        station=station,
-                        vehicle=truck,
-                    )
-                    events.add(
-                        device=vehicle_unit[truck.pk],
-                        at=at + timedelta(seconds=40),
-                        node=rules.NODE_STATION_VEHICLE,
-                        side=rules.SIDE_RECEIVER,
-                        key=key,
-                        household_class=household_class,
-                        grams=grams,
+                        giver=(terminal[station.pk], at, giver),
+                        receiver=(vehicle_unit[truck.pk], at + timedelta(seconds=40), grams),
                         station=station,
                         vehicle=truck,
                     )
@@ -747,7 +782,7 @@ def build_household(ctx: DemoContext) -> None:
     events.write()
     _centres_and_merchants(ctx, rng, communities)
     _points(ctx, household_drops, event_of)
-    _participation(ctx, rng, households_of, sample)
+    participation.refresh_month(zone_id, MONTH, actor=actor)
     _quota(ctx)
 
     # --- Alarms, by the real detection code over the stored events and roll-ups.
@@ -768,6 +803,45 @@ def build_household(ctx: DemoContext) -> None:
     alarms.raise_alarms(zone_id, drafts, now)
 
 
+KEEPER_USERNAME = "keeper"
+
+
+def _keepers(ctx: DemoContext, communities: list[Area]) -> dict[int, Organization]:
+    """One property-management company (物业, role property) per community, registered at the
+    community: it runs the community's stations, so its members are the station keepers of the phone
+    pages (and the community's staff of the supervision pages). The first community's company has a
+    clerk, the demo login `keeper`. Registered in one bulk write (`register_organizations`)."""
+    rng = ctx.rng("household.keepers")
+    zone_id = ctx.zone.pk
+    uscc = _UsccFactory(rng)
+    uscc.used.update(Organization.objects.filter(zone_id=zone_id).values_list("uscc", flat=True))
+    names = set(Organization.objects.filter(zone_id=zone_id).values_list("name", flat=True))
+    orgs = core_services.register_organizations(
+        ctx.actor,
+        [
+            {
+                "uscc": uscc("91"),
+                "name": _name(rng, "property", names),
+                "name_en": f"Property management of {community.name_en or community.code} (demo)",
+                "roles": ["property"],
+                "area_id": community.pk,
+            }
+            for community in communities
+        ],
+    )
+    keepers = {community.pk: org for community, org in zip(communities, orgs, strict=True)}
+    ctx.organizations.setdefault("property", []).extend(orgs)
+    if communities:
+        _account(
+            ctx,
+            keepers[communities[0].pk],
+            KEEPER_USERNAME,
+            "station keeper / 分类驿站管理员（物业）",
+            role="clerk",
+        )
+    return keepers
+
+
 def _deliver(
     events: _Events,
     truck: Vehicle,
@@ -785,21 +859,15 @@ def _deliver(
     for household_class, grams in trip:
         by_class[household_class] += grams
     for household_class, grams in sorted(by_class.items()):
-        for side, device in (
-            (rules.SIDE_GIVER, vehicle_unit[truck.pk]),
-            (rules.SIDE_RECEIVER, weighbridge[destination.pk]),
-        ):
-            events.add(
-                device=device,
-                at=at if side == rules.SIDE_GIVER else at + timedelta(seconds=90),
-                node=rules.NODE_VEHICLE_SITE,
-                side=side,
-                key=key,
-                household_class=household_class,
-                grams=grams,
-                vehicle=truck,
-                site=destination,
-            )
+        events.handover(
+            node=rules.NODE_VEHICLE_SITE,
+            key=key,
+            household_class=household_class,
+            giver=(vehicle_unit[truck.pk], at, grams),
+            receiver=(weighbridge[destination.pk], at + timedelta(seconds=90), grams),
+            vehicle=truck,
+            site=destination,
+        )
     return at + timedelta(minutes=10)
 
 
@@ -959,27 +1027,29 @@ def _nearest_merchants(zone_id: int) -> dict[int, int]:
     return nearest
 
 
-def _participation(
-    ctx: DemoContext, rng: Any, households_of: dict[int, list[_Household]], sample: list[_Household]
-) -> None:
-    """The month's participating households per community: the sampled ones, and of the others the
-    seed's ≥ 94 % (the station keepers scan their codes; the demo keeps no event per drop of theirs)."""
-    sampled: dict[int, int] = defaultdict(int)
-    for household in sample:
-        sampled[household.community_id] += 1
+def _participating_scans(
+    rng: Any,
+    households_of: dict[int, list[_Household]],
+    sample: list[_Household],
+    station_of: dict[int, Station],
+    days: list[date],
+) -> _Drops:
+    """The month's participation (seed:285, 436: ≥ 94 %) as records: of the households outside the
+    sample, 94-99 % per community hand over once, their other waste scanned at their station (一户一码)
+    on a day of the month; the rest of their drops is in the station's closing record. Other waste
+    earns no points, so these households need no ledger. The month's ParticipationMonth rows are then
+    rolled up from the events by `participation.refresh_month`, as on a live platform."""
+    sampled = {h.pk for h in sample}
     low, high = (float(x) for x in PARTICIPATION)
-    ParticipationMonth.objects.bulk_create(
-        [
-            ParticipationMonth(
-                zone_id=ctx.zone.pk,
-                community_id=community_id,
-                month=MONTH,
-                households=sampled[community_id]
-                + round((len(households) - sampled[community_id]) * rng.uniform(low, high)),
-            )
-            for community_id, households in sorted(households_of.items())
-        ]
-    )
+    scans = []
+    for community_id in sorted(households_of):
+        others = [h for h in households_of[community_id] if h.pk not in sampled]
+        for household in rng.sample(others, round(len(others) * rng.uniform(low, high))):
+            day = days[rng.randrange(len(days))]
+            at = _at(day, rng.choice((7, 8, 12, 18, 19)), rng.randrange(60), rng.randrange(60))
+            grams = rng.randint(300, 1500) * (household.residents or 1) // 2 + 100
+            scans.append(_Drop(household, station_of[household.pk], day, at, "other", grams))
+    return _Drops(scans)
 
 
 def _centres_and_merchants(ctx: DemoContext, rng: Any, communities: list[Area]) -> None:

@@ -253,3 +253,153 @@ DERIVATIONS: dict[str, Callable[[Any], Decimal | None]] = {
     "household.hazardous_communities": _hazardous_communities,
     "household.residential_communities": _residential_communities,
 }
+
+
+# --- The records behind a derived input (the indicator app's input page) ---------------------------
+
+# Per derivation: which plants' receipts make it (site roles, top classes; None: all) and what each
+# community's row shows ("handed": tonnes its stations handed to vehicles, of the top classes;
+# "received": tonnes its stations received; "residents": its registered residents).
+_RECORDS: dict[str, tuple[frozenset[str] | None, frozenset[str] | None, str, frozenset[str] | None]] = {
+    "household.daily_cleared": (None, None, "handed", None),
+    "household.cleared": (None, None, "handed", None),
+    "household.recycled": (
+        rules.RECOVERY_SITE_ROLES,
+        None,
+        "handed",
+        frozenset({rules.KITCHEN, rules.RECYCLABLE}),
+    ),
+    "household.landfilled": (frozenset({rules.SITE_LANDFILL}), None, "handed", frozenset({"other"})),
+    "household.kitchen_recovery_rate": (
+        rules.RECOVERY_SITE_ROLES,
+        frozenset({rules.KITCHEN}),
+        "received",
+        frozenset({rules.KITCHEN}),
+    ),
+    "household.sorted_communities": (None, None, "handed", frozenset({rules.KITCHEN})),
+    "household.hazardous_communities": (None, None, "handed", frozenset({"hazardous"})),
+    "household.collection_coverage": (None, None, "residents", None),
+    "household.resident_population": (None, None, "residents", None),
+    "household.communities": (None, None, "residents", None),
+    "household.residential_communities": (None, None, "residents", None),
+}
+
+
+def records(actor: Any, year: int, derive: str) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The household records behind a `household.*` derived input of a zone-year, for the indicator
+    app's input page: the plants' weighbridge receipts that make a tonnage, then per community the
+    roll-up the figure counts (tonnes handed to vehicles or received, or registered residents), each
+    linked to its household page of the year's latest month with data; and links to the household
+    pages. Rows in words (label) and a number (value, text); a reader who does not supervise household
+    waste gets the links only. Read from the roll-ups."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from . import supervision
+    from .models import SiteRole
+
+    spec = _RECORDS.get(derive)
+    if spec is None:
+        return [], []
+    site_roles, site_tops, what, tops = spec
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    last = (
+        DailyFlow.objects.filter(zone_id=actor.zone_id, day__gte=start, day__lte=end).order_by("-day").first()
+    )
+    month = f"month={last.day:%Y-%m}" if last else f"month={year}-12"
+    links = [
+        {"label": _("Household waste overview"), "url": reverse("household:dashboard") + f"?{month}"},
+        {"label": _("Residents' participation"), "url": reverse("household:participation") + f"?{month}"},
+    ]
+    if not supervision.may_supervise(actor):
+        return [], links
+    rows: list[dict[str, Any]] = []
+    if what in ("handed", "received") and derive not in {
+        "household.sorted_communities",
+        "household.hazardous_communities",
+    }:
+        role_of = dict(SiteRole.objects.filter(zone_id=actor.zone_id).values_list("site_id", "role"))
+        role_names = dict(rules.SITE_ROLE_CHOICES)
+        plants: dict[int, Decimal] = {}
+        names: dict[int, str] = {}
+        for row in (
+            DailyFlow.objects.filter(
+                zone_id=actor.zone_id,
+                day__gte=start,
+                day__lte=end,
+                node=rules.NODE_VEHICLE_SITE,
+                site__isnull=False,
+            )
+            .values("site_id", "site__name", "household_class")
+            .annotate(i=Sum("in_kg"))
+            .order_by()
+        ):
+            role = role_of.get(row["site_id"], "")
+            if site_roles is not None and role not in site_roles:
+                continue
+            if site_tops is not None and rules.top_class(row["household_class"]) not in site_tops:
+                continue
+            plants[row["site_id"]] = plants.get(row["site_id"], Decimal(0)) + Decimal(str(row["i"] or 0))
+            names[row["site_id"]] = f"{row['site__name']} · {role_names.get(role, _('plant'))}"
+        for site_id in sorted(plants, key=lambda s: (-plants[s], s)):
+            rows.append(
+                {
+                    "label": _("%(plant)s: received (t)") % {"plant": names[site_id]},
+                    "value": str((plants[site_id] / 1000).quantize(T)),
+                    "url": None,
+                }
+            )
+    visible = supervision.scope(actor)
+    communities = Area.objects.filter(zone_id=actor.zone_id, kind=Area.Kind.COMMUNITY)
+    if visible is not None:
+        communities = communities.filter(pk__in=sorted(visible))
+    ids = list(communities.order_by("code", "pk").values_list("pk", "name"))
+    values: dict[int, Decimal] = {}
+    if what == "residents":
+        for community_id, residents in (
+            Source.objects.filter(
+                zone_id=actor.zone_id, kind=rules.SOURCE_HOUSEHOLD, community_id__in=[i for i, _n in ids]
+            )
+            .values("community_id")
+            .annotate(r=Sum("residents"))
+            .order_by()
+            .values_list("community_id", "r")
+        ):
+            values[community_id] = Decimal(residents or 0)
+        label = _("%(community)s: registered residents")
+    else:
+        node = rules.NODE_STATION_VEHICLE if what == "handed" else rules.NODE_SOURCE_STATION
+        field = "out_kg" if what == "handed" else "in_kg"
+        for row in (
+            DailyFlow.objects.filter(
+                zone_id=actor.zone_id,
+                day__gte=start,
+                day__lte=end,
+                node=node,
+                station__isnull=False,
+                area_id__in=[i for i, _n in ids],
+            )
+            .values("area_id", "household_class")
+            .annotate(kg=Sum(field))
+            .order_by()
+        ):
+            if tops is not None and rules.top_class(row["household_class"]) not in tops:
+                continue
+            values[row["area_id"]] = (
+                values.get(row["area_id"], Decimal(0)) + Decimal(str(row["kg"] or 0)) / 1000
+            )
+        label = (
+            _("%(community)s: handed to vehicles by its stations (t)")
+            if what == "handed"
+            else _("%(community)s: received at its stations (t)")
+        )
+    for community_id, name in ids:
+        value = values.get(community_id, Decimal(0))
+        rows.append(
+            {
+                "label": label % {"community": name},
+                "value": str(value if what == "residents" else value.quantize(T)),
+                "url": reverse("household:area", kwargs={"area_id": community_id}) + f"?{month}",
+            }
+        )
+    return rows, links

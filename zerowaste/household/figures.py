@@ -28,7 +28,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils.translation import gettext as _
 
@@ -37,7 +36,7 @@ from zerowaste.core.errors import Forbidden, Invalid, NotFound
 from zerowaste.core.models import Area
 
 from . import rules
-from .models import DailyFlow, HandoverEvent, ParticipationMonth, SiteRole, Source, SourceQuota
+from .models import DailyFlow, ParticipationMonth, SiteRole, Source, SourceQuota
 
 KG = Decimal("0.001")
 ZERO = Decimal("0.000")
@@ -401,36 +400,12 @@ def children_figures(zone_id: int, area_id: int | None, start: date, end: date) 
 
 
 def refresh_participation(zone_id: int, month: date) -> int:
-    """Roll a month's participation up from the raw events (a batch job, run after the month, like the
-    daily alarm pass): per community, the households with at least one event. Returns the rows."""
-    first = month.replace(day=1)
-    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
-    rows = (
-        HandoverEvent.objects.filter(
-            zone_id=zone_id,
-            day__gte=first,
-            day__lte=last,
-            source__isnull=False,
-            source__kind=rules.SOURCE_HOUSEHOLD,
-        )
-        .values("source__community_id")
-        .annotate(n=Count("source_id", distinct=True))
-        .order_by()
-    )
-    with transaction.atomic():
-        ParticipationMonth.objects.filter(zone_id=zone_id, month=first).delete()
-        ParticipationMonth.objects.bulk_create(
-            [
-                ParticipationMonth(
-                    zone_id=zone_id,
-                    community_id=row["source__community_id"],
-                    month=first,
-                    households=row["n"],
-                )
-                for row in rows
-            ]
-        )
-    return len(rows)
+    """Roll a month's participation up from the raw events (`participation.refresh_month`, the batch
+    job the scheduler runs daily): per community, the households with at least one drop. Returns the
+    communities with a row."""
+    from . import participation
+
+    return participation.refresh_month(zone_id, month).communities
 
 
 def figures_for(actor: Actor, area_id: int | None, start: date, end: date) -> AreaFigures:

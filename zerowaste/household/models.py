@@ -518,7 +518,8 @@ class SourceQuota(ZonedModel):
 class ParticipationMonth(ZonedModel):
     """Per community and month: the households with at least one hand-over (居民参与). A roll-up like
     DailyFlow, so that participation never needs a scan of the raw events:
-    `figures.refresh_participation` rebuilds a month from the events; the demo writes its own."""
+    `participation.refresh_month` rebuilds a month from the events (the scheduler daily, the CLI and
+    the API on demand; the demo too, after writing its month)."""
 
     community = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
     month = models.DateField(help_text="the first day of the month")

@@ -4,7 +4,8 @@ and the education visits (入户宣传, seed:4886-4888) that resolve quality ala
 
 - `scheduler_pass(now)`: for every zone, yesterday's day-level detection (not cleared, idle vehicles,
   mass balance, off route) and the escalation of overdue alarms, once per zone and day (a `DetectRun`
-  row; alarms are raised once per cause anyway); after the last day of a month, that month's lists.
+  row; alarms are raised once per cause anyway); after the last day of a month, that month's lists;
+  after each day that ran, the participation of the day's month (`participation.refresh_month`).
   `zerowaste household service` runs it every few minutes beside the MQTT consumer, and `zerowaste
   serve` starts that service.
 - Routes: an ordered list of stations per vehicle and day. A station → vehicle hand-over at a station
@@ -32,7 +33,7 @@ from zerowaste.core.authz import Actor, visible_organizations
 from zerowaste.core.errors import Forbidden, Invalid, NotFound
 from zerowaste.core.models import Vehicle, Zone
 
-from . import alarms, rules
+from . import alarms, participation, rules
 from .models import Alarm, DetectRun, EducationVisit, HandoverEvent, QualityListEntry, RouteStop, Station
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class PassResult:
     raised: int
     escalated: int
     listed_month: date | None = None
+    participating: int | None = None  # households of the day's month with a drop (when the day ran)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +66,7 @@ class PassResult:
             "raised": self.raised,
             "escalated": self.escalated,
             "listed_month": self.listed_month.isoformat() if self.listed_month else None,
+            "participating": self.participating,
         }
 
 
@@ -83,7 +86,9 @@ def detect_once(zone: Zone, day: date, *, now: datetime, trigger: str = "schedul
     if (day + timedelta(days=1)).day == 1:  # the month is over: its lists
         listed = day.replace(day=1)
         compile_lists(zone.pk, listed, now=now)
-    return PassResult(zone.code, day, True, raised, result.escalated, listed)
+    # The month's participation so far (the whole month once its last day ran), from its events.
+    refreshed = participation.refresh_month(zone.pk, day)
+    return PassResult(zone.code, day, True, raised, result.escalated, listed, refreshed.households)
 
 
 def scheduler_pass(now: datetime | None = None) -> list[PassResult]:

@@ -1,15 +1,19 @@
 """A household's own points page, without an account: its address carries the household's code signed
-with the platform's key (`resident_token`), so only the holder of the printed link or QR code reads it,
-and a token that does not verify answers 404 (ADR 0056)."""
+with the platform's key and the time it was issued (`resident_token`), so only the holder of the printed
+link or QR code reads it, and a token that does not verify answers 404 (ADR 0056). A token is valid for
+`settings.HOUSEHOLD_RESIDENT_TOKEN_MAX_AGE_DAYS` (180 days by default): an older one, or one issued
+before tokens carried their time, raises `Expired` (the page says to ask for a new card);
+`resident_url` issues a fresh token each time it is called."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.signing import BadSignature, Signer
+from django.conf import settings
+from django.core.signing import BadSignature, SignatureExpired, Signer, TimestampSigner
 from django.urls import reverse
 
 from zerowaste.core.errors import NotFound
@@ -22,8 +26,21 @@ RECENT_EVENTS = 20
 LEDGER_LINES = 100
 
 
-def _signer() -> Signer:
+def _signer() -> TimestampSigner:
+    return TimestampSigner(salt=SALT)
+
+
+def _untimed() -> Signer:
+    """The tokens issued before they carried their time (household code and signature only)."""
     return Signer(salt=SALT)
+
+
+def max_age_days() -> int:
+    return int(getattr(settings, "HOUSEHOLD_RESIDENT_TOKEN_MAX_AGE_DAYS", 180))
+
+
+class Expired(Exception):
+    """An authentic token that is too old (or has no time): the household asks for a new card."""
 
 
 def resident_token(source: Source) -> str:
@@ -37,16 +54,37 @@ def resident_url(source: Source) -> str:
 def source_of_token(token: str) -> Source:
     """The household a token names; a forged, altered or unknown one is NotFound. A code held by
     households of two zones is ambiguous and answers NotFound as well."""
-    try:
-        code = _signer().unsign(token)
-    except BadSignature:
-        raise NotFound("no such household") from None
+    code = code_of_token(token)
     found = list(
         Source.objects.filter(code=code, kind=rules.SOURCE_HOUSEHOLD).select_related("community")[:2]
     )
     if len(found) != 1:
         raise NotFound("no such household")
     return found[0]
+
+
+def code_of_token(token: str) -> str:
+    """The household code a token carries; Expired when authentic but too old (or untimed),
+    NotFound when forged or altered."""
+    try:
+        return str(_signer().unsign(token, max_age=timedelta(days=max_age_days())))
+    except SignatureExpired:
+        raise Expired from None
+    except (BadSignature, ValueError):  # ValueError: an untimed token has no time to read
+        pass
+    try:
+        _untimed().unsign(token)
+    except BadSignature:
+        raise NotFound("no such household") from None
+    raise Expired
+
+
+def _any_code(token: str) -> str:
+    """The code of an authentic token, expired or not (what a merchant scans: the code is no secret)."""
+    try:
+        return str(_signer().unsign(token))
+    except (BadSignature, ValueError):
+        return _untimed().unsign(token)
 
 
 def code_of_scan(text: str) -> str:
@@ -57,7 +95,7 @@ def code_of_scan(text: str) -> str:
         text = text.split("/household/points/", 1)[1].strip("/")
     if ":" in text:
         try:
-            return _signer().unsign(text)
+            return _any_code(text)
         except BadSignature:
             return text
     return text

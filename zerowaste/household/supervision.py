@@ -3,15 +3,15 @@ communities, the daily kilograms per class, the subsidy estimate, the stations, 
 events of one day and place.
 
 Everything per area and period is read from the daily roll-ups (`DailyFlow`), the registry (`Source`,
-`Station`) and the alarms; raw hand-over events are read only for one day: the participation of that
-day (households that handed over) and the events list of one day and place. A zone regulator sees the
-zone, a street regulator its jurisdiction (`Actor.jurisdiction_area_ids`, as the cockpit limits it);
-any other organization is refused.
+`Station`) and the alarms, the participation from the monthly roll-up (`ParticipationMonth`, refreshed
+daily by the scheduler); raw hand-over events are read only for the events list of one day and place.
+A zone regulator sees the zone, a street regulator its jurisdiction (`Actor.jurisdiction_area_ids`,
+as the cockpit limits it); any other organization is refused.
 
 Figures (each function small and named for what it counts, to reconcile with `figures.py`):
 - generation: kilograms received at stations from households (node source → station, receiver side);
 - per-capita daily generation: generation ÷ registered residents ÷ days with data in the period;
-- participation: households with a hand-over on the figures' day ÷ registered households;
+- participation: households with at least one drop in the period's month ÷ registered households;
 - subsidy estimate: household.figures' one formula (seed:5088-5092): 300 CNY per tonne of kitchen
   waste recovered and 100 CNY per tonne of reduction below the period's share of the source quota.
 """
@@ -34,7 +34,7 @@ from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Forbidden, Invalid, NotFound
 from zerowaste.core.models import Area
 
-from . import alarms, balance, figures, rules
+from . import alarms, balance, figures, participation, rules
 from .models import Alarm, DailyFlow, HandoverEvent, Source, Station
 
 ZERO = Decimal("0.000")
@@ -387,7 +387,7 @@ def street_groups(actor: Actor, period: Period, within: Area | None = None) -> l
     generation = generation_by_area(actor.zone_id, period, area_ids)
     events = events_by_area(actor.zone_id, period, area_ids)
     registered = registered_by_community(actor.zone_id, ids)
-    participating = participating_by_community(actor.zone_id, period.day, ids)
+    participating = participation.by_community(actor.zone_id, period.start, ids)
     open_alarms = open_alarms_by_area(actor.zone_id, area_ids)
     kitchen_handed = kitchen_handed_by_area(actor.zone_id, period, area_ids)
     days = days_with_data(actor.zone_id, period, area_ids)

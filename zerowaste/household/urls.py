@@ -11,3 +11,4 @@ urlpatterns.append(path("", include("zerowaste.household.urls_supervise")))
 
 urlpatterns += [path("", include("zerowaste.household.urls_registry"))]
 urlpatterns.append(path("", include("zerowaste.household.urls_ops")))
+urlpatterns.append(path("", include("zerowaste.household.urls_participation")))

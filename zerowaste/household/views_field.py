@@ -372,6 +372,13 @@ def resident_points(request: HttpRequest, token: str) -> HttpResponse:
         source = resident.source_of_token(token)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+    except resident.Expired:
+        return render(
+            request,
+            "household/field/resident_expired.html",
+            {"max_age_days": resident.max_age_days()},
+            status=410,
+        )
     page = resident.page_of(source)
     return render(
         request,

@@ -1026,6 +1026,13 @@ def records(actor: Actor, *, year: int, key: str) -> dict[str, Any]:
                 "url": _url("transfers:register", f"year={year}&stream=hw&state=closed") or "",
             }
         )
+    elif derive.startswith("household."):
+        from zerowaste.household import derivations as household_derivations
+
+        found, household_links = household_derivations.records(actor, year, derive)
+        more = max(0, len(found) - RECORDS_SHOWN)
+        rows.extend(found[:RECORDS_SHOWN])
+        links.extend(household_links)
     elif derive.startswith("hazardous."):
         url = _url("hazardous:home")
         if url:

@@ -122,7 +122,30 @@ def test_demo_month(demo_month: Zone) -> None:
     assert states["hazardous_household_communities"].derived == Decimal("32")
     assert states["household_collection_coverage"].derived == Decimal("100.00")
 
-    # Participation rolled up again from the raw events: the sampled households only.
+    # The stations' keepers: a property company per community runs them; the demo login `keeper` is
+    # a clerk of the first one, whose stations its phone pages list.
+    from zerowaste.core.models import Membership
+    from zerowaste.household import derivations, field
+
+    assert Station.objects.filter(zone_id=z, operator__isnull=True).count() == 0
+    assert Station.objects.filter(zone_id=z).values("operator_id").distinct().count() == 32
+    keeper = Membership.objects.select_related("organization").get(zone_id=z, user__username="keeper")
+    assert keeper.role == "clerk" and "property" in keeper.organization.role_codes
+    assert "keeper" in {a["username"] for a in demo_month.settings["demo_accounts"]}
+    from zerowaste.core.authz import actor_for_membership
+
+    places = field.places_of(actor_for_membership(keeper))
+    assert places.stations and {s.community_id for s in places.stations} == {keeper.organization.area_id}
+
+    # The records behind a derived input: the plants' receipts, then the 32 communities.
+    from zerowaste.core.authz import Actor
+
+    records, links = derivations.records(Actor.system(demo_month), 2020, "household.cleared")
+    assert len(records) == len([r for r in records if r["url"] is None]) + 32 and links
+    plants = sum((Decimal(r["value"]) for r in records if r["url"] is None), Decimal(0))
+    assert plants == Decimal("6820.000")  # 176,000 × 1.25 kg × 31 days, in tonnes
+
+    # Participation rolled up again from the raw events: the same figure (the demo's came from them).
     sampled = (
         HandoverEvent.objects.filter(zone_id=z, source__isnull=False).values("source_id").distinct().count()
     )

@@ -16,7 +16,7 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from zerowaste.core.models import AuditEntry, Organization, Zone
-from zerowaste.household import rules, supervision
+from zerowaste.household import participation, rules, supervision
 from zerowaste.household.models import Alarm, DailyFlow, SiteRole, SourceQuota
 from zerowaste.household.testing import Registry, event, make_registry
 from zerowaste.testing import parties
@@ -73,6 +73,7 @@ def world(zone: Zone) -> World:
     a, b = make_registry(zone), make_registry(zone)
     _day_of_traffic(a, "SUP-A", kitchen="40.000", recyclable="12.500", vehicle_kg="30.000")
     _day_of_traffic(b, "SUP-B", kitchen="20.000", recyclable="5.000", vehicle_kg="10.000")
+    participation.refresh_month(zone.pk, (NOW - timedelta(hours=3)).astimezone(TZ).date())  # the scheduler's
     return World(
         zone,
         a,
