@@ -349,10 +349,27 @@ def _add_errors(form: forms.Form, exc: DomainError) -> None:
 
 
 def _registration_park(request: HttpRequest, actor: Actor) -> Any:
-    """The park the page names (GET ?park= or the posted park), None when the actor sees no park."""
+    """The park the page names (GET ?park= or the posted park), None when the actor sees no park; a
+    POST by anyone but the park's operator is refused before its input is read."""
     if not park.visible_parks(actor).exists():
         return None
-    return park.park_of(actor, request.POST.get("park") or request.GET.get("park") or None)
+    area = park.park_of(actor, request.POST.get("park") or request.GET.get("park") or None)
+    if request.method == "POST":
+        park.require_write(actor, area)
+    return area
+
+
+def _registration_page(
+    request: HttpRequest, actor: Actor, area: Any, template: str, context: dict[str, Any]
+) -> HttpResponse:
+    """A registration page: its park picker and sub-navigation, the form for the operator only, 422
+    when a posted form comes back with its faults."""
+    context |= {
+        "parks": list(park.visible_parks(actor)),
+        "park": area,
+        "may_write": park.may_write(actor, area),
+    }
+    return render(request, template, context, status=422 if request.method == "POST" else 200)
 
 
 def _back(name: str, area: Any) -> str:
@@ -367,8 +384,6 @@ def enterprises_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     area = _registration_park(request, actor)
     if area is None:
         return render(request, "household/park/none.html", {})
-    if request.method == "POST":
-        park.require_write(actor, area)
     organizations = park.park_organizations(actor, area)
     registered = park.enterprises(actor, area)
     initial: dict[str, Any] = {}
@@ -413,18 +428,16 @@ def enterprises_view(request: HttpRequest, actor: Actor) -> HttpResponse:
         }
         for e in registered
     ]
-    return render(
+    return _registration_page(
         request,
+        actor,
+        area,
         "household/park/enterprises.html",
         {
-            "parks": list(park.visible_parks(actor)),
-            "park": area,
             "rows": rows,
             "form": form,
-            "may_write": park.may_write(actor, area),
             "unregistered": len({o.pk for o in organizations} - {e.organization_id for e in registered}),
         },
-        status=422 if request.method == "POST" else 200,
     )
 
 
@@ -436,8 +449,6 @@ def stations_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     area = _registration_park(request, actor)
     if area is None:
         return render(request, "household/park/none.html", {})
-    if request.method == "POST":
-        park.require_write(actor, area)
     form = StationForm(
         request.POST if request.method == "POST" else None,
         initial={"in_service_from": park.today(actor.zone_id)},
@@ -461,17 +472,15 @@ def stations_view(request: HttpRequest, actor: Actor) -> HttpResponse:
         for s in found
     ]
     present = {s.kind for s in found}
-    return render(
+    return _registration_page(
         request,
+        actor,
+        area,
         "household/park/stations.html",
         {
-            "parks": list(park.visible_parks(actor)),
-            "park": area,
             "rows": rows,
             "missing": [label for kind, label in park_rules.STATION_KIND_CHOICES if kind not in present],
             "form": form,
-            "may_write": park.may_write(actor, area),
             "today": park.today(actor.zone_id),
         },
-        status=422 if request.method == "POST" else 200,
     )
