@@ -219,10 +219,9 @@ def add_station(
             )
     elif compactor_model:
         raise Invalid.field("compactor_model", _("only a compactor station has a compactor model"))
-    return create_unique(
+    station = create_unique(
         actor,
         ParkStation,
-        "household.park.station",
         unique="code",
         taken=_("a park station with this code exists"),
         park=park,
@@ -232,6 +231,8 @@ def add_station(
         compactor_model=compactor_model,
         in_service_from=since,
     )
+    audit.record(actor, "household.park.station", station, audit.snapshot(station))
+    return station
 
 
 def stations(actor: Actor, park: Area) -> list[ParkStation]:

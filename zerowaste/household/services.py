@@ -62,15 +62,13 @@ def _community(actor: Actor, community_id: int) -> Area:
     return area
 
 
-def create_unique(actor: Actor, model: type[M], action: str, *, unique: str, taken: str, **values: Any) -> M:
+def create_unique(actor: Actor, model: type[M], *, unique: str, taken: str, **values: Any) -> M:
     """Create a zone's record whose `unique` field (a code, a chip) is new in the zone, else refuse
-    naming that field with `taken`; audit it as `action` with its snapshot. Inside the caller's
-    transaction."""
+    naming that field with `taken`. Inside the caller's transaction; the caller audits it (with its
+    action written out, so the audit labels' test reads it)."""
     if model._default_manager.filter(zone_id=actor.zone_id, **{unique: values[unique]}).exists():
         raise Invalid.field(unique, taken)
-    record = model._default_manager.create(zone_id=actor.zone_id, **values)
-    audit.record(actor, action, record, audit.snapshot(record))
-    return record
+    return model._default_manager.create(zone_id=actor.zone_id, **values)
 
 
 @transaction.atomic
@@ -78,10 +76,9 @@ def add_station(actor: Actor, *, code: str, name: str, kind: str, community_id: 
     _require_registrar(actor)
     if kind not in dict(rules.STATION_KIND_CHOICES):
         raise Invalid.field("kind", _("unknown station kind"))
-    return create_unique(
+    station = create_unique(
         actor,
         Station,
-        "household.station.add",
         unique="code",
         taken=_("a station with this code exists"),
         code=code,
@@ -89,6 +86,8 @@ def add_station(actor: Actor, *, code: str, name: str, kind: str, community_id: 
         kind=kind,
         community=_community(actor, community_id),
     )
+    audit.record(actor, "household.station.add", station, audit.snapshot(station))
+    return station
 
 
 @transaction.atomic
@@ -105,10 +104,9 @@ def add_source(
     _require_registrar(actor)
     if kind not in dict(rules.SOURCE_KIND_CHOICES):
         raise Invalid.field("kind", _("unknown source kind"))
-    return create_unique(
+    source = create_unique(
         actor,
         Source,
-        "household.source.add",
         unique="code",
         taken=_("a source with this code exists"),
         code=code,
@@ -118,6 +116,8 @@ def add_source(
         responsible_party=responsible_party,
         residents=residents,
     )
+    audit.record(actor, "household.source.add", source, audit.snapshot(source))
+    return source
 
 
 @transaction.atomic
@@ -141,10 +141,9 @@ def add_bin(
         raise Invalid.field("station", _("no such station in this zone"))
     if source_id and source is None:
         raise Invalid.field("source", _("no such source in this zone"))
-    return create_unique(
+    bin_ = create_unique(
         actor,
         Bin,
-        "household.bin.add",
         unique="chip",
         taken=_("a bin with this chip exists"),
         chip=chip,
@@ -153,6 +152,8 @@ def add_bin(
         station=station,
         source=source,
     )
+    audit.record(actor, "household.bin.add", bin_, audit.snapshot(bin_))
+    return bin_
 
 
 @transaction.atomic
