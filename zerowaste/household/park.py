@@ -29,6 +29,7 @@ from zerowaste.core.models import Area, Organization, Zone
 
 from . import alarms, park_rules
 from .models import Alarm, ParkDischarge, ParkEnterprise, ParkStation, StationLog
+from .services import create_unique
 
 WRITE_ROLES = frozenset({"admin", "clerk"})
 OPERATOR_ROLE = "park_operator"
@@ -79,7 +80,7 @@ def may_write(actor: Actor, park: Area) -> bool:
     )
 
 
-def _require_write(actor: Actor, park: Area) -> None:
+def require_write(actor: Actor, park: Area) -> None:
     if not may_write(actor, park):
         raise Forbidden(_("only the park's operator records its registrations and logs"))
 
@@ -140,7 +141,7 @@ def register_enterprise(
 ) -> ParkEnterprise:
     """Register an enterprise of the park with the discharge system, or update its registration."""
     park = park_of(actor, park_code)
-    _require_write(actor, park)
+    require_write(actor, park)
     org = Organization.objects.filter(zone_id=actor.zone_id, pk=organization_id, area_id=park.pk).first()
     if org is None:
         raise Invalid.field("organization_id", _("not an organization of this park"))
@@ -196,7 +197,7 @@ def add_station(
 ) -> ParkStation:
     """Register a station; its logs are owed from `in_service_from` (default today, at most 35 days ago)."""
     park = park_of(actor, park_code)
-    _require_write(actor, park)
+    require_write(actor, park)
     on = today(actor.zone_id)
     since = in_service_from or on
     if since > on + timedelta(days=366) or since < on - timedelta(days=35):
@@ -218,10 +219,11 @@ def add_station(
             )
     elif compactor_model:
         raise Invalid.field("compactor_model", _("only a compactor station has a compactor model"))
-    if ParkStation.objects.filter(zone_id=actor.zone_id, code=code).exists():
-        raise Invalid.field("code", _("a park station with this code exists"))
-    station = ParkStation.objects.create(
-        zone_id=actor.zone_id,
+    station = create_unique(
+        actor,
+        ParkStation,
+        unique="code",
+        taken=_("a park station with this code exists"),
         park=park,
         kind=kind,
         code=code,
@@ -235,6 +237,15 @@ def add_station(
 
 def stations(actor: Actor, park: Area) -> list[ParkStation]:
     return list(ParkStation.objects.filter(zone_id=actor.zone_id, park=park).order_by("kind", "code"))
+
+
+def park_organizations(actor: Actor, park: Area) -> list[Organization]:
+    """The organizations of a park that may register with its discharge system (not its operator)."""
+    return list(
+        Organization.objects.filter(zone_id=actor.zone_id, area=park)
+        .exclude(roles__role=OPERATOR_ROLE)
+        .order_by("name", "pk")
+    )
 
 
 def enterprises(actor: Actor, park: Area) -> list[ParkEnterprise]:
@@ -263,7 +274,7 @@ def record_log(
 ) -> StationLog:
     """Record one act at a station (now unless `at` says when; not in the future)."""
     station = _station(actor, station_id)
-    _require_write(actor, station.park)
+    require_write(actor, station.park)
     if kind not in park_rules.LOG_KINDS:
         raise Invalid.field("kind", _("one of %(choices)s") % {"choices": ", ".join(park_rules.LOG_KINDS)})
     now = timezone.now()
@@ -345,7 +356,7 @@ def record_discharge(
     actor: Actor, enterprise_id: int, *, station_id: int, household_class: str, quantity_kg: Any, day: date
 ) -> ParkDischarge:
     enterprise = _enterprise(actor, enterprise_id)
-    _require_write(actor, enterprise.park)
+    require_write(actor, enterprise.park)
     station = _station(actor, station_id)
     if station.park_id != enterprise.park_id:
         raise Invalid.field("station_id", _("not a station of the enterprise's park"))

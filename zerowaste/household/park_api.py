@@ -3,9 +3,10 @@ enterprises' registrations, stations and discharges. Each handler makes one serv
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.http import HttpRequest
 from ninja import Field, Schema
@@ -14,7 +15,10 @@ from zerowaste.api import actor_of
 from zerowaste.core.api import ErrorOut
 
 from . import park as park_mod
+from . import park_rules
 from .api import router
+
+T = TypeVar("T")
 
 
 class HouseholdParkRequirementOut(Schema):
@@ -111,6 +115,8 @@ class HouseholdParkStationRowOut(Schema):
     name: str
     kind: str
     compactor_model: str | None
+    capacity_m3: int | None = Field(None, description="the compactor model's capacity")
+    in_service_from: date = Field(..., description="the first day its logs are owed")
 
 
 class HouseholdParkDischargeIn(Schema):
@@ -128,6 +134,24 @@ class HouseholdParkDischargeOut(Schema):
     household_class: str
     quantity_kg: Decimal
     day: date
+
+
+def _call(service: Callable[..., T], request: HttpRequest, data: Schema, subject: str) -> T:
+    """The one shape of the POST handlers: the service called as the requester with the body's fields,
+    `subject` (the park, station or enterprise acted on) by position, the rest by name."""
+    fields = data.model_dump()
+    return service(actor_of(request), fields.pop(subject), **fields)
+
+
+def _fields(record: Any, names: list[str]) -> dict[str, Any]:
+    """A created record's id and fields (an empty text as null)."""
+    return {"id": record.pk} | {n: getattr(record, n) if getattr(record, n) != "" else None for n in names}
+
+
+def _station_row(s: Any) -> dict[str, Any]:
+    return _fields(s, ["code", "name", "kind", "compactor_model", "in_service_from"]) | {
+        "capacity_m3": park_rules.compactor_capacity(s.compactor_model)
+    }
 
 
 def _enterprise_row(e: Any) -> dict[str, Any]:
@@ -170,20 +194,9 @@ def park_status(request: HttpRequest, park: str | None = None, day: date | None 
     response={201: HouseholdParkLogOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
 )
 def park_log(request: HttpRequest, data: HouseholdParkLogIn) -> tuple[int, dict[str, Any]]:
-    """Record a round, cleaning, disinfection, pest control, clearance or re-inspection at a station
-    (the park's operator)."""
-    log = park_mod.record_log(
-        actor_of(request),
-        data.station_id,
-        kind=data.kind,
-        at=data.at,
-        slot=data.slot,
-        notes=data.notes,
-        quantity_kg=data.quantity_kg,
-        volume_m3=data.volume_m3,
-        result=data.result,
-    )
-    return 201, park_mod.log_row(log)
+    """Record a round, cleaning, disinfection, pest control, clearance or re-inspection (with its result:
+    pass, or fail when the station re-sorted the waste) at a station (the park's operator)."""
+    return 201, park_mod.log_row(_call(park_mod.record_log, request, data, "station_id"))
 
 
 @router.get(
@@ -202,16 +215,17 @@ def park_enterprises(request: HttpRequest, park: str | None = None) -> list[dict
 )
 def park_register(request: HttpRequest, data: HouseholdParkEnterpriseIn) -> tuple[int, dict[str, Any]]:
     """Register an enterprise of the park (its classes, expected kg a day, contact), or update it."""
-    enterprise = park_mod.register_enterprise(
-        actor_of(request),
-        data.park,
-        organization_id=data.organization_id,
-        waste_classes=data.waste_classes,
-        expected_kg={k: str(v) for k, v in data.expected_kg.items()},
-        contact_name=data.contact_name,
-        contact_phone=data.contact_phone,
-    )
-    return 201, _enterprise_row(enterprise)
+    return 201, _enterprise_row(_call(park_mod.register_enterprise, request, data, "park"))
+
+
+@router.get(
+    "/household/park/stations",
+    response={200: list[HouseholdParkStationRowOut], 403: ErrorOut, 404: ErrorOut},
+)
+def park_stations(request: HttpRequest, park: str | None = None) -> list[dict[str, Any]]:
+    """A park's stations: kind, compactor model and its capacity, the first day logs are owed."""
+    actor = actor_of(request)
+    return [_station_row(s) for s in park_mod.stations(actor, park_mod.park_of(actor, park))]
 
 
 @router.post(
@@ -220,22 +234,7 @@ def park_register(request: HttpRequest, data: HouseholdParkEnterpriseIn) -> tupl
 )
 def park_add_station(request: HttpRequest, data: HouseholdParkStationIn) -> tuple[int, dict[str, Any]]:
     """Register one of the park's four stations (a compactor names its model, KJ-8 … KJ-14)."""
-    station = park_mod.add_station(
-        actor_of(request),
-        data.park,
-        kind=data.kind,
-        code=data.code,
-        name=data.name,
-        compactor_model=data.compactor_model,
-        in_service_from=data.in_service_from,
-    )
-    return 201, {
-        "id": station.pk,
-        "code": station.code,
-        "name": station.name,
-        "kind": station.kind,
-        "compactor_model": station.compactor_model or None,
-    }
+    return 201, _station_row(_call(park_mod.add_station, request, data, "park"))
 
 
 @router.post(
@@ -244,19 +243,5 @@ def park_add_station(request: HttpRequest, data: HouseholdParkStationIn) -> tupl
 )
 def park_discharge(request: HttpRequest, data: HouseholdParkDischargeIn) -> tuple[int, dict[str, Any]]:
     """Record what a registered enterprise discharged at a station on a day (kg, per class)."""
-    d = park_mod.record_discharge(
-        actor_of(request),
-        data.enterprise_id,
-        station_id=data.station_id,
-        household_class=data.household_class,
-        quantity_kg=data.quantity_kg,
-        day=data.day,
-    )
-    return 201, {
-        "id": d.pk,
-        "enterprise_id": d.enterprise_id,
-        "station_id": d.station_id,
-        "household_class": d.household_class,
-        "quantity_kg": d.quantity_kg,
-        "day": d.day,
-    }
+    d = _call(park_mod.record_discharge, request, data, "enterprise_id")
+    return 201, _fields(d, ["enterprise_id", "station_id", "household_class", "quantity_kg", "day"])

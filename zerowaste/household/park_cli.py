@@ -11,7 +11,7 @@ from typing import Any
 from zerowaste.core.authz import Actor
 from zerowaste.core.models import Zone
 
-from . import park
+from . import park, park_rules
 
 PARK_ACTIONS = frozenset({"park", "park-check"})
 
@@ -19,7 +19,9 @@ PARK_ACTIONS = frozenset({"park", "park-check"})
 def add_arguments(sub: _SubParsersAction, command: Any) -> None:  # type: ignore[type-arg]
     check = sub.add_parser("park-check", help="raise the alarms of a day's missing park station logs")
     check.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD (default: yesterday)")
-    park_ = sub.add_parser("park", help="a park's 1+4 regime: register, stations, log, status")
+    park_ = sub.add_parser(
+        "park", help="a park's 1+4 regime: register, station, log, status, enterprises, stations"
+    )
     park_sub = park_.add_subparsers(dest="park_action", required=True)
     register = park_sub.add_parser("register", help="register an enterprise of the park (or update it)")
     register.add_argument("organization", type=int, help="organization id (in the park)")
@@ -52,7 +54,9 @@ def add_arguments(sub: _SubParsersAction, command: Any) -> None:  # type: ignore
     log.add_argument("--result", default="", help="a re-inspection's result: pass or fail")
     status = park_sub.add_parser("status", help="the day's log checklist per station")
     status.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD (default: the latest with logs)")
-    for p in (check, register, station, log, status):
+    enterprises = park_sub.add_parser("enterprises", help="the enterprises registered with the park")
+    stations = park_sub.add_parser("stations", help="the park's stations (kind, compactor model, capacity)")
+    for p in (check, register, station, log, status, enterprises, stations):
         command.add_format_argument(p)
         command.add_zone_argument(p)
         p.add_argument("--park", help="park code (default: the zone's first park)")
@@ -122,6 +126,63 @@ def handle(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> N
             options,
             row,
             f"#{row['id']} {row['kind']} at station {row['station_id']}, {row['at']:%Y-%m-%d %H:%M}",
+        )
+    elif action == "enterprises":
+        area = park.park_of(actor, code)
+        rows = [
+            {
+                "id": e.pk,
+                "organization_id": e.organization_id,
+                "organization": e.organization.name,
+                "classes": e.waste_classes.split(","),
+                "expected_kg": e.expected_kg,
+                "contact_name": e.contact_name,
+                "contact_phone": e.contact_phone,
+            }
+            for e in park.enterprises(actor, area)
+        ]
+        command.emit(
+            options,
+            rows,
+            "\n".join(
+                f"{r['organization']}: "
+                + ", ".join(
+                    f"{c}" + (f" {r['expected_kg'][c]} kg/day" if c in r["expected_kg"] else "")
+                    for c in r["classes"]
+                )
+                + (
+                    f"  ({r['contact_name']} {r['contact_phone']})".rstrip()
+                    if r["contact_name"] or r["contact_phone"]
+                    else ""
+                )
+                for r in rows
+            )
+            or f"{area.name}: no enterprise registered",
+        )
+    elif action == "stations":
+        area = park.park_of(actor, code)
+        rows = [
+            {
+                "id": s.pk,
+                "code": s.code,
+                "name": s.name,
+                "kind": s.kind,
+                "compactor_model": s.compactor_model or None,
+                "capacity_m3": park_rules.compactor_capacity(s.compactor_model),
+                "in_service_from": s.in_service_from.isoformat(),
+            }
+            for s in park.stations(actor, area)
+        ]
+        command.emit(
+            options,
+            rows,
+            "\n".join(
+                f"#{r['id']} {r['code']} {r['name']} ({r['kind']}"
+                + (f", {r['compactor_model']} {r['capacity_m3']} m³" if r["compactor_model"] else "")
+                + f") logs owed from {r['in_service_from']}"
+                for r in rows
+            )
+            or f"{area.name}: no station registered",
         )
     else:
         area = park.park_of(actor, code)

@@ -57,6 +57,7 @@ ROUND_SPLIT = time(14, 30)
 INSPECTION_OK = "pass"
 INSPECTION_FAIL = "fail"
 INSPECTION_RESULT_CHOICES = [(INSPECTION_OK, _("sorted correctly")), (INSPECTION_FAIL, _("re-sorted"))]
+# A failed re-inspection is waste the station's staff sorted a second time (二次分拣, seed:5527).
 
 # The four classes of household waste an enterprise discharges (seed:5465-5501).
 CLASS_CHOICES = [
@@ -252,3 +253,13 @@ def alarm_cause(miss: Miss, station_id: int) -> str:
 def compactor_capacity(model_code: str) -> int | None:
     model = COMPACTOR_MODELS.get(model_code)
     return model.capacity_m3 if model else None
+
+
+def inspection_counts(results: Iterable[str]) -> dict[str, int]:
+    """How many re-inspections found the waste sorted correctly and how many had it re-sorted; a
+    re-inspection recorded without a result counts in neither."""
+    counts = {INSPECTION_OK: 0, INSPECTION_FAIL: 0}
+    for result in results:
+        if result in counts:
+            counts[result] += 1
+    return counts

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
@@ -22,6 +22,8 @@ from zerowaste.core.models import Area, Site, Vehicle, Zone
 
 from . import rules
 from .models import Bin, DailyFlow, DeadLetter, Device, Source, Station
+
+M = TypeVar("M", bound=models.Model)
 
 REGISTRY_ROLES = frozenset({"admin", "clerk"})
 
@@ -60,15 +62,29 @@ def _community(actor: Actor, community_id: int) -> Area:
     return area
 
 
+def create_unique(actor: Actor, model: type[M], *, unique: str, taken: str, **values: Any) -> M:
+    """Create a zone's record whose `unique` field (a code, a chip) is new in the zone, else refuse
+    naming that field with `taken`. Inside the caller's transaction; the caller audits it (with its
+    action written out, so the audit labels' test reads it)."""
+    if model._default_manager.filter(zone_id=actor.zone_id, **{unique: values[unique]}).exists():
+        raise Invalid.field(unique, taken)
+    return model._default_manager.create(zone_id=actor.zone_id, **values)
+
+
 @transaction.atomic
 def add_station(actor: Actor, *, code: str, name: str, kind: str, community_id: int) -> Station:
     _require_registrar(actor)
     if kind not in dict(rules.STATION_KIND_CHOICES):
         raise Invalid.field("kind", _("unknown station kind"))
-    if Station.objects.filter(zone_id=actor.zone_id, code=code).exists():
-        raise Invalid.field("code", _("a station with this code exists"))
-    station = Station.objects.create(
-        zone_id=actor.zone_id, code=code, name=name, kind=kind, community=_community(actor, community_id)
+    station = create_unique(
+        actor,
+        Station,
+        unique="code",
+        taken=_("a station with this code exists"),
+        code=code,
+        name=name,
+        kind=kind,
+        community=_community(actor, community_id),
     )
     audit.record(actor, "household.station.add", station, audit.snapshot(station))
     return station
@@ -88,10 +104,11 @@ def add_source(
     _require_registrar(actor)
     if kind not in dict(rules.SOURCE_KIND_CHOICES):
         raise Invalid.field("kind", _("unknown source kind"))
-    if Source.objects.filter(zone_id=actor.zone_id, code=code).exists():
-        raise Invalid.field("code", _("a source with this code exists"))
-    source = Source.objects.create(
-        zone_id=actor.zone_id,
+    source = create_unique(
+        actor,
+        Source,
+        unique="code",
+        taken=_("a source with this code exists"),
         code=code,
         kind=kind,
         name=name,
@@ -114,8 +131,6 @@ def add_bin(
     source_id: int | None = None,
 ) -> Bin:
     _require_registrar(actor)
-    if Bin.objects.filter(zone_id=actor.zone_id, chip=chip).exists():
-        raise Invalid.field("chip", _("a bin with this chip exists"))
     if household_class not in household_classes(actor.zone_id):
         raise Invalid.field("household_class", _("not a class of the household catalog in force"))
     if (station_id is None) == (source_id is None):
@@ -126,8 +141,11 @@ def add_bin(
         raise Invalid.field("station", _("no such station in this zone"))
     if source_id and source is None:
         raise Invalid.field("source", _("no such source in this zone"))
-    bin_ = Bin.objects.create(
-        zone_id=actor.zone_id,
+    bin_ = create_unique(
+        actor,
+        Bin,
+        unique="chip",
+        taken=_("a bin with this chip exists"),
         chip=chip,
         household_class=household_class,
         capacity_l=capacity_l,

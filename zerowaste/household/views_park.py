@@ -5,19 +5,22 @@ station staff record a cleaning, a disinfection or a round where they stand."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
 
 from zerowaste.core.authz import Actor
-from zerowaste.core.errors import DomainError
-from zerowaste.core.formatting import format_quantity
+from zerowaste.core.errors import DomainError, Invalid
+from zerowaste.core.formatting import format_count, format_quantity
 from zerowaste.portal.periods import period_form
 from zerowaste.portal.views import with_actor
 
@@ -51,12 +54,21 @@ def day_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     statuses = park.day_status(actor, area, day)
     may_write = park.may_write(actor, area) and day == on
     kind_labels = dict(park_rules.LOG_KIND_CHOICES)
+    result_labels = dict(park_rules.INSPECTION_RESULT_CHOICES)
     for status in statuses:
         status.kind_label = dict(park_rules.STATION_KIND_CHOICES)[status.station.kind]  # type: ignore[attr-defined]
         for row in status.rows:
             row["tap"] = may_write and row["log_kind"] in TAP_KINDS
         for log in status.logs:
             log.kind_label = kind_labels[log.kind]  # type: ignore[attr-defined]
+            log.result_label = result_labels.get(log.result, "")  # type: ignore[attr-defined]
+        inspections = [log.result for log in status.logs if log.kind == park_rules.LOG_INSPECTION]
+        status.inspections = (  # type: ignore[attr-defined]
+            {"n": len(inspections), **park_rules.inspection_counts(inspections)} if inspections else None
+        )
+        status.inspects = (  # type: ignore[attr-defined]
+            may_write and status.station.kind == park_rules.REINSPECTION
+        )
     return render(
         request,
         "household/park/day.html",
@@ -75,36 +87,88 @@ def day_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             "enterprises": park.enterprises(actor, area) if may_write else [],
             "classes": park_rules.CLASS_CHOICES,
             "alarms": list(park.park_alarms(actor, area).filter(resolved_at__isnull=True)[:20]),
+            "inspection_results": park_rules.INSPECTION_RESULT_CHOICES,
         },
     )
+
+
+class LogForm(forms.Form):
+    """A one-tap log, or a re-inspection with its result (the re-inspection station's keeper)."""
+
+    station = forms.IntegerField(label=gettext_lazy("Station"), min_value=1, max_value=2**62)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=park_rules.LOG_KIND_CHOICES)
+    slot = forms.ChoiceField(
+        label=gettext_lazy("Round"),
+        choices=[("", "—"), *((s, s) for s in park_rules.ROUND_SLOTS)],
+        required=False,
+    )
+    result = forms.ChoiceField(
+        label=gettext_lazy("Re-inspection result"),
+        choices=park_rules.INSPECTION_RESULT_CHOICES,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    quantity_kg = forms.DecimalField(
+        label=gettext_lazy("Quantity (kg)"),
+        min_value=Decimal("0.001"),
+        max_value=park_rules.MAX_KG,
+        max_digits=9,
+        decimal_places=3,
+        required=False,
+    )
+    notes = forms.CharField(label=gettext_lazy("Notes"), max_length=park.MAX_NOTES, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == park_rules.LOG_INSPECTION and not data.get("result"):
+            self.add_error("result", _("choose the re-inspection's result"))
+        return data
+
+
+def _form_errors(form: forms.Form) -> list[str]:
+    """Each fault as `label: message` (the field named in the reader's words)."""
+    found = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        label = f"{field.label}: " if field is not None and field.label else ""
+        found += [f"{label}{e}" for e in errors]
+    return found
 
 
 @require_POST
 @with_actor
 def log_view(request: HttpRequest, actor: Actor) -> HttpResponse:
-    """One tap: record a log at a station now, then back to the day."""
-    station_id = request.POST.get("station", "")
+    """One tap (or the re-inspection form): record a log at a station now, then back to the day."""
     back = reverse("household:park")
+    form = LogForm(request.POST)
+    if not form.is_valid():
+        for error in _form_errors(form):
+            messages.error(request, error)
+        return redirect(back)
+    data = form.cleaned_data
     try:
-        if not station_id.isdigit():
-            raise DomainError(_("station: choose a station"))
         log = park.record_log(
             actor,
-            int(station_id),
-            kind=request.POST.get("kind", ""),
-            slot=request.POST.get("slot", ""),
-            notes=request.POST.get("notes", ""),
+            data["station"],
+            kind=data["kind"],
+            slot=data["slot"],
+            notes=data["notes"],
+            quantity_kg=data["quantity_kg"],
+            result=data["result"],
         )
     except DomainError as exc:
         if exc.status == 404:
             raise
         messages.error(request, exc.message)
     else:
+        kind = str(dict(park_rules.LOG_KIND_CHOICES)[log.kind])
+        if log.result:
+            kind = f"{kind} ({dict(park_rules.INSPECTION_RESULT_CHOICES)[log.result]})"
         messages.success(
             request,
             _("%(kind)s recorded at %(station)s, %(time)s.")
             % {
-                "kind": dict(park_rules.LOG_KIND_CHOICES)[log.kind],
+                "kind": kind,
                 "station": log.station.name,
                 "time": log.at.astimezone(park.zone_tz(actor.zone_id)).strftime("%H:%M"),
             },
@@ -183,5 +247,240 @@ def month_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             "complete": sum(1 for d in judged if not d["missed"]),
             "judged": len(judged),
             "discharges": park.discharges(actor, area, first, last),
+        },
+    )
+
+
+# --- Registration: enterprises and stations --------------------------------------------------------------
+
+
+def _kg_field(label: str) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        min_value=Decimal("0.001"),
+        max_value=park_rules.MAX_KG,
+        max_digits=9,
+        decimal_places=3,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+
+
+class EnterpriseForm(forms.Form):
+    """An enterprise's registration with the park's discharge system: its classes, the kg it expects to
+    discharge a day per class, whom to call. Registering an enterprise again updates it."""
+
+    organization = forms.TypedChoiceField(label=gettext_lazy("Enterprise"), coerce=int)
+    waste_classes = forms.MultipleChoiceField(
+        label=gettext_lazy("Classes it discharges"),
+        choices=park_rules.CLASS_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    contact_name = forms.CharField(label=gettext_lazy("Contact person"), max_length=100, required=False)
+    contact_phone = forms.CharField(label=gettext_lazy("Contact phone"), max_length=40, required=False)
+
+    def __init__(self, organizations: list[Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].choices = [(o.pk, o.name) for o in organizations]  # type: ignore[attr-defined]
+        for code, label in park_rules.CLASS_CHOICES:
+            self.fields[f"expected_{code}"] = _kg_field(_("%(cls)s expected a day (kg)") % {"cls": label})
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        classes = set(data.get("waste_classes") or ())
+        for code, _label in park_rules.CLASS_CHOICES:
+            if data.get(f"expected_{code}") is not None and "waste_classes" in data and code not in classes:
+                self.add_error(f"expected_{code}", _("tick the class to expect a quantity of it"))
+        return data
+
+    def expected_kg(self) -> dict[str, Decimal]:
+        return {
+            code: self.cleaned_data[f"expected_{code}"]
+            for code, _label in park_rules.CLASS_CHOICES
+            if self.cleaned_data.get(f"expected_{code}") is not None
+        }
+
+
+def _model_label(code: str) -> str:
+    model = park_rules.COMPACTOR_MODELS[code]
+    return f"{code} · {format_count(model.capacity_m3)} m³"
+
+
+class StationForm(forms.Form):
+    """One of the park's four stations; a compactor station names its model (which sets its capacity)."""
+
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=park_rules.STATION_KIND_CHOICES)
+    code = forms.CharField(label=gettext_lazy("Code"), max_length=64)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    compactor_model = forms.ChoiceField(label=gettext_lazy("Compactor model"), required=False)
+    in_service_from = forms.DateField(
+        label=gettext_lazy("Logs owed from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=gettext_lazy("default today; at most 35 days ago"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["compactor_model"].choices = [  # type: ignore[attr-defined]
+            ("", "—"),
+            *((code, _model_label(code)) for code in park_rules.COMPACTOR_MODELS),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind, model = data.get("kind"), data.get("compactor_model")
+        if kind == park_rules.COMPACTOR and not model:
+            self.add_error("compactor_model", _("a compactor station names its compactor model"))
+        elif kind and kind != park_rules.COMPACTOR and model:
+            self.add_error("compactor_model", _("only a compactor station has a compactor model"))
+        return data
+
+
+# Service fields that have another name (or several inputs) on the forms.
+FORM_FIELD_OF = {"organization_id": "organization", "expected_kg": None}
+
+
+def _add_errors(form: forms.Form, exc: DomainError) -> None:
+    for error in exc.errors or [{"field": None, "message": exc.message}]:
+        name = str(error.get("field") or "")
+        name = FORM_FIELD_OF.get(name, name) or ""
+        form.add_error(name if name in form.fields else None, str(error.get("message") or exc.message))
+
+
+def _registration_park(request: HttpRequest, actor: Actor) -> Any:
+    """The park the page names (GET ?park= or the posted park), None when the actor sees no park; a
+    POST by anyone but the park's operator is refused before its input is read."""
+    if not park.visible_parks(actor).exists():
+        return None
+    area = park.park_of(actor, request.POST.get("park") or request.GET.get("park") or None)
+    if request.method == "POST":
+        park.require_write(actor, area)
+    return area
+
+
+def _registration_page(
+    request: HttpRequest, actor: Actor, area: Any, template: str, context: dict[str, Any]
+) -> HttpResponse:
+    """A registration page: its park picker and sub-navigation, the form for the operator only, 422
+    when a posted form comes back with its faults."""
+    context |= {
+        "parks": list(park.visible_parks(actor)),
+        "park": area,
+        "may_write": park.may_write(actor, area),
+    }
+    return render(request, template, context, status=422 if request.method == "POST" else 200)
+
+
+def _back(name: str, area: Any) -> str:
+    return reverse(name) + "?" + urlencode({"park": area.code})
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def enterprises_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The enterprises registered with the park's discharge system and, for its operator, the form to
+    register one (or update a registration: the same enterprise again)."""
+    area = _registration_park(request, actor)
+    if area is None:
+        return render(request, "household/park/none.html", {})
+    organizations = park.park_organizations(actor, area)
+    registered = park.enterprises(actor, area)
+    initial: dict[str, Any] = {}
+    wanted = request.GET.get("organization", "")
+    for e in registered:
+        if wanted.isdigit() and e.organization_id == int(wanted):
+            initial = {
+                "organization": e.organization_id,
+                "waste_classes": e.waste_classes.split(","),
+                "contact_name": e.contact_name,
+                "contact_phone": e.contact_phone,
+                **{f"expected_{c}": kg for c, kg in e.expected_kg.items()},
+            }
+    form = EnterpriseForm(organizations, request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            enterprise = park.register_enterprise(
+                actor,
+                area.code,
+                organization_id=form.cleaned_data["organization"],
+                waste_classes=form.cleaned_data["waste_classes"],
+                expected_kg=form.expected_kg(),
+                contact_name=form.cleaned_data["contact_name"],
+                contact_phone=form.cleaned_data["contact_phone"],
+            )
+        except Invalid as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(name)s registered with the discharge system.") % {"name": enterprise.organization.name},
+            )
+            return redirect(_back("household:park-enterprises", area))
+    class_labels = dict(park_rules.CLASS_CHOICES)
+    rows = [
+        {
+            "enterprise": e,
+            "classes": [
+                {"label": class_labels.get(c, c), "expected_kg": e.expected_kg.get(c)}
+                for c in e.waste_classes.split(",")
+            ],
+        }
+        for e in registered
+    ]
+    return _registration_page(
+        request,
+        actor,
+        area,
+        "household/park/enterprises.html",
+        {
+            "rows": rows,
+            "form": form,
+            "unregistered": len({o.pk for o in organizations} - {e.organization_id for e in registered}),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def stations_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The park's stations (the four kinds, which are still missing) and, for its operator, the form to
+    register one."""
+    area = _registration_park(request, actor)
+    if area is None:
+        return render(request, "household/park/none.html", {})
+    form = StationForm(
+        request.POST if request.method == "POST" else None,
+        initial={"in_service_from": park.today(actor.zone_id)},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            station = park.add_station(actor, area.code, **form.cleaned_data)
+        except Invalid as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("%(name)s registered.") % {"name": station.name})
+            return redirect(_back("household:park-stations", area))
+    found = park.stations(actor, area)
+    kind_labels = dict(park_rules.STATION_KIND_CHOICES)
+    rows = [
+        {
+            "station": s,
+            "kind_label": kind_labels[s.kind],
+            "compactor": park_rules.COMPACTOR_MODELS.get(s.compactor_model),
+        }
+        for s in found
+    ]
+    present = {s.kind for s in found}
+    return _registration_page(
+        request,
+        actor,
+        area,
+        "household/park/stations.html",
+        {
+            "rows": rows,
+            "missing": [label for kind, label in park_rules.STATION_KIND_CHOICES if kind not in present],
+            "form": form,
+            "today": park.today(actor.zone_id),
         },
     )

@@ -1,5 +1,6 @@
 """Browser, on a phone (390 px): a station keeper opens the park's day, taps "Record" on a cleaning and
-sees the count go up; the day and month pages never scroll sideways. Screenshots in var/screenshots/."""
+sees the count go up, registers a station; the day, month and registration pages never scroll
+sideways. Screenshots in var/screenshots/."""
 
 from __future__ import annotations
 
@@ -37,5 +38,21 @@ def test_one_tap_on_a_phone(live_server, browser) -> None:  # type: ignore[no-un
     assert page.locator("#park-month").is_visible()
     assert page.evaluate(NO_SIDEWAYS_SCROLL), "the month view is wider than the phone"
     screenshot(page, "household-park-month-phone")
+    # The registration pages fit the phone too; the keeper registers a station from it.
+    page.goto(f"{live_server.url}/household/park/enterprises/")
+    assert page.locator("#park-enterprise-form").is_visible()
+    assert page.evaluate(NO_SIDEWAYS_SCROLL), "the enterprises' page is wider than the phone"
+    screenshot(page, "household-park-enterprises-phone")
+    page.goto(f"{live_server.url}/household/park/stations/")
+    assert page.evaluate(NO_SIDEWAYS_SCROLL), "the stations' page is wider than the phone"
+    form = page.locator("#park-station-form")
+    form.locator("select[name=kind]").select_option("compactor")
+    form.locator("input[name=code]").fill("P7-KJ14")
+    form.locator("input[name=name]").fill("二号挤压站")
+    form.locator("select[name=compactor_model]").select_option("KJ-14")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "14 m³" in page.locator("#park-stations").inner_text()
+    screenshot(page, "household-park-stations-phone")
     assert not errors, errors
     context.close()
