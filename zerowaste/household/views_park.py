@@ -303,7 +303,10 @@ class EnterpriseForm(forms.Form):
 
 def _model_label(code: str) -> str:
     model = park_rules.COMPACTOR_MODELS[code]
-    return f"{code} · {format_count(model.capacity_m3)} m³"
+    return f"{code} · " + _("%(c)s m³, compression %(r)s") % {
+        "c": format_count(model.capacity_m3),
+        "r": model.ratio,
+    }
 
 
 class StationForm(forms.Form):
