@@ -284,6 +284,7 @@ class EnterpriseForm(forms.Form):
         self.fields["organization"].choices = [(o.pk, o.name) for o in organizations]  # type: ignore[attr-defined]
         for code, label in park_rules.CLASS_CHOICES:
             self.fields[f"expected_{code}"] = _kg_field(_("%(cls)s expected a day (kg)") % {"cls": label})
+        self.order_fields(["organization", "waste_classes", *(f"expected_{c}" for c in park_rules.CLASSES)])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -303,7 +304,10 @@ class EnterpriseForm(forms.Form):
 
 def _model_label(code: str) -> str:
     model = park_rules.COMPACTOR_MODELS[code]
-    return f"{code} · {format_count(model.capacity_m3)} m³"
+    return f"{code} · " + _("%(c)s m³, compression %(r)s") % {
+        "c": format_count(model.capacity_m3),
+        "r": model.ratio,
+    }
 
 
 class StationForm(forms.Form):

@@ -52,7 +52,7 @@ def test_one_tap_on_a_phone(live_server, browser) -> None:  # type: ignore[no-un
     form.locator("select[name=compactor_model]").select_option("KJ-14")
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
-    assert "14 m³" in page.locator("#park-stations").inner_text()
+    assert "KJ-14 · 14 立方米" in page.locator("#park-stations").inner_text()
     screenshot(page, "household-park-stations-phone")
     assert not errors, errors
     context.close()

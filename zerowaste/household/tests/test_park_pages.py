@@ -180,7 +180,7 @@ def test_stations_page_lists_and_registers(zone: Zone) -> None:
     p = make_park(zone)
     client = _client(p.operator)
     page = client.get(STATIONS).content.decode()
-    assert 'id="park-stations"' in page and "KJ-10" in page and "10 m³" in page
+    assert 'id="park-stations"' in page and "KJ-10 · 10 立方米" in page.split('id="park-stations"')[1]
     assert 'id="park-stations-missing"' not in page  # all four kinds are there
     assert "compactor" not in page.split('id="park-stations"')[1].split("</table>")[0]
     response = client.post(
@@ -197,7 +197,7 @@ def test_stations_page_lists_and_registers(zone: Zone) -> None:
     assert response.status_code == 200
     station = ParkStation.objects.get(code="P1-KJ12")
     assert (station.compactor_model, station.in_service_from) == ("KJ-12", park.today(zone.pk))
-    assert "12 m³" in response.content.decode()
+    assert "KJ-12 · 12 立方米" in response.content.decode().split('id="park-stations"')[1]
     assert AuditEntry.objects.filter(action="household.park.station", object_id=str(station.pk)).exists()
 
 
