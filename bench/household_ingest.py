@@ -380,6 +380,14 @@ def child(spec: str) -> None:
         client_id=client_id,
     )
     signal.signal(signal.SIGTERM, lambda *_a: consumer.stop())
+    parent = os.getppid()
+
+    def orphaned() -> None:  # the bench died without stopping its consumers: stop too
+        while not consumer._stopping.wait(2):
+            if os.getppid() != parent:
+                consumer.stop()
+
+    threading.Thread(target=orphaned, daemon=True).start()
     consumer._client.reconnect_delay_set(min_delay=1, max_delay=2)
     consumer.start()
     if not consumer.wait_subscribed(30):
@@ -515,6 +523,8 @@ def main() -> None:
     if args.child:
         child(args.child)
         return
+    # A SIGTERM ends the run through its `finally`: the broker stopped, the throwaway database dropped.
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
 
     url = os.environ.get("DATABASE_URL", "")
     admin = None
