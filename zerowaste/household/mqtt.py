@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_GROUP = "zerowaste"
 SESSION_EXPIRY_S = 24 * 3600  # the broker keeps an absent consumer's unacknowledged messages a day
-RECEIVE_MAXIMUM = 1000  # messages in flight to one consumer (the broker may cap it lower)
+RECEIVE_MAXIMUM = 4000  # messages in flight to one consumer (the broker may cap it lower)
+BATCH_SIZE = 2000  # a batch's fixed costs (the registry's rows, one roll-up upsert, the commit) amortized
 
 
 def events_topic(prefix: str, device_code: str) -> str:
@@ -72,7 +73,7 @@ class Consumer:
     host: str = "127.0.0.1"
     port: int = 1883
     group: str = DEFAULT_GROUP
-    batch_size: int = 500
+    batch_size: int = BATCH_SIZE
     batch_seconds: float = 0.5
     session_expiry_s: int = SESSION_EXPIRY_S
     username: str | None = None
@@ -116,7 +117,9 @@ class Consumer:
     def start(self) -> None:
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = self.session_expiry_s
-        properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        # Messages are acknowledged only after their batch commits: the broker must be allowed to send a
+        # full batch and the next one while this one is being stored, or batches shrink to its window.
+        properties.ReceiveMaximum = min(65535, max(RECEIVE_MAXIMUM, 2 * self.batch_size))
         self._client.connect(self.host, self.port, keepalive=30, clean_start=False, properties=properties)
         self._client.loop_start()
 
