@@ -1,5 +1,7 @@
-"""Bench: the cockpit and the open-data page on the demo zone, through the test client (whole request:
-middleware, session, services, templates), against the floor of the same figures' services alone.
+"""Bench: the cockpit, the open-data page and the household supervision pages (the demo's busiest: the
+zone's 32 communities over a month, which should answer in under 1 s) on the demo zone, through the
+test client (whole request: middleware, session, services, templates), against the floor of the same
+figures' services alone.
 
     DATABASE_URL=sqlite:////tmp/cockpit.sqlite3 .venv/bin/python bench/cockpit.py [--n 5]
 
@@ -17,7 +19,9 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 
 class _Counter:
@@ -52,6 +56,7 @@ def main() -> None:
     from zerowaste.core.authz import actor_for_user
     from zerowaste.core.demo import DEMO_PASSWORD, DEMO_ZONE_CODE
     from zerowaste.core.models import User, Zone
+    from zerowaste.household import figures, supervision
     from zerowaste.portal import services
 
     parser = argparse.ArgumentParser()
@@ -70,7 +75,7 @@ def main() -> None:
     assert client.post("/login/", {"username": "regulator", "password": DEMO_PASSWORD}).status_code == 302
     anonymous = Client()
 
-    cases = [
+    cases: list[tuple[str, Callable[[], Any], Callable[[], object]]] = [
         (
             "cockpit-year",
             lambda: client.get("/cockpit/", {"year": args.year}),
@@ -94,6 +99,23 @@ def main() -> None:
             lambda: services.public_data(zone),
         ),
     ]
+    december = (date(args.year, 12, 1), date(args.year, 12, 31))
+    month = supervision.Period("month", december[0], december[1], december[1])
+    cases += [
+        (
+            "household-month",
+            lambda: client.get("/household/", {"month": f"{args.year}-12"}),
+            lambda: (
+                supervision.street_groups(actor, month),
+                figures.area_figures(zone.pk, None, month.start, month.end),
+            ),
+        ),
+        (
+            "household-alarms",
+            lambda: client.get("/household/alarms/"),
+            lambda: list(supervision.alarm_list(actor)[:50]),
+        ),
+    ]
     for name, page, floor in cases:
         first = page()
         assert first.status_code == 200, (name, first.status_code)  # type: ignore[attr-defined]
@@ -108,7 +130,7 @@ def main() -> None:
         print(
             json.dumps(
                 {
-                    "name": f"portal-{name}",
+                    "name": name if name.startswith("household") else f"portal-{name}",
                     "n": args.n,
                     "seconds": round(sum(times), 4),
                     "rate": round(args.n / sum(times), 2),

@@ -1,9 +1,9 @@
-"""The supervision pages answer in under a second on a zone the demo's shape (2 streets, 32 communities,
-a month of roll-ups, a busy day of raw events), with a number of queries that does not grow with it."""
+"""The supervision pages on a zone the demo's shape (2 streets, 32 communities, a month of roll-ups, a
+busy day of raw events) answer with a number of queries that does not grow with it. Their time (under
+1 s on the demo) is measured by `bench/cockpit.py`, not asserted here."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -93,7 +93,7 @@ def _build(zone: Zone) -> tuple[date, list[Area]]:
     return last, communities
 
 
-def test_pages_answer_in_under_a_second(zone: Zone) -> None:
+def test_pages_answer_in_a_bounded_number_of_queries(zone: Zone) -> None:
     last, communities = _build(zone)
     client = Client()
     client.force_login(parties.make_member(parties.make_org(zone, roles=("regulator",))).user)
@@ -108,11 +108,8 @@ def test_pages_answer_in_under_a_second(zone: Zone) -> None:
     ]
     for path in pages:
         with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
             response = client.get(path)
-            elapsed = time.perf_counter() - started
         assert response.status_code == 200, path
-        assert elapsed < 1.0, f"{path}: {elapsed:.2f} s"
         assert len(queries) < 60, f"{path}: {len(queries)} queries"
     body = client.get("/household/").content.decode()
     assert "规模社区31" in body
