@@ -39,6 +39,10 @@ DYNAMIC_ACTIONS = {
         for what in ("source", "station", "bin", "device")
         for change in ("activate", "deactivate")
     ],
+    "f'household.{kind}.add'": lambda: [f"household.{kind}.add" for kind in ("source", "station", "bin")],
+    "f'household.{kind}.change'": lambda: [
+        f"household.{kind}.change" for kind in ("source", "station", "bin")
+    ],
 }
 
 
