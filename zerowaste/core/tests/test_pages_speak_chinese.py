@@ -177,13 +177,6 @@ def data_names() -> frozenset[str]:
 
     # The household and construction catalogs' category codes are words (`kitchen`, `spoil`): codes.
     names.update(CatalogCategory.objects.values_list("code", flat=True))
-    # A community's own codes for its households, stations, bins and devices (一户一码: printed on the
-    # QR labels, typed on the phone pages) are read verbatim, like plates, also where no <code> can
-    # hold them (a select's options).
-    from zerowaste.household.models import Bin, Device, Source, Station
-
-    for model, field in ((Source, "code"), (Station, "code"), (Bin, "chip"), (Device, "code")):
-        names.update(model._base_manager.values_list(field, flat=True))
     for user in get_user_model().objects.all():
         names.update([user.username, user.get_full_name(), user.first_name, user.last_name, user.email])
     return frozenset(n for n in names if n and LATIN_WORD.search(n))
