@@ -77,9 +77,11 @@ def is_postgres() -> bool:
 
 @pytest.fixture
 def demo_zone(db):  # type: ignore[no-untyped-def]
-    from zerowaste.core.demo import build_demo
+    """The demo zone in the test's transaction (built once per test process, then restored from its
+    snapshot: zerowaste.testing.demo_snapshot)."""
+    from zerowaste.testing import demo_snapshot
 
-    return build_demo(seed=1, scale=1).zone
+    return demo_snapshot.demo(scale=1).zone
 
 
 @pytest.fixture(scope="module")

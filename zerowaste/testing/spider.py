@@ -132,13 +132,15 @@ def crawl_as_every_demo_account(
 
 
 @contextmanager
-def demo_in_rolled_back_transaction(django_db_blocker: Any) -> Iterator[Any]:
-    """The demo zone, built once for a module's tests and rolled back after them (not for live servers:
-    a browser test needs committed rows, see tests/browser)."""
+def demo_in_rolled_back_transaction(django_db_blocker: Any, *, fresh: bool = False) -> Iterator[Any]:
+    """The demo zone for a module's tests, rolled back after them (not for live servers: a browser test
+    needs committed rows, see tests/browser). Restored from the process's snapshot of the demo unless
+    `fresh` asks for a build (zerowaste.testing.demo_snapshot)."""
     from django.db import transaction
     from django.test import override_settings
 
     from zerowaste.core.demo import build_demo
+    from zerowaste.testing import demo_snapshot
 
     quick = {
         "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
@@ -146,5 +148,5 @@ def demo_in_rolled_back_transaction(django_db_blocker: Any) -> Iterator[Any]:
         "RATELIMIT_ENABLED": False,
     }
     with django_db_blocker.unblock(), override_settings(**quick), transaction.atomic():
-        yield build_demo(seed=1)
+        yield build_demo(seed=1) if fresh else demo_snapshot.demo()
         transaction.set_rollback(True)

@@ -53,7 +53,7 @@ def module_demo(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             for statement in connection.ops.sequence_reset_sql(no_style(), apps.get_models()):
                 cursor.execute(statement)
-    with demo_in_rolled_back_transaction(django_db_blocker) as result:
+    with demo_in_rolled_back_transaction(django_db_blocker, fresh=True) as result:
         yield result
 
 

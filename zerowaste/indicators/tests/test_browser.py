@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 from openpyxl import load_workbook
 
-from zerowaste.core.demo import DEMO_PASSWORD, build_demo
+from zerowaste.core.demo import DEMO_PASSWORD
 from zerowaste.indicators import services
+from zerowaste.testing import demo_snapshot
 from zerowaste.testing.browser import log_in, screenshot
 
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_regulator_opens_the_2020_report_and_downloads_excel(live_server, page, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    zone = build_demo(seed=1, scale=1).zone
+    zone = demo_snapshot.demo(scale=1).zone
     expected = services.completion_summary(zone.pk, 2020)
     base = live_server.url
     log_in(page, base, "regulator", DEMO_PASSWORD)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from zerowaste.core.demo import DEMO_PASSWORD, build_demo
+from zerowaste.core.demo import DEMO_PASSWORD
+from zerowaste.testing import demo_snapshot
 from zerowaste.testing.browser import log_in, screenshot
 
 NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth + 1"
@@ -41,7 +42,7 @@ FIRST_BAR = """() => {
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_cockpit_and_open_data_at_both_sizes(live_server, browser) -> None:  # type: ignore[no-untyped-def]
-    build_demo(seed=1, scale=1)
+    demo_snapshot.demo(scale=1)
     base = live_server.url
     errors: list[str] = []
     for size, viewport in SIZES.items():

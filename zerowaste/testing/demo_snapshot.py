@@ -1,0 +1,196 @@
+"""The demo zone for tests, built once per test process and then restored from a snapshot of its rows.
+
+Building the demo takes a minute or more on a loaded CI machine, and a dozen test modules need it; each
+used to build its own. On PostgreSQL the first build in a process is followed by a snapshot: the rows
+the build added (`COPY … TO STDOUT` of every table, less the rows that were there before), and the
+partitions it created. Every later request, inside its own transaction as before, re-creates those
+partitions and copies the rows back in (`COPY … FROM STDIN`), a few seconds instead of a build. The
+restored rows are byte for byte the built ones, ids included; each sequence is moved past them when it
+is behind (a test may have reset the sequences since).
+
+The snapshot is only used while the rows that were in the database before the build (content types,
+permissions, migrations' data) are unchanged: a test that flushes the database re-creates them with
+other ids, and the next request then builds again and takes a new snapshot. A build that changed a row
+that was there before is never snapshot. On SQLite every request builds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+
+DEMO_SEED = 1
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    base: str  # fingerprint of the rows that were there before the build
+    partitions: tuple[str, ...]  # CREATE TABLE … PARTITION OF … statements
+    tables: tuple[tuple[str, str, bytes], ...]  # (table, column list, COPY data)
+    sequences: tuple[tuple[str, int], ...]  # (sequence, the highest value its column holds)
+
+
+_snapshot: Snapshot | None = None
+_unusable = False  # a build changed pre-existing rows: always build
+
+
+def demo(**build_args: Any) -> Any:
+    """The demo zone in the current transaction: restored from this process's snapshot when it is
+    usable, else built (and snapshot, on PostgreSQL). Returns `build_demo`'s result."""
+    global _snapshot, _unusable
+    from zerowaste.core.demo import build_demo
+
+    if build_args not in ({}, {"scale": 1}) or connection.vendor != "postgresql":
+        return build_demo(seed=DEMO_SEED, **build_args)
+    with connection.cursor() as cursor:
+        tables = _tables(cursor)
+        base = _fingerprint(cursor, tables)
+        if _snapshot is not None and _snapshot.base == base[0]:
+            with transaction.atomic():  # a browser test's database commits: the foreign keys at the end
+                _restore(cursor, _snapshot)
+            return build_demo(seed=DEMO_SEED)  # finds the restored zone: already built
+        before_partitions = _partitions(cursor)
+        result = build_demo(seed=DEMO_SEED)
+        if not _unusable:
+            with transaction.atomic():
+                taken = _take(cursor, tables, base, before_partitions)
+            if taken is None:
+                _unusable = True
+                print("demo_snapshot: the build changed earlier rows; building every time", file=sys.stderr)
+            _snapshot = taken
+    return result
+
+
+def _tables(cursor: Any) -> list[str]:
+    """Every ordinary or partitioned table of the schema (a partition's rows come with its parent's)."""
+    cursor.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
+        " ORDER BY c.relname"
+    )
+    return [name for (name,) in cursor.fetchall()]
+
+
+def _fingerprint(cursor: Any, tables: list[str]) -> tuple[str, dict[str, list[str]]]:
+    """A hash of every row in the database, and the rows (as JSON text) of the tables that have any."""
+    rows: dict[str, list[str]] = {}
+    digest = hashlib.sha256()
+    for table in tables:
+        cursor.execute(
+            f'SELECT row_to_json(t)::text FROM "{table}" t ORDER BY 1'  # noqa: S608 - names from pg_class
+        )
+        found = [r for (r,) in cursor.fetchall()]
+        if found:
+            rows[table] = found
+            digest.update(table.encode())
+            for r in found:
+                digest.update(r.encode())
+    return digest.hexdigest(), rows
+
+
+def _partitions(cursor: Any) -> dict[str, str]:
+    cursor.execute(
+        "SELECT c.relname, format('CREATE TABLE IF NOT EXISTS %I PARTITION OF %I %s', c.relname, p.relname,"
+        " pg_get_expr(c.relpartbound, c.oid))"
+        " FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid JOIN pg_class p ON p.oid = i.inhparent"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = current_schema() AND c.relispartition AND c.relkind IN ('r', 'p')"
+        " ORDER BY c.relname"
+    )
+    return dict(cursor.fetchall())
+
+
+def _columns(cursor: Any, table: str) -> str:
+    """The table's columns a COPY may write (not generated ones), in table order."""
+    cursor.execute(
+        "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = %s::regclass AND a.attnum > 0"
+        " AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
+        [f'"{table}"'],
+    )
+    return ", ".join(f'"{name}"' for (name,) in cursor.fetchall())
+
+
+def _take(
+    cursor: Any, tables: list[str], base: tuple[str, dict[str, list[str]]], before_partitions: dict[str, str]
+) -> Snapshot | None:
+    _digest, before = base
+    copied = []
+    raw = cursor.cursor
+    for table in tables:
+        columns = _columns(cursor, table)
+        old = before.get(table)
+        if old:
+            # The build must have left the rows that were there untouched; it may add to the table.
+            cursor.execute(
+                f'SELECT count(*) FROM "{table}" t WHERE row_to_json(t)::text = ANY(%s)',  # noqa: S608
+                [old],
+            )
+            if cursor.fetchone()[0] != len(old):
+                return None
+            cursor.execute(
+                "CREATE TEMP TABLE zw_snapshot_old ON COMMIT DROP AS SELECT unnest(%s::text[]) AS r", [old]
+            )
+            query = (
+                f'COPY (SELECT {columns} FROM "{table}" t WHERE row_to_json(t)::text NOT IN'  # noqa: S608
+                " (SELECT r FROM zw_snapshot_old)) TO STDOUT"
+            )
+        else:
+            query = f'COPY (SELECT {columns} FROM "{table}") TO STDOUT'  # noqa: S608 - a partitioned one too
+        data = bytearray()
+        with raw.copy(query) as copy:
+            for block in copy:
+                data += block
+        if old:
+            cursor.execute("DROP TABLE zw_snapshot_old")
+        if data:
+            copied.append((table, columns, bytes(data)))
+    partitions = tuple(ddl for name, ddl in _partitions(cursor).items() if name not in before_partitions)
+    return Snapshot(base=_digest, partitions=partitions, tables=tuple(copied), sequences=_highest(cursor))
+
+
+def _highest(cursor: Any) -> tuple[tuple[str, int], ...]:
+    """Each column-owned sequence with the highest value its column holds now."""
+    cursor.execute(
+        "SELECT s.relname, t.relname, a.attname FROM pg_class s"
+        " JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')"
+        " JOIN pg_class t ON t.oid = d.refobjid"
+        " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid"
+        " JOIN pg_namespace n ON n.oid = s.relnamespace"
+        " WHERE s.relkind = 'S' AND n.nspname = current_schema() ORDER BY s.relname"
+    )
+    found = []
+    for sequence, table, column in cursor.fetchall():
+        cursor.execute(f'SELECT max("{column}") FROM "{table}"')  # noqa: S608 - names from pg_class
+        highest = cursor.fetchone()[0]
+        if highest is not None:
+            found.append((sequence, int(highest)))
+    return tuple(found)
+
+
+def _restore(cursor: Any, snapshot: Snapshot) -> None:
+    for ddl in snapshot.partitions:
+        cursor.execute(ddl)
+    raw = cursor.cursor
+    # The rows are the build's, whose foreign keys held: a superuser (the tests' PostgreSQL role) copies
+    # them in as a replica, without queueing a foreign-key check per row for the test's end (seconds
+    # for a demo). Otherwise the checks are deferred to the end (Django's keys are deferrable), so the
+    # tables go in any order either way. The tables have no insert triggers to skip.
+    cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+    as_replica = bool(cursor.fetchone()[0])
+    cursor.execute("SET session_replication_role = replica" if as_replica else "SET CONSTRAINTS ALL DEFERRED")
+    try:
+        for table, columns, data in snapshot.tables:
+            with raw.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
+                copy.write(data)
+    finally:
+        if as_replica:
+            cursor.execute("SET session_replication_role = DEFAULT")
+    for sequence, highest in snapshot.sequences:
+        cursor.execute(
+            f'SELECT setval(%s, %s) FROM "{sequence}" WHERE last_value < %s',  # noqa: S608
+            [f'"{sequence}"', highest, highest],
+        )
