@@ -57,7 +57,9 @@ ACTIONS = {
     "household.park.log": A("记录站室作业", "Record a station log"),
     "household.park.discharge": A("登记企业排放", "Record a discharge"),
     "household.site_role.set": A("设定处理设施用途", "Set a plant's role"),
+    "household.site_role.remove": A("撤销处理设施用途", "Remove a plant's role"),
     "household.quota.set": A("设定源头总量控制指标", "Set a source total-control quota"),
+    "household.quota.remove": A("删除源头总量控制指标", "Remove a source total-control quota"),
     "household.education_visit.record": A("登记入户宣传", "Record an education visit"),
     "household.participation_refresh": A(
         "重新计算居民参与情况", "Recompute residents' participation", values=True

@@ -50,6 +50,9 @@ def add_arguments(sub: _SubParsersAction[ArgumentParser], command: Any) -> None:
     )
     site_role.add_argument("--site", type=int, help="site id")
     site_role.add_argument("--role", help="transfer, kitchen, recycling, incineration, landfill or hazardous")
+    site_role.add_argument(
+        "--remove", action="store_true", dest="remove_role", help="with --site: take the site's role away"
+    )
     quota = sub.add_parser(
         "quota", help="the source total-control quotas (总量控制); with --year and --quota-t, set one"
     )
@@ -57,6 +60,9 @@ def add_arguments(sub: _SubParsersAction[ArgumentParser], command: Any) -> None:
     quota.add_argument("--year", type=int, help="the quota's year")
     quota.add_argument("--quota-t", help="the annual quota in tonnes")
     quota.add_argument("--source", default="", help="the document it comes from")
+    quota.add_argument(
+        "--remove", type=int, dest="remove_quota", metavar="ID", help="remove the quota with this id"
+    )
     part = sub.add_parser(
         "participation", help="a month's participating households per community (recomputed from the events)"
     )
@@ -135,7 +141,11 @@ def _visit(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> N
 
 
 def _site_role(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> None:
-    if options.get("site") is not None or options.get("role"):
+    if options.get("remove_role"):
+        if options.get("site") is None:
+            raise Invalid.field("site", "give --site with --remove")
+        settings_ops.remove_site_role(actor, options["site"])
+    elif options.get("site") is not None or options.get("role"):
         if options.get("site") is None:
             raise Invalid.field("site", "give --site with --role")
         if not options.get("role"):
@@ -149,7 +159,9 @@ def _site_role(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) 
 
 
 def _quota(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> None:
-    if options.get("year") is not None or options.get("quota_t") is not None:
+    if options.get("remove_quota") is not None:
+        settings_ops.remove_quota(actor, options["remove_quota"])
+    elif options.get("year") is not None or options.get("quota_t") is not None:
         if options.get("quota_t") is None:
             raise Invalid.field("quota_t", "give --quota-t with --year")
         settings_ops.set_quota(
@@ -160,7 +172,9 @@ def _quota(command: Any, actor: Actor, zone: Zone, options: dict[str, Any]) -> N
             source=options.get("source") or "",
         )
     rows = settings_ops.quotas(actor)
-    text = "\n".join(f"{r['year']} {r['area'] or '(zone)':<12} {r['quota_t']} t  {r['source']}" for r in rows)
+    text = "\n".join(
+        f"{r['id']:>6} {r['year']} {r['area'] or '(zone)':<12} {r['quota_t']} t  {r['source']}" for r in rows
+    )
     command.emit(options, rows, text or "no quota set")
 
 

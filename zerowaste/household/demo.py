@@ -656,8 +656,9 @@ def build_household(ctx: DemoContext) -> None:
             parts = split(class_g[c], [w * rng.uniform(0.85, 1.15) for _s, _c, w in pairs])
             for (station, household_class, _w), grams in zip(pairs, parts, strict=True):
                 received[(station.pk, household_class)] = grams
-        # Source → station: the households' own drops, then the station's closing record of the rest.
-        for drop in household_drops.get_day(day):
+        # Source → station: the households' own drops (the sampled ones, whose points are traced to
+        # their events, then the scanned drops of other waste), then the station's closing record.
+        for drop in (*household_drops.get_day(day), *scans.get_day(day)):
             event_of[id(drop)] = events.add(
                 device=terminal[drop.station.pk],
                 at=drop.at,
@@ -669,18 +670,6 @@ def build_household(ctx: DemoContext) -> None:
                 station=drop.station,
                 source=drop.source,
                 quality_grade=drop.quality_grade,
-            )
-        for drop in scans.get_day(day):
-            events.add(
-                device=terminal[drop.station.pk],
-                at=drop.at,
-                node=rules.NODE_SOURCE_STATION,
-                side=rules.SIDE_RECEIVER,
-                key=f"{drop.station.code}-{drop.source.code}-{drop.at:%Y%m%d%H%M%S}",
-                household_class=drop.household_class,
-                grams=drop.grams,
-                station=drop.station,
-                source=drop.source,
             )
         for (station_pk, household_class), grams in sorted(received.items()):
             station = station_by_pk[station_pk]

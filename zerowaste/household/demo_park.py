@@ -83,13 +83,22 @@ def build_park_regime(ctx: DemoContext) -> None:
         no_pest_week = park_rules.week_of(today - timedelta(days=14))[0]
         logs: list[StationLog] = []
 
-        def add(station: ParkStation, kind: str, day: date, hm: tuple[int, int], slot: str = "") -> None:
+        def add(
+            station: ParkStation, kind: str, day: date, hm: tuple[int, int], slot: str = "", result: str = ""
+        ) -> None:
             at = datetime.combine(day, time(*hm), tz) + timedelta(minutes=rng.randint(0, 9))
             if at > now:
                 return
             logs.append(
                 StationLog(
-                    zone_id=zone_id, station=station, kind=kind, at=at, day=day, slot=slot, by=DEMO_STAFF
+                    zone_id=zone_id,
+                    station=station,
+                    kind=kind,
+                    at=at,
+                    day=day,
+                    slot=slot,
+                    by=DEMO_STAFF,
+                    result=result,
                 )
             )
 
@@ -111,7 +120,9 @@ def build_park_regime(ctx: DemoContext) -> None:
             add(re, park_rules.LOG_ROUND, day, (13, 0), park_rules.ROUND_13)
             if day != no_round:
                 add(re, park_rules.LOG_ROUND, day, (16, 0), park_rules.ROUND_16)
-            add(re, park_rules.LOG_INSPECTION, day, (16, 30))
+            # About one re-inspection in eight finds the enterprises' sorting wanting and re-sorts it.
+            verdict = park_rules.INSPECTION_FAIL if day.toordinal() % 8 == 0 else park_rules.INSPECTION_OK
+            add(re, park_rules.LOG_INSPECTION, day, (16, 30), result=verdict)
             for kind in (park_rules.REINSPECTION, park_rules.RECYCLABLES):
                 add(by_kind[kind], park_rules.LOG_CLEARANCE, day, (17, 0))
             day += timedelta(days=1)

@@ -294,10 +294,11 @@ def record_log(
         raise Invalid.field("slot", _("only a round has a slot"))
     if len(notes) > MAX_NOTES:
         raise Invalid.field("notes", _("at most %(limit)s characters") % {"limit": MAX_NOTES})
-    if result and (
-        kind != park_rules.LOG_INSPECTION or result not in dict(park_rules.INSPECTION_RESULT_CHOICES)
-    ):
-        raise Invalid.field("result", _("a re-inspection's result: pass or fail"))
+    if kind == park_rules.LOG_INSPECTION:
+        if result not in dict(park_rules.INSPECTION_RESULT_CHOICES):
+            raise Invalid.field("result", _("a re-inspection's result: pass or fail"))
+    elif result:
+        raise Invalid.field("result", _("only a re-inspection has a result"))
     kg = _kg(quantity_kg, "quantity_kg", required=False)
     volume = None
     if volume_m3 not in (None, ""):

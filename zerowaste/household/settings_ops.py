@@ -39,13 +39,13 @@ def require_zone_regulator(actor: Actor) -> None:
 
 def may_write(actor: Actor) -> bool:
     try:
-        require_zone_regulator(actor)
+        require_writer(actor)
     except Forbidden:
         return False
-    return actor.is_system or actor.member_role in WRITE_ROLES
+    return True
 
 
-def _require_writer(actor: Actor) -> None:
+def require_writer(actor: Actor) -> None:
     require_zone_regulator(actor)
     if not (actor.is_system or actor.member_role in WRITE_ROLES):
         raise Forbidden(_("your role may read these settings but not change them"))
@@ -101,7 +101,7 @@ def candidate_sites(actor: Actor) -> QuerySet[Site]:
 
 def set_site_role(actor: Actor, site_id: int | None, role: str) -> SiteRole:
     """Give a site its role in household waste (replacing the one it had)."""
-    _require_writer(actor)
+    require_writer(actor)
     role = (role or "").strip()
     if role not in dict(rules.SITE_ROLE_CHOICES):
         raise Invalid.field(
@@ -124,6 +124,23 @@ def set_site_role(actor: Actor, site_id: int | None, role: str) -> SiteRole:
                 actor, "household.site_role.set", found, {"site_id": [None, site.pk], "role": [before, role]}
             )
     return found
+
+
+def remove_site_role(actor: Actor, site_id: int) -> None:
+    """Take a site's role away: the figures count what it received as cleared to an unknown destination
+    again until it gets one."""
+    require_writer(actor)
+    with transaction.atomic():
+        found = SiteRole.objects.select_for_update().filter(zone_id=actor.zone_id, site_id=site_id).first()
+        if found is None:
+            raise Invalid.field("site", _("this site has no role to remove"))
+        audit.record(
+            actor,
+            "household.site_role.remove",
+            found,
+            {"site_id": [site_id, None], "role": [found.role, None]},
+        )
+        found.delete()
 
 
 # --- Source total-control quotas ------------------------------------------------------------------------
@@ -181,7 +198,7 @@ def set_quota(
 ) -> SourceQuota:
     """Set the year's quota of the zone (`area_code` empty) or of a street or community (replacing
     the one there); `source` names the document it comes from."""
-    _require_writer(actor)
+    require_writer(actor)
     area = None
     code = (area_code or "").strip()
     if code:
@@ -228,3 +245,25 @@ def set_quota(
         if changes:
             audit.record(actor, "household.quota.set", found, changes)
     return found
+
+
+def remove_quota(actor: Actor, quota_id: int) -> None:
+    """Remove a quota set by mistake (the audit keeps what it was); a street or community without one
+    gets the zone's again."""
+    require_writer(actor)
+    with transaction.atomic():
+        found = SourceQuota.objects.select_for_update().filter(zone_id=actor.zone_id, pk=quota_id).first()
+        if found is None:
+            raise Invalid.field("quota", _("no such quota in this zone"))
+        audit.record(
+            actor,
+            "household.quota.remove",
+            found,
+            {
+                "area_id": [found.area_id, None],
+                "year": [found.year, None],
+                "quota_t": [str(found.quota_t), None],
+                "source": [found.source, None],
+            },
+        )
+        found.delete()

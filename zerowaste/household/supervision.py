@@ -320,24 +320,6 @@ def registered_by_community(zone_id: int, community_ids: list[int]) -> dict[int,
     return {r["community_id"]: (int(r["residents"] or 0), int(r["households"] or 0)) for r in rows}
 
 
-def participating_by_community(zone_id: int, day: date, community_ids: list[int]) -> dict[int, int]:
-    """Households that handed over at a station on `day` (one day of raw events, by the day index)."""
-    rows = (
-        HandoverEvent.objects.filter(
-            zone_id=zone_id,
-            day=day,
-            node=rules.NODE_SOURCE_STATION,
-            side=rules.SIDE_RECEIVER,
-            source__kind=rules.SOURCE_HOUSEHOLD,
-            source__community_id__in=community_ids,
-        )
-        .values("source__community_id")
-        .annotate(n=Count("source_id", distinct=True))
-        .order_by()
-    )
-    return {r["source__community_id"]: int(r["n"]) for r in rows}
-
-
 def open_alarms_by_area(zone_id: int, area_ids: frozenset[int] | None) -> dict[int, int]:
     """Open alarms per area: at a station they count in the station's community, else in the area
     they belong to (a vehicle's alarm in its operator's street)."""

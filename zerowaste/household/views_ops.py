@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from itertools import groupby
 from typing import Any
 
@@ -22,10 +23,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import DomainError, Invalid
+from zerowaste.core.forms import apply_errors
 from zerowaste.portal.views import with_actor
 
 from . import ops, rules, settings_ops, supervision
@@ -137,40 +139,6 @@ class SiteRoleForm(forms.Form):
         ]
 
 
-def _add_errors(form: forms.Form, exc: Invalid) -> None:
-    for error in _errors(exc):
-        name = str(error.get("field") or "")
-        form.add_error(name if name in form.fields else None, str(error.get("message") or exc.message))
-
-
-@require_http_methods(["GET", "POST"])
-@with_actor
-def site_roles_view(request: HttpRequest, actor: Actor) -> HttpResponse:
-    """What each plant does with the household waste it receives (zone regulators)."""
-    settings_ops.require_zone_regulator(actor)
-    may_write = settings_ops.may_write(actor)
-    form = SiteRoleForm(actor, request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if not may_write:
-            settings_ops.set_site_role(actor, None, "")  # raises the refusal in the service's words
-        if form.is_valid():
-            try:
-                settings_ops.set_site_role(actor, form.cleaned_data["site"], form.cleaned_data["role"])
-            except Invalid as exc:
-                _add_errors(form, exc)
-            else:
-                messages.success(request, _("The site's role is saved."))
-                return redirect("household:site-roles")
-        status = 422
-    return render(
-        request,
-        "household/site_roles.html",
-        {"rows": settings_ops.site_roles(actor), "form": form, "may_write": may_write},
-        status=status,
-    )
-
-
 class QuotaForm(forms.Form):
     area = forms.ChoiceField(label=gettext_lazy("Street or community"), required=False)
     year = forms.IntegerField(
@@ -182,41 +150,106 @@ class QuotaForm(forms.Form):
     )
 
     def __init__(self, actor: Actor, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"year": timezone.localdate().year})
         super().__init__(*args, **kwargs)
         self.fields["area"].choices = [("", _("the whole zone"))] + [  # type: ignore[attr-defined]
             (a.code, a.name) for a in settings_ops.quota_areas(actor)
         ]
 
 
+def _settings_page(
+    request: HttpRequest,
+    actor: Actor,
+    make_form: Callable[..., forms.Form],
+    save: Callable[[dict[str, Any]], object],
+    rows: Callable[[Actor], list[dict[str, Any]]],
+    template: str,
+    saved: str,
+) -> HttpResponse:
+    """A zone setting's page (the plants' roles, the quotas): its rows and, for those who may change
+    it, the form; a valid POST saves and comes back to the page, a bad one shows the faults by field."""
+    settings_ops.require_zone_regulator(actor)
+    if request.method == "POST":
+        settings_ops.require_writer(actor)  # refused before the input is read
+    form = make_form(actor, request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                save(form.cleaned_data)
+            except Invalid as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, saved)
+                return redirect(request.path)
+        status = 422
+    context = {"rows": rows(actor), "form": form, "may_write": settings_ops.may_write(actor)}
+    return render(request, template, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@with_actor
+def site_roles_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """What each plant does with the household waste it receives (zone regulators)."""
+    return _settings_page(
+        request,
+        actor,
+        SiteRoleForm,
+        lambda values: settings_ops.set_site_role(actor, values["site"], values["role"]),
+        settings_ops.site_roles,
+        "household/site_roles.html",
+        _("The site's role is saved."),
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @with_actor
 def quotas_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     """The annual source total-control quotas of the zone, its streets and communities (zone regulators)."""
-    settings_ops.require_zone_regulator(actor)
-    may_write = settings_ops.may_write(actor)
-    form = QuotaForm(actor, request.POST or None, initial={"year": timezone.localdate().year})
-    status = 200
-    if request.method == "POST":
-        if not may_write:
-            settings_ops.set_quota(actor, area_code=None, year=None, quota_t=None)  # the refusal
-        if form.is_valid():
-            try:
-                settings_ops.set_quota(
-                    actor,
-                    area_code=form.cleaned_data["area"],
-                    year=form.cleaned_data["year"],
-                    quota_t=form.cleaned_data["quota_t"],
-                    source=form.cleaned_data["source"],
-                )
-            except Invalid as exc:
-                _add_errors(form, exc)
-            else:
-                messages.success(request, _("The quota is saved."))
-                return redirect("household:quotas")
-        status = 422
-    return render(
+    return _settings_page(
         request,
+        actor,
+        QuotaForm,
+        lambda values: settings_ops.set_quota(
+            actor,
+            area_code=values["area"],
+            year=values["year"],
+            quota_t=values["quota_t"],
+            source=values["source"],
+        ),
+        settings_ops.quotas,
         "household/quotas.html",
-        {"rows": settings_ops.quotas(actor), "form": form, "may_write": may_write},
-        status=status,
+        _("The quota is saved."),
+    )
+
+
+def _remove(request: HttpRequest, remove: Callable[[], None], back: str, done: str) -> HttpResponse:
+    try:
+        remove()
+    except Invalid as exc:
+        messages.error(request, str(exc.errors[0]["message"]) if exc.errors else exc.message)
+    else:
+        messages.success(request, done)
+    return redirect(back)
+
+
+@require_POST
+@with_actor
+def site_role_remove(request: HttpRequest, actor: Actor, site_id: int) -> HttpResponse:
+    return _remove(
+        request,
+        lambda: settings_ops.remove_site_role(actor, site_id),
+        reverse("household:site-roles"),
+        _("The site's role is removed."),
+    )
+
+
+@require_POST
+@with_actor
+def quota_remove(request: HttpRequest, actor: Actor, quota_id: int) -> HttpResponse:
+    return _remove(
+        request,
+        lambda: settings_ops.remove_quota(actor, quota_id),
+        reverse("household:quotas"),
+        _("The quota is removed."),
     )

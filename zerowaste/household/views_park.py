@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import DomainError, Invalid
 from zerowaste.core.formatting import format_count, format_quantity
+from zerowaste.core.forms import apply_errors
 from zerowaste.portal.periods import period_form
 from zerowaste.portal.views import with_actor
 
@@ -345,13 +346,6 @@ class StationForm(forms.Form):
 FORM_FIELD_OF = {"organization_id": "organization", "expected_kg": None}
 
 
-def _add_errors(form: forms.Form, exc: DomainError) -> None:
-    for error in exc.errors or [{"field": None, "message": exc.message}]:
-        name = str(error.get("field") or "")
-        name = FORM_FIELD_OF.get(name, name) or ""
-        form.add_error(name if name in form.fields else None, str(error.get("message") or exc.message))
-
-
 def _registration_park(request: HttpRequest, actor: Actor) -> Any:
     """The park the page names (GET ?park= or the posted park), None when the actor sees no park; a
     POST by anyone but the park's operator is refused before its input is read."""
@@ -414,7 +408,7 @@ def enterprises_view(request: HttpRequest, actor: Actor) -> HttpResponse:
                 contact_phone=form.cleaned_data["contact_phone"],
             )
         except Invalid as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc, FORM_FIELD_OF)
         else:
             messages.success(
                 request,
@@ -461,7 +455,7 @@ def stations_view(request: HttpRequest, actor: Actor) -> HttpResponse:
         try:
             station = park.add_station(actor, area.code, **form.cleaned_data)
         except Invalid as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc, FORM_FIELD_OF)
         else:
             messages.success(request, _("%(name)s registered.") % {"name": station.name})
             return redirect(_back("household:park-stations", area))

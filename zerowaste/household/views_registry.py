@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from zerowaste.core.authz import Actor
 from zerowaste.core.errors import Invalid
+from zerowaste.core.forms import apply_errors
 from zerowaste.core.models import Area, Organization
 from zerowaste.portal.views import with_actor
 
@@ -175,11 +176,8 @@ class DeviceForm(forms.Form):
         self.fields["station"].choices = [(s.pk, f"{s.code} {s.name}") for s in found[:500]]  # type: ignore[attr-defined]
 
 
-def _add_errors(form: forms.Form, exc: Invalid) -> None:
-    for error in exc.errors or [{"field": "", "message": exc.message}]:
-        name = str(error.get("field") or "")
-        name = {"community_id": "community", "station_id": "station", "source_id": "source"}.get(name, name)
-        form.add_error(name if name in form.fields else None, str(error.get("message") or exc.message))
+# Service fields that have another name on the forms.
+FORM_FIELD_OF = {"community_id": "community", "station_id": "station", "source_id": "source"}
 
 
 def _form_page(
@@ -226,7 +224,7 @@ def _submit(
         try:
             saved_code, next_url = save(form.cleaned_data)
         except Invalid as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc, FORM_FIELD_OF)
         else:
             done = _("%(code)s saved.") if code else _("%(code)s registered.")
             messages.success(request, done % {"code": saved_code})

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_http_methods
 from zerowaste.core import licences, services
 from zerowaste.core.authz import Actor, require
 from zerowaste.core.errors import Conflict, Invalid, NotFound
+from zerowaste.core.forms import apply_errors
 
-from .views import _apply_errors, with_actor
+from .views import with_actor
 
 
 @with_actor
@@ -76,7 +77,7 @@ def licence_review(request: HttpRequest, actor: Actor, organization_id: int, lic
                 )
                 messages.success(request, _("Licence %(n)s rejected.") % {"n": done.number})
         except (Invalid, Conflict) as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
             status = exc.status
         else:
             return redirect("portal:licence_pending")

@@ -33,7 +33,8 @@ from zerowaste.core import (
 )
 from zerowaste.core import home as home_todos
 from zerowaste.core.authz import Actor, active_memberships, actor_for_user, require, visible_audit_entries
-from zerowaste.core.errors import DomainError, Forbidden, Invalid, NotFound
+from zerowaste.core.errors import Forbidden, Invalid, NotFound
+from zerowaste.core.forms import apply_errors
 from zerowaste.core.middleware import client_ip
 from zerowaste.core.models import Area
 
@@ -79,12 +80,6 @@ def _login_url() -> str:
     from django.urls import reverse
 
     return reverse("portal:login")
-
-
-def _apply_errors(form: forms.Form, exc: DomainError) -> None:
-    for error in exc.errors or [{"field": None, "message": exc.message}]:
-        field = str(error.get("field") or "")
-        form.add_error(field if field in form.fields else None, str(error.get("message")))
 
 
 # --- Login ---------------------------------------------------------------------------------------
@@ -271,7 +266,7 @@ def _organization_form(
         try:
             save(dict(form.cleaned_data))
         except Invalid as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             if done:
                 messages.success(request, done)
@@ -366,7 +361,7 @@ def member_invite(request: HttpRequest, actor: Actor, organization_id: int) -> H
         try:
             issued = invitations.invite(actor, organization_id, **form.cleaned_data)
         except Invalid as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             link = request.build_absolute_uri(reverse("portal:invitation_link", args=[issued.link_token]))
             response = render(
@@ -496,7 +491,7 @@ def invitation_link(request: HttpRequest, token: str) -> HttpResponse:
                 return redirect("portal:home")
         except Invalid as exc:
             if form is not None:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.error(request, exc.message)
         except Forbidden as exc:

@@ -367,3 +367,68 @@ def test_quotas_refused_api_and_cli(reg: Registry) -> None:
     with pytest.raises(SystemExit):
         _json(reg.zone, "quota", "--year", "2021", "--quota-t", "-1")
     assert SourceQuota.objects.filter(zone=reg.zone).count() == 2
+
+
+# --- Removing a setting set by mistake ------------------------------------------------------------------
+
+
+def test_zone_regulator_removes_a_role_and_a_quota_on_the_page(reg: Registry) -> None:
+    org = parties.make_org(reg.zone, roles=("regulator",))
+    actor = parties.actor_of(org)
+    settings_ops.set_site_role(actor, reg.plant.pk, rules.SITE_KITCHEN)
+    quota = settings_ops.set_quota(actor, area_code=None, year=2020, quota_t="100")
+    page = _login(org)
+    text = page.get("/household/quotas/").content.decode()
+    assert f"/household/quotas/{quota.pk}/remove/" in text
+    viewer = _login(org, "viewer")
+    assert f"/household/quotas/{quota.pk}/remove/" not in viewer.get("/household/quotas/").content.decode()
+    assert viewer.post(f"/household/quotas/{quota.pk}/remove/").status_code == 403
+    assert viewer.post(f"/household/site-roles/{reg.plant.pk}/remove/").status_code == 403
+    before = _audits()
+    assert page.post(f"/household/quotas/{quota.pk}/remove/").status_code == 302
+    assert page.post(f"/household/site-roles/{reg.plant.pk}/remove/").status_code == 302
+    assert not SourceQuota.objects.filter(zone=reg.zone).exists()
+    assert not SiteRole.objects.filter(zone=reg.zone).exists()
+    assert _audits() == before + 2
+    assert AuditEntry.objects.filter(action="household.quota.remove").get().changes["quota_t"] == [
+        "100.000",
+        None,
+    ]
+    again = page.post(f"/household/quotas/{quota.pk}/remove/", follow=True)
+    assert again.status_code == 200 and _audits() == before + 2
+    audit_page = page.get("/audit/").content.decode()
+    assert "删除源头总量控制指标" in audit_page or "Remove a source total-control quota" in audit_page
+
+
+def test_settings_api_tokens_and_removal_by_api_and_cli(reg: Registry) -> None:
+    org = parties.make_org(reg.zone, roles=("regulator",))
+    reader = parties.api_client(org, ("read",))
+    writer = parties.api_client(org)
+    assert reader.get("/api/household/site-roles").status_code == 200
+    assert reader.get("/api/household/quotas").status_code == 200
+    refused = reader.post("/api/household/site-roles", {"site_id": reg.plant.pk, "role": "kitchen"})
+    assert refused.status_code == 403
+    assert reader.post("/api/household/quotas", {"year": 2021, "quota_t": "5"}).status_code == 403
+    assert not SiteRole.objects.filter(zone=reg.zone).exists()
+    assert not SourceQuota.objects.filter(zone=reg.zone).exists()
+    assert (
+        writer.post("/api/household/site-roles", {"site_id": reg.plant.pk, "role": "kitchen"}).status_code
+        == 200
+    )
+    quota_id = writer.post("/api/household/quotas", {"year": 2021, "quota_t": "5"}).json()["id"]
+    assert reader.delete(f"/api/household/quotas/{quota_id}").status_code == 403
+    assert reader.delete(f"/api/household/site-roles/{reg.plant.pk}").status_code == 403
+    foreign = parties.api_client(parties.make_org(parties.make_zone(), roles=("regulator",)))
+    assert foreign.delete(f"/api/household/quotas/{quota_id}").status_code == 422
+    assert foreign.delete(f"/api/household/site-roles/{reg.plant.pk}").status_code == 422
+    assert writer.delete(f"/api/household/quotas/{quota_id}").status_code == 204
+    assert writer.delete(f"/api/household/site-roles/{reg.plant.pk}").status_code == 204
+    assert writer.delete(f"/api/household/site-roles/{reg.plant.pk}").status_code == 422
+    assert not SiteRole.objects.filter(zone=reg.zone).exists()
+    assert not SourceQuota.objects.filter(zone=reg.zone).exists()
+    _json(reg.zone, "site-role", "--site", str(reg.plant.pk), "--role", "landfill")
+    rows = _json(reg.zone, "quota", "--year", "2022", "--quota-t", "7")
+    assert _json(reg.zone, "site-role", "--site", str(reg.plant.pk), "--remove") == []
+    assert _json(reg.zone, "quota", "--remove", str(rows[0]["id"])) == []
+    with pytest.raises(SystemExit):
+        _json(reg.zone, "quota", "--remove", str(rows[0]["id"]))

@@ -175,6 +175,7 @@ def test_log_input_is_checked(p: Park) -> None:
         ({"kind": "cleaning", "at": park.timezone.now() + timedelta(hours=1)}, "at"),
         ({"kind": "cleaning", "result": "pass"}, "result"),
         ({"kind": "inspection", "result": "maybe"}, "result"),
+        ({"kind": "inspection"}, "result"),
     ]
     for kwargs, field in cases:
         with pytest.raises(Invalid) as bad:
