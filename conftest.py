@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from zerowaste.core.models import Area, Organization, Zone
-from zerowaste.testing import parties
+from zerowaste.testing import TEST_AUDIT_HMAC_KEYS, TEST_AUDIT_SIGNING_SEED, parties
 from zerowaste.testing.browser import browser, page  # noqa: F401 - fixtures
 
 # Playwright's sync API runs an event loop in the test thread; Django must still allow ORM calls there.
@@ -41,10 +41,6 @@ def _immediate_tasks(settings):  # type: ignore[no-untyped-def]
     settings.RATELIMIT_ENABLED = False
 
 
-TEST_AUDIT_HMAC_KEY = "5a" * 32
-TEST_AUDIT_SIGNING_SEED = "c3" * 32
-
-
 @pytest.fixture(autouse=True)
 def _audit_keys(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Deterministic audit keys from settings; key and checkpoint files in a directory of the test's
@@ -52,7 +48,7 @@ def _audit_keys(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None
     import uuid
 
     root = tmp_path_factory.getbasetemp() / f"audit-{uuid.uuid4().hex}"
-    settings.AUDIT_HMAC_KEYS = {"test1": TEST_AUDIT_HMAC_KEY}
+    settings.AUDIT_HMAC_KEYS = dict(TEST_AUDIT_HMAC_KEYS)
     settings.AUDIT_SIGNING_KEY_SEED = TEST_AUDIT_SIGNING_SEED
     settings.AUDIT_KEY_DIR = root / "keys"
     settings.AUDIT_CHECKPOINT_DIR = root / "checkpoints"

@@ -10,10 +10,11 @@ import pytest
 from openpyxl import load_workbook
 
 from zerowaste.core.authz import actor_for_user
-from zerowaste.core.demo import DEMO_PASSWORD, build_demo
+from zerowaste.core.demo import DEMO_PASSWORD
 from zerowaste.core.models import User
 from zerowaste.declarations import services
 from zerowaste.declarations.models import Declaration
+from zerowaste.testing import demo_snapshot
 from zerowaste.testing.browser import log_in, screenshot
 
 PERIOD = "2021-01"
@@ -54,7 +55,7 @@ def _workbook(tmp_path: Path, name: str, rows: list[tuple[str, float, float, flo
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_producer_imports_and_regulator_accepts(live_server, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    build_demo(seed=1, scale=1)
+    demo_snapshot.demo(scale=1)
     base = live_server.url
     faulty = _workbook(
         tmp_path,

@@ -15,7 +15,8 @@ import re
 
 import pytest
 
-from zerowaste.core.demo import DEMO_PASSWORD, build_demo
+from zerowaste.core.demo import DEMO_PASSWORD
+from zerowaste.testing import demo_snapshot
 from zerowaste.testing.browser import log_in, screenshot
 from zerowaste.testing.spider import Visit, crawl, demo_usernames, logged_in, route_of
 
@@ -95,7 +96,7 @@ def _shot_name(width: str, account: str, route: str) -> str:
 def test_no_page_overflows_sideways_at_1440_or_390_px(live_server, browser) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import Error as PlaywrightError
 
-    build_demo(seed=1)
+    demo_snapshot.demo()
     pages = _pages_by_account()
     assert sum(len(v) for v in pages.values()) > 40, "the crawl found too few pages to judge the layout"
     failures: list[str] = []

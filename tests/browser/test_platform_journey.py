@@ -7,14 +7,15 @@ import re
 
 import pytest
 
-from zerowaste.core.demo import DEMO_PASSWORD, build_demo
+from zerowaste.core.demo import DEMO_PASSWORD
+from zerowaste.testing import demo_snapshot
 from zerowaste.testing.browser import log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_regulator_logs_in_reads_in_chinese_switches_to_english_and_logs_out(live_server, page) -> None:  # type: ignore[no-untyped-def]
-    build_demo(seed=1)
+    demo_snapshot.demo()
     log_in(page, live_server.url, "regulator", DEMO_PASSWORD)
 
     page.wait_for_url(re.compile(r"/cockpit/$"))  # a regulator's home: the cockpit, to-dos on top
@@ -41,7 +42,7 @@ def test_regulator_logs_in_reads_in_chinese_switches_to_english_and_logs_out(liv
 
 
 def test_producer_sees_only_its_own_organization(live_server, page) -> None:  # type: ignore[no-untyped-def]
-    result = build_demo(seed=1)
+    result = demo_snapshot.demo()
     log_in(page, live_server.url, "producer", DEMO_PASSWORD)
     page.wait_for_url(re.compile(r"/$"))  # its home: its to-dos under its name
     assert page.locator("#todos").count() == 1

@@ -154,7 +154,7 @@ def post_site_role(request: HttpRequest, data: HouseholdSiteRoleIn) -> dict[str,
     return settings_ops.site_role_row(found.site, found.role)
 
 
-@router.delete("/household/site-roles/{site_id}", response={204: None, 403: ErrorOut, 422: ErrorOut})
+@router.delete("/household/site-roles/{site_id}", response={204: None, 403: ErrorOut, 404: ErrorOut})
 def delete_site_role(request: HttpRequest, site_id: int) -> tuple[int, None]:
     """Take a site's role away (zone regulators): what it received counts as cleared to an unknown
     destination again."""
@@ -193,7 +193,7 @@ def post_quota(request: HttpRequest, data: HouseholdQuotaIn) -> dict[str, Any]:
     return settings_ops.quota_row(found)
 
 
-@router.delete("/household/quotas/{quota_id}", response={204: None, 403: ErrorOut, 422: ErrorOut})
+@router.delete("/household/quotas/{quota_id}", response={204: None, 403: ErrorOut, 404: ErrorOut})
 def delete_quota(request: HttpRequest, quota_id: int) -> tuple[int, None]:
     """Remove a quota set by mistake (zone regulators; the audit keeps what it was)."""
     settings_ops.remove_quota(actor_of(request), quota_id)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from zerowaste.core import audit
 from zerowaste.core.authz import Actor
-from zerowaste.core.errors import Forbidden, Invalid
+from zerowaste.core.errors import Forbidden, Invalid, NotFound
 from zerowaste.core.models import Area, Site
 
 from . import rules
@@ -49,6 +49,16 @@ def require_writer(actor: Actor) -> None:
     require_zone_regulator(actor)
     if not (actor.is_system or actor.member_role in WRITE_ROLES):
         raise Forbidden(_("your role may read these settings but not change them"))
+
+
+def _require_writer_of_a_named_row(actor: Actor, missing: str) -> None:
+    """A removal names its row in the path: to anyone but the zone's regulators the row is not there
+    (404, as for a row of another zone); their readers are refused (403)."""
+    try:
+        require_zone_regulator(actor)
+    except Forbidden:
+        raise NotFound(missing) from None
+    require_writer(actor)
 
 
 def role_label(role: str) -> str:
@@ -129,11 +139,12 @@ def set_site_role(actor: Actor, site_id: int | None, role: str) -> SiteRole:
 def remove_site_role(actor: Actor, site_id: int) -> None:
     """Take a site's role away: the figures count what it received as cleared to an unknown destination
     again until it gets one."""
-    require_writer(actor)
+    missing = _("this site has no role to remove")
+    _require_writer_of_a_named_row(actor, missing)
     with transaction.atomic():
         found = SiteRole.objects.select_for_update().filter(zone_id=actor.zone_id, site_id=site_id).first()
         if found is None:
-            raise Invalid.field("site", _("this site has no role to remove"))
+            raise NotFound(missing)
         audit.record(
             actor,
             "household.site_role.remove",
@@ -250,11 +261,12 @@ def set_quota(
 def remove_quota(actor: Actor, quota_id: int) -> None:
     """Remove a quota set by mistake (the audit keeps what it was); a street or community without one
     gets the zone's again."""
-    require_writer(actor)
+    missing = _("no such quota in this zone")
+    _require_writer_of_a_named_row(actor, missing)
     with transaction.atomic():
         found = SourceQuota.objects.select_for_update().filter(zone_id=actor.zone_id, pk=quota_id).first()
         if found is None:
-            raise Invalid.field("quota", _("no such quota in this zone"))
+            raise NotFound(missing)
         audit.record(
             actor,
             "household.quota.remove",

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -202,6 +203,16 @@ def _resident_token_of(org: Organization) -> str:
     return resident_token(_household_of(org))
 
 
+def _quota_of(org: Organization) -> int:
+    """A source quota of a new community of the organization's street (the zone regulators' setting)."""
+    from .models import SourceQuota
+
+    return SourceQuota.objects.create(
+        zone_id=org.zone_id, area=_community_of(org), year=2020, quota_t=Decimal("100.000")
+    ).pk
+
+
+ISOLATION_PARAMS["quota_id"] = _quota_of
 ISOLATION_PARAMS["chip"] = lambda org: _bin_of(org).chip
 ISOLATION_PARAMS["token"] = _resident_token_of
 # --- The registry's pages (reg17) -----------------------------------------------------------------

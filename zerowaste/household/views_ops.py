@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zerowaste.core.authz import Actor
-from zerowaste.core.errors import DomainError, Invalid
+from zerowaste.core.errors import DomainError, Invalid, NotFound
 from zerowaste.core.forms import apply_errors
 from zerowaste.portal.views import with_actor
 
@@ -226,8 +226,8 @@ def quotas_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 def _remove(request: HttpRequest, remove: Callable[[], None], back: str, done: str) -> HttpResponse:
     try:
         remove()
-    except Invalid as exc:
-        messages.error(request, str(exc.errors[0]["message"]) if exc.errors else exc.message)
+    except NotFound as exc:  # removed already (a double click, another regulator): said on the list
+        messages.error(request, exc.message)
     else:
         messages.success(request, done)
     return redirect(back)
@@ -236,6 +236,7 @@ def _remove(request: HttpRequest, remove: Callable[[], None], back: str, done: s
 @require_POST
 @with_actor
 def site_role_remove(request: HttpRequest, actor: Actor, site_id: int) -> HttpResponse:
+    settings_ops.require_writer(actor)  # the page refuses (403) before it looks for the row
     return _remove(
         request,
         lambda: settings_ops.remove_site_role(actor, site_id),
@@ -247,6 +248,7 @@ def site_role_remove(request: HttpRequest, actor: Actor, site_id: int) -> HttpRe
 @require_POST
 @with_actor
 def quota_remove(request: HttpRequest, actor: Actor, quota_id: int) -> HttpResponse:
+    settings_ops.require_writer(actor)  # the page refuses (403) before it looks for the row
     return _remove(
         request,
         lambda: settings_ops.remove_quota(actor, quota_id),

@@ -8,10 +8,11 @@ partitions and copies the rows back in (`COPY … FROM STDIN`), a few seconds in
 restored rows are byte for byte the built ones, ids included; each sequence is moved past them when it
 is behind (a test may have reset the sequences since).
 
-The snapshot is only used while the rows that were in the database before the build (content types,
-permissions, migrations' data) are unchanged: a test that flushes the database re-creates them with
-other ids, and the next request then builds again and takes a new snapshot. A build that changed a row
-that was there before is never snapshot. On SQLite every request builds.
+The snapshot is only used while the rows that were in the database before the build (migrations' data)
+are unchanged; else the next request builds again and takes a new snapshot. Django's content types and
+permissions are left out: a browser test's flush re-creates them with other ids, and the demo refers
+to none of them (a build that did would not be snapshot, nor one that changed a row that was there
+before). On SQLite every request builds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.test import override_settings
+
+from zerowaste.testing import TEST_AUDIT_HMAC_KEYS, TEST_AUDIT_SIGNING_SEED
 
 DEMO_SEED = 1
 
@@ -36,14 +40,16 @@ class Snapshot:
 
 _snapshot: Snapshot | None = None
 _unusable = False  # a build changed pre-existing rows: always build
+_in_use: Snapshot | None = None  # the snapshot of the demo last restored or built
 
 
 def demo(**build_args: Any) -> Any:
     """The demo zone in the current transaction: restored from this process's snapshot when it is
     usable, else built (and snapshot, on PostgreSQL). Returns `build_demo`'s result."""
-    global _snapshot, _unusable
+    global _snapshot, _unusable, _in_use
     from zerowaste.core.demo import build_demo
 
+    _in_use = None
     if build_args not in ({}, {"scale": 1}) or connection.vendor != "postgresql":
         return build_demo(seed=DEMO_SEED, **build_args)
     with connection.cursor() as cursor:
@@ -52,27 +58,66 @@ def demo(**build_args: Any) -> Any:
         if _snapshot is not None and _snapshot.base == base[0]:
             with transaction.atomic():  # a browser test's database commits: the foreign keys at the end
                 _restore(cursor, _snapshot)
+            _in_use = _snapshot
             return build_demo(seed=DEMO_SEED)  # finds the restored zone: already built
         before_partitions = _partitions(cursor)
-        result = build_demo(seed=DEMO_SEED)
+        # The tests' audit keys, whatever the caller's settings (a module's fixture runs before the
+        # per-test ones), so the restored chain verifies in every test; the build's foreign keys are
+        # checked once here, not again at the end of every test that rolls back to a savepoint above it.
+        with override_settings(
+            AUDIT_HMAC_KEYS=dict(TEST_AUDIT_HMAC_KEYS), AUDIT_SIGNING_KEY_SEED=TEST_AUDIT_SIGNING_SEED
+        ):
+            result = build_demo(seed=DEMO_SEED)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         if not _unusable:
             with transaction.atomic():
                 taken = _take(cursor, tables, base, before_partitions)
             if taken is None:
                 _unusable = True
                 print("demo_snapshot: the build changed earlier rows; building every time", file=sys.stderr)
-            _snapshot = taken
+            _snapshot = _in_use = taken
     return result
 
 
+def build_fresh() -> Any:
+    """A build, whatever the snapshot (the README's figures need rows numbered from 1)."""
+    global _in_use
+    from zerowaste.core.demo import build_demo
+
+    _in_use = None
+    return build_demo(seed=DEMO_SEED)
+
+
+def current() -> Snapshot | None:
+    """The snapshot the demo in the database was restored from or taken of (None: none is in use)."""
+    return _in_use
+
+
+# Django re-creates these after a flush (a browser test's teardown) with new ids; the demo refers to
+# none of their rows (checked when the snapshot is taken), so they are neither fingerprinted nor copied.
+RECREATED_BY_DJANGO = ("django_content_type", "auth_permission")
+
+
 def _tables(cursor: Any) -> list[str]:
-    """Every ordinary or partitioned table of the schema (a partition's rows come with its parent's)."""
+    """Every ordinary or partitioned table of the schema (a partition's rows come with its parent's),
+    but Django's content types and permissions."""
     cursor.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
         " ORDER BY c.relname"
     )
-    return [name for (name,) in cursor.fetchall()]
+    return [name for (name,) in cursor.fetchall() if name not in RECREATED_BY_DJANGO]
+
+
+def _refer_to_recreated(cursor: Any) -> set[str]:
+    """The tables with a foreign key to Django's content types or permissions."""
+    cursor.execute(
+        "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f'"
+        " AND confrelid::regclass::text = ANY(%s)",
+        [list(RECREATED_BY_DJANGO)],
+    )
+    return {name.strip('"') for (name,) in cursor.fetchall()}
 
 
 def _fingerprint(cursor: Any, tables: list[str]) -> tuple[str, dict[str, list[str]]]:
@@ -148,6 +193,8 @@ def _take(
             cursor.execute("DROP TABLE zw_snapshot_old")
         if data:
             copied.append((table, columns, bytes(data)))
+    if _refer_to_recreated(cursor) & {table for table, _columns, _data in copied}:
+        return None  # restored after a flush, its rows would point at content types that are gone
     partitions = tuple(ddl for name, ddl in _partitions(cursor).items() if name not in before_partitions)
     return Snapshot(base=_digest, partitions=partitions, tables=tuple(copied), sequences=_highest(cursor))
 

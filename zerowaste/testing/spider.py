@@ -119,15 +119,44 @@ def demo_usernames() -> list[str]:
     return [a["username"] for a in zone.settings["demo_accounts"]]
 
 
+# A crawl of the demo as one account, kept for the process: the walks over every page (zh-Hans text,
+# numbers, what a role is offered) read the same pages of the same demo restored from the process's
+# snapshot (zerowaste.testing.demo_snapshot), and a crawl never writes. Not kept where there is no
+# snapshot (SQLite): each module's demo is then a build of its own.
+_crawls: dict[tuple[Any, ...], list[Visit]] = {}
+
+
+def _demo_state() -> tuple[Any, ...] | None:
+    from zerowaste.core.models import Zone
+    from zerowaste.testing import demo_snapshot
+
+    snapshot = demo_snapshot.current()
+    zone = Zone.objects.filter(settings__has_key="demo_accounts").order_by("-pk").first()
+    return None if snapshot is None or zone is None else (id(snapshot), zone.pk)
+
+
+def demo_account_visits(username: str, *, language: str = "zh-hans", per_route: int = 2) -> list[Visit]:
+    """The pages a demo account (or "anonymous", from the exchange's public page) reaches by links."""
+    from zerowaste.core.demo import DEMO_PASSWORD
+
+    state = _demo_state()
+    key = (username, language, per_route, state)
+    if state is None or key not in _crawls:
+        if username == "anonymous":
+            visits = crawl(Client(HTTP_ACCEPT_LANGUAGE=language), "/exchange/", per_route=per_route)
+        else:
+            visits = crawl(logged_in(username, DEMO_PASSWORD, language=language), "/", per_route=per_route)
+        if state is None:
+            return visits
+        _crawls[key] = visits
+    return _crawls[key]
+
+
 def crawl_as_every_demo_account(
     *, language: str = "zh-hans", per_route: int = 2
 ) -> Iterator[tuple[str, Visit]]:
-    from zerowaste.core.demo import DEMO_PASSWORD
-
-    yield from (("anonymous", visit) for visit in crawl(Client(HTTP_ACCEPT_LANGUAGE=language), "/exchange/"))
-    for username in demo_usernames():
-        client = logged_in(username, DEMO_PASSWORD, language=language)
-        for visit in crawl(client, "/", per_route=per_route):
+    for username in ["anonymous", *demo_usernames()]:
+        for visit in demo_account_visits(username, language=language, per_route=per_route):
             yield username, visit
 
 
@@ -139,7 +168,6 @@ def demo_in_rolled_back_transaction(django_db_blocker: Any, *, fresh: bool = Fal
     from django.db import transaction
     from django.test import override_settings
 
-    from zerowaste.core.demo import build_demo
     from zerowaste.testing import demo_snapshot
 
     quick = {
@@ -148,5 +176,5 @@ def demo_in_rolled_back_transaction(django_db_blocker: Any, *, fresh: bool = Fal
         "RATELIMIT_ENABLED": False,
     }
     with django_db_blocker.unblock(), override_settings(**quick), transaction.atomic():
-        yield build_demo(seed=1) if fresh else demo_snapshot.demo()
+        yield demo_snapshot.build_fresh() if fresh else demo_snapshot.demo()
         transaction.set_rollback(True)

@@ -37,7 +37,8 @@ import pytest
 from zerowaste.core.demo import DEMO_PASSWORD
 from zerowaste.testing.spider import Visit, crawl_as_every_demo_account, logged_in
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+# With the other walks over the demo's pages on one test process: they share its crawls (spider).
+pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.xdist_group("demo-walks")]
 
 _INVISIBLE = re.compile(r"<(script|style|template)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
 _TAG = re.compile(r"<[^>]+>")

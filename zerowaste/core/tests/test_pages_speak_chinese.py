@@ -270,7 +270,8 @@ def test_the_checker_finds_what_the_issue_saw() -> None:
     assert not page_findings("<script>var pick_up = 'target';</script><style>.a_b{}</style>", names)
 
 
-@pytest.mark.slow  # the demo (~30 s) and a crawl of every account (~2 min)
+@pytest.mark.slow  # the demo and a crawl of every account, shared with the other walks (spider)
+@pytest.mark.xdist_group("demo-walks")
 def test_every_page_speaks_chinese(module_demo: Any) -> None:
     allowed_names = data_names()
     problems: dict[str, set[str]] = {}

@@ -419,11 +419,13 @@ def test_settings_api_tokens_and_removal_by_api_and_cli(reg: Registry) -> None:
     assert reader.delete(f"/api/household/quotas/{quota_id}").status_code == 403
     assert reader.delete(f"/api/household/site-roles/{reg.plant.pk}").status_code == 403
     foreign = parties.api_client(parties.make_org(parties.make_zone(), roles=("regulator",)))
-    assert foreign.delete(f"/api/household/quotas/{quota_id}").status_code == 422
-    assert foreign.delete(f"/api/household/site-roles/{reg.plant.pk}").status_code == 422
+    assert foreign.delete(f"/api/household/quotas/{quota_id}").status_code == 404
+    assert foreign.delete(f"/api/household/site-roles/{reg.plant.pk}").status_code == 404
+    producer = parties.api_client(parties.make_org(reg.zone, roles=("producer",)))
+    assert producer.delete(f"/api/household/quotas/{quota_id}").status_code == 404
     assert writer.delete(f"/api/household/quotas/{quota_id}").status_code == 204
     assert writer.delete(f"/api/household/site-roles/{reg.plant.pk}").status_code == 204
-    assert writer.delete(f"/api/household/site-roles/{reg.plant.pk}").status_code == 422
+    assert writer.delete(f"/api/household/site-roles/{reg.plant.pk}").status_code == 404
     assert not SiteRole.objects.filter(zone=reg.zone).exists()
     assert not SourceQuota.objects.filter(zone=reg.zone).exists()
     _json(reg.zone, "site-role", "--site", str(reg.plant.pk), "--role", "landfill")

@@ -23,9 +23,10 @@ from django.test import Client
 
 from zerowaste.core.demo import DEMO_PASSWORD
 from zerowaste.core.errors import DomainError, Forbidden
-from zerowaste.testing.spider import crawl, demo_usernames, logged_in
+from zerowaste.testing.spider import demo_account_visits, demo_usernames, logged_in
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+# With the other walks over the demo's pages on one test process: they share its crawls (spider).
+pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.xdist_group("demo-walks")]
 
 # Forms of the page frame every logged-in page carries: they change the session or the language.
 FRAME_ACTIONS = {"/logout/", "/i18n/setlang/", "/switch-organization/"}
@@ -117,10 +118,10 @@ def _submissions(path: str, body: str) -> Iterator[tuple[str, str, dict[str, Any
         yield form["method"], target, form["fields"]
 
 
-def _refusals(client: Client) -> tuple[list[str], int, int]:
+def _refusals(client: Client, username: str) -> tuple[list[str], int, int]:
     """What the account was refused: links that answered 403 and forms whose submission did."""
     refused: list[str] = []
-    visits = crawl(client, "/")
+    visits = demo_account_visits(username)
     tried: set[tuple[str, str]] = set()
     forms = 0
     for visit in visits:
@@ -153,7 +154,7 @@ def test_every_link_and_form_a_role_sees_is_one_it_may_use(module_demo: Any) -> 
         found = re.findall(r'data-todo="([^"]+)"', home)
         print(username, "to-dos:", found)
         assert LANDS_ON.get(username, "") in [*found, ""], f"{username}'s home lacks {LANDS_ON[username]}"
-        refused, pages, forms = _refusals(client)
+        refused, pages, forms = _refusals(client, username)
         print(f"{username}: {pages} pages, {forms} forms")
         assert pages > 5, f"{username} reached too few pages: {pages}"
         problems += [f"{username}: {line}" for line in refused]
