@@ -695,7 +695,7 @@ def record_collection(actor: Actor, store_id: int, *, data: Mapping[str, Any]) -
         raise Invalid.field("collected_on", _("must not be in the future"))
     # Same park: exactly the hand-overs that transfers refuses as manifests (seed:4005, 4009).
     try:
-        transfers._check_not_park_internal(producer, store.operator)
+        transfers.stream_rules("hw").check_not_park_internal(producer, store.operator)
     except Invalid:
         pass
     else:

@@ -2,5 +2,6 @@
 
 Public services for other apps (see `services.py`): `closed_quantities(zone_id, organization_id,
 start, end)` — closed transferred-out tonnes per waste code, registered with the declarations'
-reconciliation; `visible_transfers(actor)`; `statistics(actor, year=...)`.
+reconciliation; `visible_transfers(actor)`; `statistics(actor, year=...)`; `stream_rules(code)` — a
+stream's rules (`streams.base.TransferStream`), for an app applying one to its own records.
 """

@@ -560,7 +560,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Queries that may see unverified licences, and why (function names inside the file).
 MAY_SEE_UNVERIFIED = {
     ("hazardous/facilities.py", "_licence"): "the named licence is looked up to refuse it with the reason",
-    ("transfers/services.py", "_check_vehicle"): "the vehicle's permits are read to say why none counts",
+    ("transfers/streams/hw.py", "check_vehicle"): "the vehicle's permits are read to say why none counts",
 }
 
 
