@@ -237,7 +237,9 @@ def _restore(cursor: Any, snapshot: Snapshot) -> None:
         if as_replica:
             cursor.execute("SET session_replication_role = DEFAULT")
     for sequence, highest in snapshot.sequences:
+        # A sequence reset to an empty table (last_value 1, not called) would hand out 1 again.
         cursor.execute(
-            f'SELECT setval(%s, %s) FROM "{sequence}" WHERE last_value < %s',  # noqa: S608
+            f'SELECT setval(%s, GREATEST(last_value, %s), true) FROM "{sequence}"'  # noqa: S608
+            " WHERE last_value < %s OR NOT is_called",
             [f'"{sequence}"', highest, highest],
         )
